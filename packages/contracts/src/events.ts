@@ -1,0 +1,109 @@
+import { z } from 'zod'
+
+/** Kafka topic names. A breaking change of a payload is a new topic version, never an edit in place. */
+export const topics = {
+  consent: 'ponte.consent.v1',
+  apiCall: 'ponte.api-call.v1',
+  trafficPolicy: 'ponte.traffic-policy.v1',
+  directory: 'ponte.directory.v1',
+  payment: 'ponte.payment.v1',
+  audit: 'ponte.audit.v1',
+} as const
+
+/** A topic name. */
+export type Topic = (typeof topics)[keyof typeof topics]
+
+/** Topic settings used when the platform creates them explicitly (auto-creation is off on Ponte's brokers). */
+export const topicSettings: Record<Topic, { partitions: number; compacted: boolean }> = {
+  [topics.consent]: { partitions: 3, compacted: false },
+  [topics.apiCall]: { partitions: 3, compacted: false },
+  [topics.trafficPolicy]: { partitions: 1, compacted: true },
+  [topics.directory]: { partitions: 1, compacted: false },
+  [topics.payment]: { partitions: 3, compacted: false },
+  [topics.audit]: { partitions: 1, compacted: false },
+}
+
+/** RFC 3339 UTC timestamp with milliseconds (event times; the API payloads use second precision). */
+export const EventTime = z.iso.datetime({ offset: false, precision: 3 })
+
+/**
+ * The envelope every event shares: a unique `id` (consumers deduplicate on it), the producing service, the time it
+ * happened, the payload version, and the `x-fapi-interaction-id` that caused it when there was one.
+ */
+export const eventEnvelope = {
+  id: z.uuid(),
+  source: z.string().min(1),
+  occurredAt: EventTime,
+  version: z.literal(1),
+  interactionId: z.uuid().optional(),
+}
+
+const ConsentId = z.string().min(1).max(256)
+const ConsentKind = z.enum(['data', 'payment'])
+const RejectedBy = z.enum(['USER', 'ASPSP', 'TPP'])
+const ConsentActor = z.object({ type: z.enum(['TPP', 'CUSTOMER', 'STAFF', 'SYSTEM']), id: z.string().optional() })
+
+const consentBase = { consentId: ConsentId, kind: ConsentKind, clientId: z.string().min(1), organisationId: z.string().optional() }
+
+/** A consent was created (`AWAITING_AUTHORISATION`). */
+export const ConsentCreated = z.object({
+  ...eventEnvelope,
+  type: z.literal('consent.created'),
+  data: z.object({ ...consentBase, permissions: z.array(z.string()), expirationDateTime: z.string().optional() }),
+})
+/** A consent was authorised by the customer. */
+export const ConsentAuthorised = z.object({
+  ...eventEnvelope,
+  type: z.literal('consent.authorised'),
+  data: z.object({ ...consentBase, resourceIds: z.array(z.string()), expirationDateTime: z.string().optional() }),
+})
+/** A consent reached `REJECTED` (refused, expired, revoked). Final. */
+export const ConsentRejected = z.object({
+  ...eventEnvelope,
+  type: z.literal('consent.rejected'),
+  data: z.object({ ...consentBase, rejectedBy: RejectedBy, reason: z.string(), previousStatus: z.string(), actor: ConsentActor.optional() }),
+})
+/** An authorised consent's expiry was extended. */
+export const ConsentExtended = z.object({
+  ...eventEnvelope,
+  type: z.literal('consent.extended'),
+  data: z.object({ ...consentBase, previousExpirationDateTime: z.string().optional(), expirationDateTime: z.string().optional() }),
+})
+/** Any event of `ponte.consent.v1`. */
+export const ConsentEvent = z.discriminatedUnion('type', [ConsentCreated, ConsentAuthorised, ConsentRejected, ConsentExtended])
+export type ConsentEvent = z.infer<typeof ConsentEvent>
+
+/** One regulated API call seen by the gateway (`ponte.api-call.v1`), accepted or refused. Never raw resource ids. */
+export const ApiCall = z.object({
+  ...eventEnvelope,
+  type: z.literal('api.call'),
+  data: z.object({
+    interactionId: z.uuid(),
+    organisationId: z.string().optional(),
+    clientId: z.string().optional(),
+    softwareStatementId: z.string().optional(),
+    consentId: z.string().optional(),
+    /** The templated endpoint, e.g. `/open-banking/accounts/v2/accounts/{accountId}`. */
+    endpoint: z.string().min(1),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']),
+    status: z.number().int().min(100).max(599),
+    /** Time to first byte, ms. */
+    ttfbMs: z.number().nonnegative(),
+    /** When the request arrived, with milliseconds. */
+    receivedAt: EventTime,
+    requestBytes: z.number().int().nonnegative(),
+    responseBytes: z.number().int().nonnegative(),
+    /** The error code when refused. */
+    errorCode: z.string().optional(),
+  }),
+})
+export type ApiCall = z.infer<typeof ApiCall>
+/** Any event of `ponte.api-call.v1`. */
+export const ApiCallEvent = z.discriminatedUnion('type', [ApiCall])
+export type ApiCallEvent = z.infer<typeof ApiCallEvent>
+
+/** Event schema by topic, for consumers that parse what they read. */
+export const eventSchemas = {
+  [topics.consent]: ConsentEvent,
+  [topics.apiCall]: ApiCallEvent,
+} as const

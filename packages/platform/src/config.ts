@@ -1,0 +1,76 @@
+import { z } from 'zod'
+
+/** Thrown by {@link parseEnv}; lists every bad variable at once. */
+export class ConfigError extends Error {
+  readonly issues: ReadonlyArray<{ key: string; message: string }>
+  constructor(issues: ReadonlyArray<{ key: string; message: string }>) {
+    super(`invalid configuration:\n${issues.map((i) => `  - ${i.key}: ${i.message}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.issues = issues
+  }
+}
+
+/** Recursively freezes a parsed configuration so nothing can change it after start-up. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v)
+  }
+  return value
+}
+
+/**
+ * Parses environment variables with a zod object schema, once. Every bad key is reported in one {@link ConfigError};
+ * the result is deeply frozen. Empty strings count as unset, so `FOO=` falls back to the default.
+ */
+export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): Readonly<z.output<S>> {
+  const cleaned: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v
+  const result = schema.safeParse(cleaned)
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => ({ key: i.path.join('.') || '(root)', message: i.message }))
+    throw new ConfigError(issues)
+  }
+  return deepFreeze(result.data)
+}
+
+/** `true`/`false`/`1`/`0`/`yes`/`no` as a boolean env variable. */
+export const envBoolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+/** A comma-separated list env variable. */
+export const envList = (fallback: string[] = []) =>
+  z
+    .string()
+    .default(fallback.join(','))
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+
+/** A TCP port env variable. */
+export const envPort = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback)
+
+/** The variables every service shares. Spread into a service's own schema. */
+export const commonEnvShape = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/ponte').describe('PostgreSQL connection URL'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10).describe('PostgreSQL pool size'),
+  KAFKA_BROKERS: envList(['127.0.0.1:9092']).describe('Kafka bootstrap brokers, comma-separated'),
+  SERVICE_TOKEN_PRIVATE_KEY: z.string().min(1).optional().describe('Ed25519 private key (PKCS#8 PEM) that signs internal service tokens'),
+  SERVICE_TOKEN_PUBLIC_KEYS: z.string().min(1).optional().describe('Ed25519 public keys (SPKI PEM, concatenated) accepted on internal endpoints'),
+  ALLOW_DEV_DEFAULTS: envBoolean(false).describe('Allow development shortcuts (generated keys, sandbox CA); never in production'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000).describe('Grace period for in-flight requests on SIGTERM'),
+} as const
+
+/** Redis connection variable. */
+export const redisEnvShape = {
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379').describe('Redis connection URL'),
+} as const
+
+/** TLS listener variables of the public services. */
+export const tlsEnvShape = {
+  TLS_CERT_FILE: z.string().optional().describe('Server certificate chain (PEM); with ALLOW_DEV_DEFAULTS the dev PKI is used when unset'),
+  TLS_KEY_FILE: z.string().optional().describe('Server private key (PEM)'),
+  TLS_CLIENT_CA_FILE: z.string().optional().describe('Trust anchors for client certificates (PEM bundle)'),
+} as const

@@ -1,0 +1,104 @@
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { runner } from 'node-pg-migrate'
+import type { Logger } from './logger.ts'
+
+export type { Pool, PoolClient } from 'pg'
+
+/** Options of {@link createPool}. */
+export interface PoolOptions {
+  url: string
+  /** The service's schema, put first on every connection's `search_path`. */
+  schema: string
+  max?: number
+  /** Client-side statement timeout in ms (default 10 000). */
+  statementTimeoutMs?: number
+  applicationName?: string
+}
+
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/
+
+/** Throws unless `name` is a plain lowercase SQL identifier (schemas are interpolated into DDL). */
+export function assertSchemaName(name: string): string {
+  if (!SCHEMA_RE.test(name)) throw new Error(`invalid schema name: ${name}`)
+  return name
+}
+
+/** A PostgreSQL pool whose connections use the service's schema; errors on idle clients are logged, not thrown. */
+export function createPool(options: PoolOptions, log?: Logger): pg.Pool {
+  const schema = assertSchemaName(options.schema)
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: 3_000,
+    idleTimeoutMillis: 30_000,
+    application_name: options.applicationName ?? schema,
+    options: `-c search_path=${schema},public`,
+  })
+  pool.on('error', (err) => log?.warn({ err }, 'idle PostgreSQL client failed'))
+  return pool
+}
+
+/** A readiness check body for a pool: one round trip. */
+export async function pingDatabase(pool: pg.Pool): Promise<void> {
+  await pool.query('select 1')
+}
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  url: string
+  /** The service's schema; created when missing. Migrations run with it as `search_path`. */
+  schema: string
+  /** Folder of `NNN_name.sql` migrations (`-- Up Migration` / `-- Down Migration` sections). */
+  dir: string
+  log?: Logger
+}
+
+const platformMigrations = fileURLToPath(new URL('../migrations', import.meta.url))
+
+/**
+ * Applies the platform's own tables (transactional outbox, consumer inbox) and then the service's migrations to its
+ * schema, under PostgreSQL's advisory lock so concurrent replicas migrate once. A second run is a no-op.
+ */
+export async function migrate(options: MigrateOptions): Promise<{ applied: string[] }> {
+  const schema = assertSchemaName(options.schema)
+  const log = options.log
+  const quiet = (msg: string) => log?.debug({ migration: msg }, 'migration')
+  const applied: string[] = []
+  for (const [dir, table] of [[platformMigrations, 'platform_migrations'], [options.dir, 'migrations']] as const) {
+    const ran = await runner({
+      databaseUrl: options.url,
+      dir,
+      direction: 'up',
+      migrationsTable: table,
+      migrationsSchema: schema,
+      schema,
+      createSchema: true,
+      createMigrationsSchema: true,
+      checkOrder: true,
+      singleTransaction: true,
+      log: quiet,
+      verbose: false,
+    })
+    applied.push(...ran.map((m) => m.name))
+  }
+  if (applied.length) log?.info({ schema, applied }, 'migrations applied')
+  return { applied }
+}
+
+/** Runs `fn` in a transaction on one client; commits on success and rolls back on any error. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  try {
+    await client.query('begin')
+    const result = await fn(client)
+    await client.query('commit')
+    return result
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined)
+    throw err
+  } finally {
+    client.release()
+  }
+}

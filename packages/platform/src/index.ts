@@ -1,0 +1,32 @@
+export { ConfigError, parseEnv, deepFreeze, envBoolean, envList, envPort, commonEnvShape, redisEnvShape, tlsEnvShape } from './config.ts'
+export { DomainError, httpStatus, ofbError, ofbDateTime, domainErrorBody, errorTitle } from './errors.ts'
+export type { ErrorCode, DomainErrorOptions, OfbErrorItem, OfbErrorBody } from './errors.ts'
+export { createLogger, maskSensitive, redactedPaths } from './logger.ts'
+export type { Logger, CreateLoggerOptions } from './logger.ts'
+export { createServer, isInteractionId } from './server.ts'
+export type { ServerOptions, ReadinessCheck, PonteServer } from './server.ts'
+export { runService } from './lifecycle.ts'
+export type { Closer, RunServiceOptions } from './lifecycle.ts'
+export { fapiTlsOptions, FAPI_TLS12_CIPHERS } from './tls.ts'
+export type { FapiTlsInput } from './tls.ts'
+export { createPool, pingDatabase, migrate, withTransaction, assertSchemaName } from './db.ts'
+export type { Pool, PoolClient, PoolOptions, MigrateOptions } from './db.ts'
+export { createKafka, ensureTopics, pingKafka, createPublisher, subscribe } from './kafka.ts'
+export type { Kafka, KafkaOptions, TopicSpec, EventPublisher, EnvelopedEvent, EventMeta, SubscribeOptions, Subscription } from './kafka.ts'
+export { enqueueEvent, createOutboxRelay, idempotentHandler } from './outbox.ts'
+export type { OutboxRelay, OutboxRelayOptions } from './outbox.ts'
+export {
+  SERVICE_TOKEN_MAX_AGE_S,
+  SERVICE_TOKEN_HEADER,
+  generateServiceKeyPair,
+  parsePublicKeys,
+  createServiceTokenIssuer,
+  createServiceTokenVerifier,
+  requireServiceToken,
+} from './service-auth.ts'
+export type { ServiceTokenClaims, ServiceKeyPair, ServiceTokenIssuer, ServiceTokenVerifier } from './service-auth.ts'
+export { createRedis, pingRedis } from './redis.ts'
+export { loadServiceKeys, loadTls, serviceKeyEnv } from './keys.ts'
+export type { ServiceKeys } from './keys.ts'
+export { openRuntime, orExit } from './runtime.ts'
+export type { Runtime, RuntimeOptions } from './runtime.ts'

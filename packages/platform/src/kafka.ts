@@ -1,0 +1,187 @@
+import { Kafka, logLevel, type Consumer, type Producer, type Message, type LogEntry } from 'kafkajs'
+import type { z } from 'zod'
+import type { Logger } from './logger.ts'
+
+export type { Kafka } from 'kafkajs'
+
+/** Options of {@link createKafka}. */
+export interface KafkaOptions {
+  brokers: string[]
+  clientId: string
+  logger: Logger
+  /** Connection timeout in ms (default 3 000). */
+  connectionTimeoutMs?: number
+}
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+}
+
+/** A kafkajs client whose log lines go through the platform logger (errors as warnings: kafkajs retries them). */
+export function createKafka(options: KafkaOptions): Kafka {
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
+  const log = options.logger.child({ component: 'kafka' })
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    requestTimeout: 10_000,
+    retry: { initialRetryTime: 300, retries: 5, maxRetryTime: 5_000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...rest } = entry.log
+      const level = levels[entry.level] ?? 'info'
+      log[level === 'error' ? 'warn' : level]({ namespace: entry.namespace, ...rest }, message)
+    },
+  })
+}
+
+/** A topic to create explicitly (brokers run with auto-creation off). */
+export interface TopicSpec {
+  topic: string
+  partitions: number
+  compacted: boolean
+}
+
+/** Creates the topics that do not exist yet and waits for their leaders. Existing topics are left as they are. */
+export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<string[]> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const existing = new Set(await admin.listTopics())
+    const missing = specs.filter((s) => !existing.has(s.topic))
+    if (missing.length === 0) return []
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions,
+        replicationFactor: 1,
+        configEntries: s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+      })),
+    })
+    return missing.map((s) => s.topic)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Checks that the cluster answers (readiness). */
+export async function pingKafka(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    await admin.describeCluster()
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** An event with the envelope fields the relay and consumers rely on. */
+export interface EnvelopedEvent {
+  id: string
+  type: string
+}
+
+/** Publishes typed events: each event is checked against its zod schema before it leaves the process. */
+export interface EventPublisher {
+  connect(): Promise<void>
+  /** Validates `event` with `schema` and sends it to `topic` keyed by `key`; resolves once the broker acknowledged. */
+  publish<S extends z.ZodType<EnvelopedEvent>>(topic: string, schema: S, event: z.input<S>, key: string): Promise<void>
+  /** Sends pre-validated messages in order (used by the outbox relay). */
+  sendRaw(topic: string, messages: Message[]): Promise<void>
+  disconnect(): Promise<void>
+}
+
+/** A producer with `acks: all`, short retries (callers such as the outbox relay own the long retry loop). */
+export function createPublisher(kafka: Kafka): EventPublisher {
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 2, initialRetryTime: 200 } })
+  let connected: Promise<void> | undefined
+  const ensure = () => (connected ??= producer.connect().catch((err) => { connected = undefined; throw err }))
+  producer.on(producer.events.DISCONNECT, () => { connected = undefined })
+  return {
+    connect: ensure,
+    async publish(topic, schema, event, key) {
+      const parsed = schema.parse(event)
+      await ensure()
+      await producer.send({ topic, acks: -1, messages: [{ key, value: JSON.stringify(parsed), headers: { 'event-type': parsed.type } }] })
+    },
+    async sendRaw(topic, messages) {
+      await ensure()
+      await producer.send({ topic, acks: -1, messages })
+    },
+    async disconnect() {
+      connected = undefined
+      await producer.disconnect()
+    },
+  }
+}
+
+/** Where a consumed event came from. */
+export interface EventMeta {
+  topic: string
+  partition: number
+  offset: string
+  key: string | null
+}
+
+/** Options of {@link subscribe}. */
+export interface SubscribeOptions<S extends z.ZodType<EnvelopedEvent>> {
+  kafka: Kafka
+  groupId: string
+  topic: string
+  schema: S
+  /** Handles one valid event. A throw makes Kafka redeliver it (at-least-once), so handlers must be idempotent. */
+  handler: (event: z.output<S>, meta: EventMeta) => Promise<void>
+  logger: Logger
+  fromBeginning?: boolean
+}
+
+/** A running subscription. */
+export interface Subscription {
+  /** Counters since start: valid events handled, malformed ones skipped. */
+  readonly stats: { handled: number; rejected: number }
+  /** Resolves once the consumer joined its group and fetches. */
+  ready: Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Consumes `topic` in consumer group `groupId`, parsing each message with `schema`. A malformed message (bad JSON or
+ * not matching the schema) is logged, counted and skipped: it never stops the consumer.
+ */
+export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: SubscribeOptions<S>): Promise<Subscription> {
+  const log = options.logger.child({ component: 'consumer', topic: options.topic, groupId: options.groupId })
+  const consumer: Consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false, retry: { retries: 8 } })
+  const stats = { handled: 0, rejected: 0 }
+  let markReady: () => void = () => undefined
+  const ready = new Promise<void>((resolve) => { markReady = resolve })
+  consumer.on(consumer.events.GROUP_JOIN, () => markReady())
+  await consumer.connect()
+  await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? false })
+  await consumer.run({
+    eachMessage: async ({ topic, partition, message }) => {
+      const meta: EventMeta = { topic, partition, offset: message.offset, key: message.key?.toString() ?? null }
+      let event: z.output<S>
+      try {
+        event = options.schema.parse(JSON.parse(message.value?.toString() ?? ''))
+      } catch (err) {
+        stats.rejected++
+        log.warn({ ...meta, err: err instanceof Error ? err.message.slice(0, 500) : String(err) }, 'malformed event skipped')
+        return
+      }
+      await options.handler(event, meta)
+      stats.handled++
+    },
+  })
+  return {
+    stats,
+    ready,
+    async stop() {
+      await consumer.disconnect()
+    },
+  }
+}

@@ -1,0 +1,47 @@
+import type { PonteServer } from './server.ts'
+
+/** Something to release at shutdown, after the HTTP server stopped taking requests. */
+export type Closer = () => Promise<unknown> | unknown
+
+/** Options of {@link runService}. */
+export interface RunServiceOptions {
+  app: PonteServer
+  host: string
+  port: number
+  /** Released in order after the server closed (consumers, relays, pools). */
+  closers?: Closer[]
+  /** Grace period for in-flight requests before the process exits anyway. */
+  shutdownTimeoutMs: number
+}
+
+/**
+ * Listens and wires SIGTERM/SIGINT to a graceful stop: readiness turns red, the server stops accepting, in-flight
+ * requests finish, then every closer runs; the process exits 0, or 1 when the grace period runs out.
+ */
+export async function runService(options: RunServiceOptions): Promise<string> {
+  const { app } = options
+  const address = await app.listen({ host: options.host, port: options.port })
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    app.log.info({ signal }, 'shutting down')
+    const timer = setTimeout(() => {
+      app.log.error({ timeoutMs: options.shutdownTimeoutMs }, 'shutdown timed out')
+      process.exit(1)
+    }, options.shutdownTimeoutMs)
+    timer.unref()
+    try {
+      await app.close()
+      for (const close of options.closers ?? []) await close()
+      app.log.info('stopped')
+      process.exit(0)
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed')
+      process.exit(1)
+    }
+  }
+  process.once('SIGTERM', () => void stop('SIGTERM'))
+  process.once('SIGINT', () => void stop('SIGINT'))
+  return address
+}

@@ -1,0 +1,41 @@
+import { Writable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { createLogger, maskSensitive } from './logger.ts'
+
+function capture() {
+  const lines: string[] = []
+  const destination = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb() } })
+  return { logger: createLogger({ service: 'svc', destination }), lines }
+}
+
+describe('logger', () => {
+  it('masks CPF and CNPJ in both plain and formatted forms', () => {
+    expect(maskSensitive('cpf 76109277673 and 761.092.776-73')).toBe('cpf [CPF] and [CPF]')
+    expect(maskSensitive('cnpj 11222333000181 / 11.222.333/0001-81')).toBe('cnpj [CNPJ] / [CNPJ]')
+    expect(maskSensitive('order 1234567890123 stays')).toBe('order 1234567890123 stays')
+    expect(maskSensitive('uuid 3f1c2e4a-1111-4222-8333-123456789012')).toBe('uuid 3f1c2e4a-1111-4222-8333-123456789012')
+  })
+
+  it('redacts credentials and masks personal data in fields and messages', () => {
+    const { logger, lines } = capture()
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIabc\n-----END PRIVATE KEY-----'
+    logger.info({
+      req: { headers: { authorization: 'Bearer abc.def', cookie: 'sid=1' } },
+      customer: { document: '76109277673', note: `key ${pem}` },
+      privateKeyPem: pem,
+    }, 'login for 761.092.776-73')
+    const out = lines.join('')
+    const line = JSON.parse(out)
+    expect(line.service).toBe('svc')
+    expect(line.level).toBe('info')
+    expect(line.req.headers.authorization).toBe('[REDACTED]')
+    expect(line.req.headers.cookie).toBe('[REDACTED]')
+    expect(line.privateKeyPem).toBe('[REDACTED]')
+    expect(line.customer.document).toBe('[CPF]')
+    expect(line.customer.note).toBe('key [PRIVATE KEY]')
+    expect(line.msg).toBe('login for [CPF]')
+    expect(out).not.toContain('76109277673')
+    expect(out).not.toContain('MIIabc')
+    expect(out).not.toContain('abc.def')
+  })
+})

@@ -1,0 +1,86 @@
+import { pino, type Logger, type LoggerOptions } from 'pino'
+
+export type { Logger } from 'pino'
+
+/** Paths removed from every log line: credentials, cookies, secrets and key material. */
+export const redactedPaths = [
+  'authorization',
+  'cookie',
+  'password',
+  'secret',
+  'privateKey',
+  'privateKeyPem',
+  'privateJwk',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-client-cert"]',
+  'req.headers["ssl-client-cert"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  '*.authorization',
+  '*.cookie',
+  '*.password',
+  '*.secret',
+  '*.privateKey',
+  '*.privateKeyPem',
+  '*.privateJwk',
+  '*.client_secret',
+  '*.access_token',
+  '*.refresh_token',
+  '*.id_token',
+]
+
+// CPF (11 digits, optionally 000.000.000-00) and CNPJ (14 digits, optionally 00.000.000/0000-00), not inside longer numbers.
+const CPF = /(?<![\d.])\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?![\d])/g
+const CNPJ = /(?<![\d.])\d{2}\.?\d{3}\.?\d{3}\/?\d{4}-?\d{2}(?![\d])/g
+const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g
+
+/** Masks CPF- and CNPJ-looking values and PEM private keys inside a string (LGPD: personal data never reaches logs). */
+export function maskSensitive(text: string): string {
+  if (!/\d{11}|\d{3}\.\d{3}|PRIVATE KEY/.test(text)) return text
+  return text.replace(PRIVATE_KEY, '[PRIVATE KEY]').replace(CNPJ, '[CNPJ]').replace(CPF, '[CPF]')
+}
+
+function maskDeep(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return maskSensitive(value)
+  if (depth > 6 || value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1))
+  if (value instanceof Error) return value
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1)
+  return out
+}
+
+/** Options of {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** The service name, bound to every line as `service`. */
+  service: string
+  level?: LoggerOptions['level']
+  /** Where lines go; defaults to stdout. Tests pass a stream to inspect them. */
+  destination?: pino.DestinationStream
+}
+
+/**
+ * The one logger of the platform: JSON lines, `service` bound, credentials redacted by path, and CPF/CNPJ-looking
+ * values and private keys masked wherever they appear (messages and fields).
+ */
+export function createLogger(options: CreateLoggerOptions): Logger {
+  const opts: LoggerOptions = {
+    level: options.level ?? 'info',
+    base: { service: options.service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: redactedPaths, censor: '[REDACTED]' },
+    formatters: {
+      level: (label) => ({ level: label }),
+      log: (obj) => maskDeep(obj, 0) as Record<string, unknown>,
+    },
+    hooks: {
+      logMethod(args, method) {
+        const masked = args.map((a) => (typeof a === 'string' ? maskSensitive(a) : a)) as typeof args
+        return method.apply(this, masked)
+      },
+    },
+  }
+  return options.destination ? pino(opts, options.destination) : pino(opts)
+}

@@ -1,0 +1,163 @@
+import type { Pool, PoolClient } from 'pg'
+import type { z } from 'zod'
+import type { EnvelopedEvent, EventPublisher } from './kafka.ts'
+import type { Logger } from './logger.ts'
+
+/**
+ * Writes an event to the transactional outbox of the caller's schema, inside the caller's transaction: the event
+ * exists if and only if the state change it describes was committed. The relay sends it to Kafka later.
+ */
+export async function enqueueEvent<S extends z.ZodType<EnvelopedEvent>>(
+  client: PoolClient,
+  input: { topic: string; key: string; schema: S; event: z.input<S> },
+): Promise<void> {
+  const event = input.schema.parse(input.event)
+  await client.query('insert into outbox (event_id, topic, key, payload) values ($1, $2, $3, $4)', [event.id, input.topic, input.key, JSON.stringify(event)])
+  await client.query("select pg_notify('ponte_outbox', current_schema())")
+}
+
+/** Options of {@link createOutboxRelay}. */
+export interface OutboxRelayOptions {
+  pool: Pool
+  publisher: EventPublisher
+  logger: Logger
+  /** Polling interval in ms when idle (a NOTIFY wakes it earlier). Default 250. */
+  intervalMs?: number
+  batchSize?: number
+  /** Longest wait between retries while Kafka is unreachable. Default 5 000. */
+  maxBackoffMs?: number
+}
+
+/** A running relay. */
+export interface OutboxRelay {
+  /** Relays one batch now; returns how many events were published. */
+  flush(): Promise<number>
+  /** Events published since start, and failed attempts. */
+  readonly stats: { published: number; failures: number }
+  stop(): Promise<void>
+}
+
+interface OutboxRow { seq: string; event_id: string; topic: string; key: string; payload: unknown; type: string }
+
+/**
+ * Moves committed outbox events to Kafka, oldest first, at-least-once. Rows are claimed with `FOR UPDATE SKIP
+ * LOCKED`, so several replicas can relay the same schema without sending an event twice in the normal case; a crash
+ * between the broker's acknowledgement and the commit can resend, which consumers absorb by event id.
+ * While Kafka is unreachable it backs off and keeps the events; nothing is dropped.
+ */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { pool, publisher } = options
+  const log = options.logger.child({ component: 'outbox-relay' })
+  const intervalMs = options.intervalMs ?? 250
+  const batchSize = options.batchSize ?? 100
+  const maxBackoffMs = options.maxBackoffMs ?? 5_000
+  const stats = { published: 0, failures: 0 }
+  let stopped = false
+  let running: Promise<number> | undefined
+  let wake: () => void = () => undefined
+  let listener: PoolClient | undefined
+
+  async function relayBatch(): Promise<number> {
+    const client = await pool.connect()
+    try {
+      await client.query('begin')
+      const { rows } = await client.query<OutboxRow>(
+        `select seq, event_id, topic, key, payload, payload->>'type' as type from outbox
+          where published_at is null order by seq limit $1 for update skip locked`, [batchSize])
+      if (rows.length === 0) { await client.query('commit'); return 0 }
+      // Keep order per topic: one send per topic, in seq order.
+      const byTopic = new Map<string, OutboxRow[]>()
+      for (const r of rows) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r])
+      try {
+        for (const [topic, list] of byTopic) {
+          await publisher.sendRaw(topic, list.map((r) => ({ key: r.key, value: JSON.stringify(r.payload), headers: { 'event-type': r.type ?? '' } })))
+        }
+      } catch (err) {
+        await client.query('rollback')
+        await pool.query('update outbox set attempts = attempts + 1, last_error = $2 where seq = any($1::bigint[])',
+          [rows.map((r) => r.seq), err instanceof Error ? err.message.slice(0, 500) : String(err)]).catch(() => undefined)
+        throw err
+      }
+      await client.query('update outbox set published_at = now(), attempts = attempts + 1, last_error = null where seq = any($1::bigint[])', [rows.map((r) => r.seq)])
+      await client.query('commit')
+      stats.published += rows.length
+      return rows.length
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined)
+      throw err
+    } finally {
+      client.release()
+    }
+  }
+
+  const flush = () => (running ??= relayBatch().finally(() => { running = undefined }))
+
+  async function loop() {
+    let backoff = intervalMs
+    while (!stopped) {
+      try {
+        const n = await flush()
+        backoff = intervalMs
+        if (n === batchSize) continue
+      } catch (err) {
+        stats.failures++
+        backoff = Math.min(maxBackoffMs, backoff * 2)
+        log.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: backoff }, 'outbox relay could not publish; will retry')
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, backoff)
+        wake = () => { clearTimeout(t); resolve() }
+      })
+    }
+  }
+
+  void (async () => {
+    try {
+      listener = await pool.connect()
+      await listener.query('listen ponte_outbox')
+      listener.on('notification', () => wake())
+    } catch (err) {
+      log.warn({ err }, 'outbox relay runs without LISTEN; polling only')
+    }
+  })()
+  const done = loop()
+
+  return {
+    flush,
+    stats,
+    async stop() {
+      stopped = true
+      wake()
+      await done
+      if (listener) {
+        await listener.query('unlisten ponte_outbox').catch(() => undefined)
+        listener.release()
+      }
+    },
+  }
+}
+
+/**
+ * Wraps a consumer handler so each event id is handled at most once per consumer name: the id is recorded in the
+ * schema's inbox in the same transaction as the handler's own writes, and a redelivered event is skipped.
+ */
+export function idempotentHandler<E extends EnvelopedEvent, M>(
+  pool: Pool,
+  consumer: string,
+  handler: (event: E, client: PoolClient, meta: M) => Promise<void>,
+): (event: E, meta: M) => Promise<void> {
+  return async (event, meta) => {
+    const client = await pool.connect()
+    try {
+      await client.query('begin')
+      const { rowCount } = await client.query('insert into inbox (consumer, event_id) values ($1, $2) on conflict do nothing', [consumer, event.id])
+      if (rowCount === 1) await handler(event, client, meta)
+      await client.query('commit')
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined)
+      throw err
+    } finally {
+      client.release()
+    }
+  }
+}

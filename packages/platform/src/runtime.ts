@@ -1,0 +1,75 @@
+import { createLogger, type Logger } from './logger.ts'
+import { createPool, migrate, pingDatabase, type Pool } from './db.ts'
+import { createKafka, createPublisher, pingKafka, type EventPublisher, type Kafka } from './kafka.ts'
+import { createRedis, pingRedis, type Redis } from './redis.ts'
+import type { ReadinessCheck } from './server.ts'
+import type { Closer } from './lifecycle.ts'
+
+/** What a service connects to, from its parsed configuration. */
+export interface RuntimeOptions {
+  service: string
+  logLevel: string
+  /** PostgreSQL: the service's own schema and its migrations folder. */
+  db?: { url: string; schema: string; poolMax: number; migrationsDir: string }
+  kafka?: { brokers: readonly string[] }
+  redis?: { url: string }
+}
+
+/** Real connections of a service, with the readiness checks and closers that go with them. */
+export interface Runtime {
+  logger: Logger
+  pool?: Pool
+  kafka?: Kafka
+  publisher?: EventPublisher
+  redis?: Redis
+  readiness: ReadinessCheck[]
+  /** Close in this order at shutdown (after the HTTP server). */
+  closers: Closer[]
+}
+
+/**
+ * Opens what a service needs, for `main.ts`: the logger, the PostgreSQL pool after migrating the service's schema
+ * (under an advisory lock, so replicas migrate once), Kafka and Redis clients. Each dependency gets a readiness
+ * check. Nothing here is used by tests, which build apps from their own dependencies.
+ */
+export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const logger = createLogger({ service: options.service, level: options.logLevel })
+  const readiness: ReadinessCheck[] = []
+  const closers: Closer[] = []
+  const rt: Runtime = { logger, readiness, closers }
+  if (options.db) {
+    await migrate({ url: options.db.url, schema: options.db.schema, dir: options.db.migrationsDir, log: logger })
+    const pool = createPool({ url: options.db.url, schema: options.db.schema, max: options.db.poolMax, applicationName: options.service }, logger)
+    rt.pool = pool
+    readiness.push({ name: 'postgres', check: () => pingDatabase(pool) })
+    closers.push(() => pool.end())
+  }
+  if (options.kafka) {
+    const kafka = createKafka({ brokers: [...options.kafka.brokers], clientId: options.service, logger })
+    rt.kafka = kafka
+    rt.publisher = createPublisher(kafka)
+    readiness.push({ name: 'kafka', check: () => pingKafka(kafka), timeoutMs: 3_000 })
+    const publisher = rt.publisher
+    closers.unshift(() => publisher.disconnect())
+  }
+  if (options.redis) {
+    const redis = createRedis(options.redis.url, logger)
+    rt.redis = redis
+    readiness.push({ name: 'redis', check: () => pingRedis(redis) })
+    closers.push(() => redis.quit().catch(() => redis.disconnect()))
+  }
+  return rt
+}
+
+/**
+ * Runs a start-up step (parsing configuration, reading keys); on failure prints the reason on stderr and exits 1,
+ * so a misconfigured service refuses to start with a readable message instead of a stack trace.
+ */
+export function orExit<T>(step: () => T): T {
+  try {
+    return step()
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err))
+    process.exit(1)
+  }
+}

@@ -1,0 +1,103 @@
+import { Writable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { DomainError } from './errors.ts'
+import { createLogger } from './logger.ts'
+import { createServer, isInteractionId } from './server.ts'
+
+function build(readiness: { name: string; check: () => Promise<unknown> }[] = []) {
+  const lines: Array<Record<string, unknown>> = []
+  const destination = new Writable({ write(c, _e, cb) { lines.push(JSON.parse(String(c))); cb() } })
+  const app = createServer({ logger: createLogger({ service: 't', destination }), readiness })
+  app.get('/boom', async () => { throw new Error('db password=hunter2 leaked') })
+  app.get('/refuse', async () => { throw new DomainError('UNPROCESSABLE_ENTITY', 'rule broken', { ofbCode: 'REGRA_X' }) })
+  app.post('/body', { schema: { body: z.object({ n: z.number().int() }) } }, async (req) => ({ n: req.body.n }))
+  app.get('/log', async (req) => { req.log.info('inside'); return { ok: true } })
+  return { app, lines }
+}
+
+const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
+
+describe('server factory', () => {
+  it('maps a DomainError to the OFB error envelope with its status', async () => {
+    const { app } = build()
+    const res = await app.inject('/refuse')
+    expect(res.statusCode).toBe(422)
+    const body = res.json()
+    expect(body.errors).toEqual([{ code: 'REGRA_X', title: 'Regra de negócio violada', detail: 'rule broken' }])
+    expect(body.meta.requestDateTime).toMatch(iso)
+  })
+
+  it('answers 500 without leaking internals', async () => {
+    const { app, lines } = build()
+    const res = await app.inject('/boom')
+    expect(res.statusCode).toBe(500)
+    expect(res.body).not.toContain('hunter2')
+    expect(res.json().errors[0].code).toBe('INTERNAL_ERROR')
+    expect(lines.some((l) => l.level === 'error')).toBe(true)
+  })
+
+  it('answers schema violations with 400 INVALID_PARAMETER', async () => {
+    const { app } = build()
+    const res = await app.inject({ method: 'POST', url: '/body', payload: { n: 'x' } })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().errors[0].code).toBe('INVALID_PARAMETER')
+    const bad = await app.inject({ method: 'POST', url: '/body', payload: '{not json', headers: { 'content-type': 'application/json' } })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().errors[0].code).toBe('INVALID_REQUEST')
+  })
+
+  it('answers unknown routes with 404 in the envelope', async () => {
+    const { app } = build()
+    const res = await app.inject('/nope?x=1')
+    expect(res.statusCode).toBe(404)
+    expect(res.json().errors[0]).toMatchObject({ code: 'NOT_FOUND', detail: 'no route for GET /nope' })
+  })
+
+  it('echoes a valid x-fapi-interaction-id and binds it to the request logs', async () => {
+    const { app, lines } = build()
+    const id = '2b9d3f0e-6c1a-4d4e-9f7a-1a2b3c4d5e6f'
+    const res = await app.inject({ url: '/log', headers: { 'x-fapi-interaction-id': id } })
+    expect(res.headers['x-fapi-interaction-id']).toBe(id)
+    expect(lines.find((l) => l.msg === 'inside')?.interactionId).toBe(id)
+  })
+
+  it('generates an interaction id when the given one is malformed', async () => {
+    const { app } = build()
+    const res = await app.inject({ url: '/log', headers: { 'x-fapi-interaction-id': 'not-a-uuid' } })
+    const echoed = res.headers['x-fapi-interaction-id']
+    expect(echoed).not.toBe('not-a-uuid')
+    expect(isInteractionId(echoed)).toBe(true)
+  })
+
+  it('reports readiness from every dependency check', async () => {
+    let dbUp = true
+    const { app } = build([
+      { name: 'postgres', check: async () => { if (!dbUp) throw new Error('connection refused') } },
+      { name: 'kafka', check: async () => true },
+    ])
+    expect((await app.inject('/healthz')).statusCode).toBe(200)
+    const ok = await app.inject('/readyz')
+    expect(ok.statusCode).toBe(200)
+    expect(ok.json().checks).toEqual({ postgres: { ok: true }, kafka: { ok: true } })
+    dbUp = false
+    const down = await app.inject('/readyz')
+    expect(down.statusCode).toBe(503)
+    expect(down.json().checks.postgres).toEqual({ ok: false, error: 'connection refused' })
+  })
+
+  it('lets in-flight requests finish when closing', async () => {
+    const { app } = build()
+    let release: () => void = () => undefined
+    app.get('/slow', async () => { await new Promise<void>((r) => { release = r }); return { done: true } })
+    const base = await app.listen({ host: '127.0.0.1', port: 0 })
+    const inFlight = fetch(`${base}/slow`)
+    await new Promise((r) => setTimeout(r, 50))
+    const closed = app.close()
+    release()
+    const res = await inFlight
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ done: true })
+    await closed
+  })
+})

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import type { SecureContextOptions, TlsOptions } from 'node:tls'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type FastifyError } from 'fastify'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { DomainError, domainErrorBody, errorTitle, ofbError, type ErrorCode } from './errors.ts'
+import type { Logger } from './logger.ts'
+
+/** A dependency check run by `/readyz`. It throws (or rejects) when the dependency is not usable. */
+export interface ReadinessCheck {
+  name: string
+  check: () => Promise<unknown>
+  /** Milliseconds before the check counts as failed. Default 2 000. */
+  timeoutMs?: number
+}
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  logger: Logger
+  /** Checks that must all pass for `/readyz` to answer 200. */
+  readiness?: ReadinessCheck[]
+  /** TLS listener options (see `fapiTlsOptions`); plain HTTP when absent. */
+  https?: TlsOptions & SecureContextOptions
+  /** Largest accepted body in bytes. Default 1 MiB. */
+  bodyLimit?: number
+  /** Whether to trust `X-Forwarded-*` from these addresses (fastify `trustProxy`). Default none. */
+  trustProxy?: FastifyServerOptions['trustProxy']
+  /** Extra fastify options (advanced). */
+  fastify?: Partial<FastifyServerOptions>
+}
+
+/** The fastify instance every Ponte service uses, with zod schemas as the type provider. */
+export type PonteServer = FastifyInstance<Server | HttpsServer, IncomingMessage, ServerResponse, Logger, ZodTypeProvider>
+
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
+const REQUEST_ID_RE = /^[\w.:-]{1,128}$/
+
+/** Whether a value is a valid `x-fapi-interaction-id` (RFC 4122 UUID, ofb-rules §1). */
+export function isInteractionId(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 36 && UUID_RE.test(value)
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's `x-fapi-interaction-id`: the caller's when valid, otherwise a generated one. */
+    interactionId: string
+    /** Whether the caller sent a valid `x-fapi-interaction-id` (protected routes answer 400 otherwise). */
+    interactionIdValid: boolean
+  }
+}
+
+function statusToCode(status: number): ErrorCode {
+  switch (status) {
+    case 400: return 'INVALID_REQUEST'
+    case 401: return 'UNAUTHORIZED'
+    case 403: return 'FORBIDDEN'
+    case 404: return 'NOT_FOUND'
+    case 405: return 'METHOD_NOT_ALLOWED'
+    case 406: return 'NOT_ACCEPTABLE'
+    case 409: return 'CONFLICT'
+    case 415: return 'UNSUPPORTED_MEDIA_TYPE'
+    case 422: return 'UNPROCESSABLE_ENTITY'
+    case 429: return 'TOO_MANY_REQUESTS'
+    case 503: return 'SERVICE_UNAVAILABLE'
+    case 504: return 'GATEWAY_TIMEOUT'
+    default: return status >= 500 ? 'INTERNAL_ERROR' : 'INVALID_REQUEST'
+  }
+}
+
+/**
+ * Builds a fastify server with the platform's shared plumbing: JSON logs with request id and interaction id, zod
+ * validation and serialisation, the single error mapper writing the OFB error envelope, `/healthz` and `/readyz`,
+ * and a shutdown flag that turns readiness red while in-flight requests drain. It never listens.
+ */
+export function createServer(options: ServerOptions): PonteServer {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimit ?? 1_048_576,
+    trustProxy: options.trustProxy ?? false,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID()
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 500 },
+    ...(options.https ? { https: options.https } : {}),
+    ...options.fastify,
+  }).withTypeProvider<ZodTypeProvider>() as unknown as PonteServer
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+
+  let closing = false
+  app.decorateRequest('interactionId', '')
+  app.decorateRequest('interactionIdValid', false)
+
+  app.addHook('onRequest', async (req, reply) => {
+    const given = req.headers['x-fapi-interaction-id']
+    const valid = isInteractionId(given)
+    req.interactionId = valid ? given : randomUUID()
+    req.interactionIdValid = valid
+    req.log = req.log.child({ interactionId: req.interactionId })
+    reply.header('x-fapi-interaction-id', req.interactionId)
+  })
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.url === '/healthz' || req.url === '/readyz') return
+    const line = { method: req.method, url: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }
+    if (reply.statusCode >= 500) req.log.error(line, 'request completed')
+    else req.log.info(line, 'request completed')
+  })
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(ofbError({ code: 'NOT_FOUND', title: errorTitle('NOT_FOUND'), detail: `no route for ${req.method} ${req.url.split('?')[0]}` }))
+  })
+
+  app.setErrorHandler((err: FastifyError | DomainError, req, reply) => {
+    if (err instanceof DomainError) {
+      if (err.status >= 500) req.log.error({ err }, err.message)
+      else req.log.info({ code: err.code, detail: err.message }, 'request refused')
+      for (const [k, v] of Object.entries(err.headers)) reply.header(k, v)
+      return reply.code(err.status).send(domainErrorBody(err))
+    }
+    const fe = err as FastifyError
+    if (fe.validation) {
+      const detail = fe.validation.map((v) => `${fe.validationContext ?? 'request'}${v.instancePath || ''} ${v.message ?? ''}`.trim()).join('; ')
+      req.log.info({ detail }, 'request refused')
+      return reply.code(400).send(ofbError({ code: 'INVALID_PARAMETER', title: errorTitle('INVALID_PARAMETER'), detail }))
+    }
+    const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
+    if (status < 500) {
+      req.log.info({ code: fe.code, detail: fe.message }, 'request refused')
+      const code = statusToCode(status)
+      return reply.code(status).send(ofbError({ code, title: errorTitle(code), detail: fe.message }))
+    }
+    req.log.error({ err }, 'unhandled error')
+    // 5xx never leaks internals.
+    return reply.code(500).send(ofbError({ code: 'INTERNAL_ERROR', title: errorTitle('INTERNAL_ERROR'), detail: 'unexpected error' }))
+  })
+
+  const checks = options.readiness ?? []
+  app.get('/healthz', { logLevel: 'silent' }, async (_req, reply) => {
+    return reply.code(closing ? 503 : 200).send({ status: closing ? 'closing' : 'ok' })
+  })
+  app.get('/readyz', { logLevel: 'silent' }, async (_req, reply) => {
+    if (closing) return reply.code(503).send({ status: 'closing', checks: {} })
+    const results = await Promise.all(checks.map(async (c) => {
+      const timeoutMs = c.timeoutMs ?? 2_000
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await Promise.race([
+          c.check(),
+          new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs) }),
+        ])
+        return [c.name, { ok: true }] as const
+      } catch (e) {
+        return [c.name, { ok: false, error: e instanceof Error ? e.message : String(e) }] as const
+      } finally {
+        clearTimeout(timer)
+      }
+    }))
+    const ok = results.every(([, r]) => r.ok)
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks: Object.fromEntries(results) })
+  })
+
+  app.addHook('preClose', async () => { closing = true })
+  return app
+}

@@ -1,0 +1,6 @@
+export { repoRoot, testInfra, canConnect, ensureDatabase, kafkaScript, waitFor } from './infra.ts'
+export { testSchema, uniqueSchemaName } from './schema.ts'
+export type { TestSchema } from './schema.ts'
+export { startTcpProxy } from './tcp-proxy.ts'
+export type { TcpProxy } from './tcp-proxy.ts'
+export { testLogger, listen, testServiceAuth } from './helpers.ts'

@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process'
+import { createConnection } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import pg from 'pg'
+
+/** Repository root. */
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
+
+/** Where the real servers used by tests are; override with the same variables the services use. */
+export function testInfra() {
+  const base = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/ponte_test'
+  return {
+    databaseUrl: base,
+    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+  }
+}
+
+/** Resolves true when a TCP connection to host:port opens within `timeoutMs`. */
+export function canConnect(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port })
+    const done = (ok: boolean) => { socket.destroy(); resolve(ok) }
+    socket.setTimeout(timeoutMs, () => done(false))
+    socket.once('connect', () => done(true))
+    socket.once('error', () => done(false))
+  })
+}
+
+/** Creates the test database when it does not exist (connecting to the server's `postgres` database). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url)
+  const name = decodeURIComponent(target.pathname.slice(1))
+  const admin = new URL(url)
+  admin.pathname = '/postgres'
+  const client = new pg.Client({ connectionString: admin.toString() })
+  await client.connect()
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name])
+    if (!rowCount) await client.query(`create database "${name.replaceAll('"', '')}"`).catch((err: { code?: string }) => {
+      if (err.code !== '42P04') throw err // created concurrently
+    })
+  } finally {
+    await client.end()
+  }
+}
+
+const exec = promisify(execFile)
+
+/** Runs `scripts/kafka.sh <args>` with extra environment (a second broker on other ports, for outage tests). */
+export async function kafkaScript(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await exec('bash', [`${repoRoot}scripts/kafka.sh`, ...args], { env: { ...process.env, ...env }, cwd: repoRoot, timeout: 180_000 })
+  return stdout
+}
+
+/** Polls `probe` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(probe: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await probe()
+      if (value) return value as NonNullable<T>
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`)
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod'
+import { commonEnvShape, envPort, parseEnv, redisEnvShape, tlsEnvShape } from '@ponte/platform'
+
+/** Environment variables of the gateway service. Every field is documented in the README's configuration table. */
+export const Env = z.object({
+  ...commonEnvShape,
+  ...redisEnvShape,
+  ...tlsEnvShape,
+  HOST: z.string().default('0.0.0.0').describe('Listen address'),
+  PORT: envPort(8443).describe('Listen port (TLS)'),
+})
+
+/** Parses the environment once; throws a ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>) {
+  const e = parseEnv(Env, env)
+  return Object.freeze({
+    service: 'gateway',
+    logLevel: e.LOG_LEVEL,
+    http: { host: e.HOST, port: e.PORT },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    kafka: { brokers: e.KAFKA_BROKERS },
+    redis: { url: e.REDIS_URL },
+    tls: { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE },
+    serviceKeys: { privateKey: e.SERVICE_TOKEN_PRIVATE_KEY, publicKeys: e.SERVICE_TOKEN_PUBLIC_KEYS },
+  })
+}
+
+/** The parsed configuration. */
+export type Config = ReturnType<typeof loadConfig>
