@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { DirectoryEvent } from './directory-events.ts'
+import { eventEnvelope, EventTime } from './envelope.ts'
 
 /** Kafka topic names. A breaking change of a payload is a new topic version, never an edit in place. */
 export const topics = {
@@ -21,21 +23,6 @@ export const topicSettings: Record<Topic, { partitions: number; compacted: boole
   [topics.directory]: { partitions: 1, compacted: false },
   [topics.payment]: { partitions: 3, compacted: false },
   [topics.audit]: { partitions: 1, compacted: false },
-}
-
-/** RFC 3339 UTC timestamp with milliseconds (event times; the API payloads use second precision). */
-export const EventTime = z.iso.datetime({ offset: false, precision: 3 })
-
-/**
- * The envelope every event shares: a unique `id` (consumers deduplicate on it), the producing service, the time it
- * happened, the payload version, and the `x-fapi-interaction-id` that caused it when there was one.
- */
-export const eventEnvelope = {
-  id: z.uuid(),
-  source: z.string().min(1),
-  occurredAt: EventTime,
-  version: z.literal(1),
-  interactionId: z.uuid().optional(),
 }
 
 const ConsentId = z.string().min(1).max(256)
@@ -106,4 +93,5 @@ export type ApiCallEvent = z.infer<typeof ApiCallEvent>
 export const eventSchemas = {
   [topics.consent]: ConsentEvent,
   [topics.apiCall]: ApiCallEvent,
+  [topics.directory]: DirectoryEvent,
 } as const

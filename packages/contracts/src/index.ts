@@ -1,8 +1,7 @@
+export { EventTime, eventEnvelope } from './envelope.ts'
 export {
   topics,
   topicSettings,
-  EventTime,
-  eventEnvelope,
   ConsentCreated,
   ConsentAuthorised,
   ConsentRejected,
@@ -13,3 +12,31 @@ export {
   eventSchemas,
 } from './events.ts'
 export type { Topic } from './events.ts'
+export { OrganisationChanged, SoftwareStatementRevoked, DirectoryEvent } from './directory-events.ts'
+export {
+  Cpf,
+  Cnpj,
+  ResourceType,
+  ConsentResource,
+  ConsentContext,
+  CallerContext,
+  ConsentStatus,
+  InternalConsent,
+  AuthoriseConsentRequest,
+  RejectConsentRequest,
+  RevokeConsentRequest,
+  ConsentLookup,
+  AuthenticateCustomerRequest,
+  AuthenticatedCustomer,
+  SelectableResource,
+  SelectableResources,
+  SsaRefusal,
+  VerifySsaRequest,
+  VerifiedSsa,
+  CertificateRefusal,
+  CheckCertificateRequest,
+  CheckedCertificate,
+  VerifyJwsRequest,
+  VerifiedJws,
+  OrganisationSummary,
+} from './internal.ts'

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { runner } from 'node-pg-migrate'
@@ -78,6 +79,9 @@ export async function migrate(options: MigrateOptions): Promise<{ applied: strin
       createMigrationsSchema: true,
       checkOrder: true,
       singleTransaction: true,
+      // One advisory lock per schema: replicas of a service wait for each other; different services don't.
+      lockValue: createHash('sha256').update(schema).digest().readInt32BE(0),
+      advisoryLockMode: 'wait',
       log: quiet,
       verbose: false,
     })

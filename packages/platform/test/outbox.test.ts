@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import {
+  createKafka, createOutboxRelay, createPool, createPublisher, enqueueEvent, ensureTopics, idempotentHandler, migrate,
+  subscribe, withTransaction,
+} from '@ponte/platform'
+import { kafkaScript, testLogger, testSchema, waitFor } from '@ponte/testkit'
+
+const Thing = z.object({ id: z.uuid(), type: z.literal('thing.changed'), data: z.object({ thingId: z.string() }) })
+const dir = fileURLToPath(new URL('./fixtures/migrations', import.meta.url))
+
+// A second broker of our own on other ports, so stopping it does not disturb the other tests.
+const ports = { KAFKA_PORT: '19192', KAFKA_CONTROLLER_PORT: '19193' }
+const kafkaDir = mkdtempSync(join(tmpdir(), 'ponte-outbox-kafka-'))
+const brokerEnv = { ...ports, KAFKA_DATA_DIR: join(kafkaDir, 'data') }
+
+describe('transactional outbox across a Kafka outage', () => {
+  const schema = testSchema('platform_outbox')
+  const { logger } = testLogger('outbox-test')
+  afterAll(async () => {
+    await kafkaScript(['stop', '--kill'], brokerEnv).catch(() => undefined)
+    rmSync(kafkaDir, { recursive: true, force: true })
+    await schema.drop()
+  })
+
+  it('delivers an event committed while the broker was down exactly once after it comes back', async () => {
+    await migrate({ url: schema.databaseUrl, schema: schema.name, dir })
+    const pool = createPool({ url: schema.databaseUrl, schema: schema.name })
+    const kafka = createKafka({ brokers: [`127.0.0.1:${ports.KAFKA_PORT}`], clientId: 'outbox-test', logger, connectionTimeoutMs: 1_000 })
+    const publisher = createPublisher(kafka)
+    const relay = createOutboxRelay({ pool, publisher, logger, intervalMs: 100, maxBackoffMs: 500 })
+    try {
+      // 1. The broker is down: commit a state change and its event in one transaction.
+      const eventId = randomUUID()
+      await withTransaction(pool, async (client) => {
+        await client.query("insert into widget (name) values ('during-outage')")
+        await enqueueEvent(client, { topic: 'test.outbox', key: 'w1', schema: Thing, event: { id: eventId, type: 'thing.changed', data: { thingId: 'w1' } } })
+      })
+      // 2. The relay tries and fails; the event stays in the outbox, unpublished.
+      await waitFor(() => relay.stats.failures > 0, { timeoutMs: 20_000, what: 'a failed relay attempt' })
+      const pending = await pool.query('select published_at, attempts from outbox where event_id = $1', [eventId])
+      expect(pending.rows[0].published_at).toBeNull()
+
+      // 3. A rolled-back change leaves no event behind.
+      await expect(withTransaction(pool, async (client) => {
+        await enqueueEvent(client, { topic: 'test.outbox', key: 'w2', schema: Thing, event: { id: randomUUID(), type: 'thing.changed', data: { thingId: 'w2' } } })
+        throw new Error('business rule failed')
+      })).rejects.toThrow('business rule failed')
+
+      // 4. The broker starts; the topic is created; a consumer subscribes.
+      await kafkaScript(['start'], brokerEnv)
+      await kafkaScript(['wait'], brokerEnv)
+      await ensureTopics(kafka, [{ topic: 'test.outbox', partitions: 1, compacted: false }])
+      const seen: string[] = []
+      const handledOnce: string[] = []
+      const handler = idempotentHandler(pool, 'outbox-test', async (event: z.infer<typeof Thing>) => { handledOnce.push(event.id) })
+      const sub = await subscribe({ kafka, groupId: `g-${randomUUID()}`, topic: 'test.outbox', schema: Thing, logger, fromBeginning: true,
+        handler: async (event, meta) => { seen.push(event.id); await handler(event, meta) } })
+
+      // 5. The relay delivers it; the event arrives once, and a redelivery is absorbed by the inbox.
+      await waitFor(() => seen.length >= 1, { timeoutMs: 60_000, what: 'the outbox event at the consumer' })
+      await relay.flush()
+      await new Promise((r) => setTimeout(r, 1_000))
+      expect(seen).toEqual([eventId])
+      await handler(Thing.parse({ id: eventId, type: 'thing.changed', data: { thingId: 'w1' } }), {} as never)
+      expect(handledOnce).toEqual([eventId])
+      const published = await pool.query('select count(*)::int as n from outbox where published_at is not null')
+      expect(published.rows[0].n).toBe(1)
+      await sub.stop()
+    } finally {
+      await relay.stop()
+      await publisher.disconnect().catch(() => undefined)
+      await pool.end()
+    }
+  }, 180_000)
+})
