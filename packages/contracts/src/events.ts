@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DirectoryEvent } from './directory-events.ts'
 import { eventEnvelope, EventTime } from './envelope.ts'
+import { TrafficPolicyEvent } from './traffic.ts'
 
 /** Kafka topic names. A breaking change of a payload is a new topic version, never an edit in place. */
 export const topics = {
@@ -94,4 +95,5 @@ export const eventSchemas = {
   [topics.consent]: ConsentEvent,
   [topics.apiCall]: ApiCallEvent,
   [topics.directory]: DirectoryEvent,
+  [topics.trafficPolicy]: TrafficPolicyEvent,
 } as const

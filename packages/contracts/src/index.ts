@@ -40,3 +40,4 @@ export {
   VerifiedJws,
   OrganisationSummary,
 } from './internal.ts'
+export { LimitKind, TrafficPolicy, TrafficPolicyUpserted, TrafficPolicyDeleted, TrafficPolicyEvent, minuteBucket, monthBucket, trafficKeys } from './traffic.ts'
