@@ -41,3 +41,5 @@ export {
   OrganisationSummary,
 } from './internal.ts'
 export { LimitKind, TrafficPolicy, TrafficPolicyUpserted, TrafficPolicyDeleted, TrafficPolicyEvent, minuteBucket, monthBucket, trafficKeys } from './traffic.ts'
+export { ConsentSearchQuery, ConsentSearchResult, ConsentAuditEntry, ConsentAuditTrail } from './consent-api.ts'
+export { CoreAmount, CoreDate, CoreInstant, CoreId, CoreOwner, CoreResourceStatus, CoreSlice, corePage, coreWindow, CoreResourceState, CoreAccountType, CoreAccount, CoreBalances, CoreOverdraftLimits, CoreCreditDebit, CoreAccountTransaction, CoreTransactionQuery, CoreCardAccount, CoreCardLimit, CoreBill, CoreBillQuery, CoreCardTransactionType, CoreCardTransaction, CoreCardTransactionQuery, CoreBillTransactionQuery, CoreDocument, CoreRegistration, CoreLoanContract, CoreWarranty, CoreInstalments, CoreLoanPayments, CoreChannelKind, CoreOfferSegment, CoreAnswers, type CoreConnector } from './connector.ts'

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type FastifyError } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type FastifyError } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { DomainError, domainErrorBody, errorTitle, ofbError, type ErrorCode } from './errors.ts'
 import type { Logger } from './logger.ts'
@@ -76,7 +76,7 @@ function statusToCode(status: number): ErrorCode {
 export function createServer(options: ServerOptions): PonteServer {
   const app = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1_048_576,
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: false,

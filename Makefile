@@ -1,0 +1,57 @@
+# Ponte: every target runs with the project's own Node.js 24 and pnpm (provisioned in .tools/ from the npm registry)
+# first on PATH. The machine's `node` is never used or changed.
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/.tools/pnpm/node_modules/.bin:$(ROOT)/node_modules/.bin:$(PATH)
+export KAFKAJS_NO_PARTITIONER_WARNING := 1
+
+.PHONY: up down logs status test typecheck lint unit bench install toolchain kafka-up kafka-down clean help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+toolchain: ## Provision Node.js 24 and pnpm under .tools/ (idempotent)
+	@bash scripts/toolchain.sh
+
+install: toolchain ## Install packages from the lockfile
+	@pnpm install --frozen-lockfile --reporter=silent
+
+up: install ## Start the whole platform in the background (demo bank, sandbox directory); prints the endpoints
+	@node scripts/stack.ts up
+
+down: ## Stop exactly what `make up` started
+	@if [ -x .tools/node/bin/node ]; then node scripts/stack.ts down; fi
+
+status: ## One line per service
+	@node scripts/stack.ts status
+
+logs: ## Follow every service's log
+	@tail -n 20 -F .run/logs/*.log
+
+typecheck: install ## TypeScript, strict, whole repo
+	@tsc -p tsconfig.json --noEmit
+
+lint: install ## eslint (flat config, typescript-eslint)
+	@eslint .
+
+unit: install ## Unit tests only (no servers)
+	@vitest run -c vitest.unit.config.ts
+
+test: install ## Typecheck, lint, unit and integration tests against real PostgreSQL, Redis and Kafka
+	@node scripts/preflight.ts
+	@echo "== typecheck" && tsc -p tsconfig.json --noEmit
+	@echo "== lint" && eslint .
+	@echo "== tests" && vitest run
+
+bench: install ## Benchmarks (loopback, bounded); writes docs/benchmarks.md
+	@node bench/run.ts
+
+kafka-up: ## Start the project's Kafka broker only
+	@bash scripts/kafka.sh start && bash scripts/kafka.sh wait
+
+kafka-down: ## Stop the project's Kafka broker
+	@bash scripts/kafka.sh stop
+
+clean: down ## Remove generated state (.run, .kafka data); keeps .tools and node_modules
+	@bash scripts/kafka.sh reset >/dev/null 2>&1 || true
+	@rm -rf .run

@@ -1,0 +1,34 @@
+/**
+ * The services `make up` starts, in start groups (a group starts once the previous one is ready), with the
+ * environment each needs on top of the shared one and the endpoints printed at the end.
+ */
+export interface StackService {
+  name: string
+  group: number
+  /** Base URL whose `/readyz` tells readiness. */
+  readyUrl: string
+  /** Extra environment, given the shared one. */
+  env: (shared: Record<string, string>) => Record<string, string>
+  /** Runs once before any service starts (e.g. loading the demo bank). */
+  beforeStart?: (ctx: { env: Record<string, string>; databaseUrl: string }) => Promise<void>
+  endpoints: Array<[label: string, url: string]>
+}
+
+export const services: StackService[] = [
+  { name: 'directory', group: 1, readyUrl: 'http://127.0.0.1:3005', env: () => ({ PORT: '3005', HOST: '127.0.0.1' }),
+    endpoints: [['directory (internal)', 'http://127.0.0.1:3005']] },
+  { name: 'consent', group: 1, readyUrl: 'http://127.0.0.1:3001', env: () => ({ PORT: '3001', HOST: '127.0.0.1' }),
+    endpoints: [['consent (internal)', 'http://127.0.0.1:3001']] },
+  { name: 'connectors', group: 1, readyUrl: 'http://127.0.0.1:3003', env: () => ({ PORT: '3003', HOST: '127.0.0.1' }),
+    endpoints: [['connectors (internal)', 'http://127.0.0.1:3003']] },
+  { name: 'traffic', group: 1, readyUrl: 'http://127.0.0.1:3002', env: () => ({ PORT: '3002', HOST: '127.0.0.1' }),
+    endpoints: [['traffic (internal)', 'http://127.0.0.1:3002']] },
+  { name: 'trace', group: 1, readyUrl: 'http://127.0.0.1:3004', env: () => ({ PORT: '3004', HOST: '127.0.0.1' }),
+    endpoints: [['trace (internal)', 'http://127.0.0.1:3004']] },
+  { name: 'admin', group: 1, readyUrl: 'http://127.0.0.1:3000', env: () => ({ PORT: '3000', HOST: '127.0.0.1' }),
+    endpoints: [['admin', 'http://127.0.0.1:3000']] },
+  { name: 'auth-server', group: 2, readyUrl: 'https://127.0.0.1:8444', env: () => ({ PORT: '8444' }),
+    endpoints: [['auth-server (FAPI-BR, mTLS)', 'https://localhost:8444']] },
+  { name: 'gateway', group: 3, readyUrl: 'https://127.0.0.1:8443', env: () => ({ PORT: '8443' }),
+    endpoints: [['gateway (regulated APIs, mTLS)', 'https://localhost:8443']] },
+]

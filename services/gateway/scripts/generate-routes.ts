@@ -1,0 +1,128 @@
+// Generates services/gateway/src/routes.generated.json from the official OFB specs (paths, servers, security scopes,
+// per-endpoint permissions) and the NFR endpoint reference (frequency class, TPM floor, monthly operational limit).
+// Run: `node services/gateway/scripts/generate-routes.ts` (or with `--check` to fail when the committed file is stale).
+import { readFileSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
+
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+const specDir = `${root}specs/ofb/`
+export const outputFile = fileURLToPath(new URL('../src/routes.generated.json', import.meta.url))
+
+/**
+ * The APIs the gateway exposes, which service owns each, and the API name the NFR reference uses for it. Admin metrics
+ * and Discovery (regulator) and Payments are not routed yet: no service serves them.
+ */
+const apis = [
+  { file: 'consents-v3.3.1.yaml', service: 'consent', nfrApi: '[DC] API Consentimento', access: 'protected' },
+  { file: 'resources-v3.1.0.yaml', service: 'connectors', nfrApi: '[DC] API Recursos', access: 'protected' },
+  { file: 'accounts-v2.5.1.yaml', service: 'connectors', nfrApi: '[DC] API Contas', access: 'protected', resourceType: 'ACCOUNT' },
+  { file: 'credit-cards-accounts-v2.4.0.yaml', service: 'connectors', nfrApi: '[DC] API Cartão de Crédito', access: 'protected', resourceType: 'CREDIT_CARD_ACCOUNT' },
+  { file: 'customers-v2.3.0.yaml', service: 'connectors', nfrApi: '[DC] API Dados Cadastrais', access: 'protected' },
+  { file: 'loans-v2.7.0.yaml', service: 'connectors', nfrApi: '[DC] API Operações de Crédito - Empréstimo', access: 'protected', resourceType: 'LOAN' },
+  { file: 'channels-v2.1.0.yaml', service: 'connectors', nfrApi: '[DA] API Canais de Atendimento', access: 'open-data' },
+  { file: 'opendata-accounts-v1.1.0.yaml', service: 'connectors', nfrApi: '[DA] API Produtos e Serviços', access: 'open-data' },
+] as const
+
+/** QCA-scaled (high class) TPM at the lowest QCA band (≤ 1 M active consents), ofb-rules §11. */
+const QCA_SCALED_FLOOR = 2500
+
+type Json = Record<string, unknown>
+
+interface NfrRow { api: string; method: string; path: string; frequency: string; p95SlaMs: number; tpm: string; monthly: string }
+
+function readNfr(): NfrRow[] {
+  const lines = readFileSync(`${specDir}nfr-endpoint-reference.csv`, 'utf8').split(/\r?\n/).filter((l) => l && !l.startsWith('#'))
+  const [header, ...rows] = lines
+  const cols = header!.split(',')
+  return rows.map((line) => {
+    const cells = line.split(',')
+    const get = (name: string) => cells[cols.indexOf(name)]!.trim()
+    return { api: get('api'), method: get('method'), path: get('path'), frequency: get('frequency'), p95SlaMs: Number(get('p95_sla_ms')), tpm: get('tpm_per_origin'), monthly: get('monthly_operational_limit') }
+  })
+}
+
+/** `### \`/path\`` sections of the spec description, each listing its permissions as `**PERMISSION**`. */
+function permissionTable(description: string): Map<string, string[]> {
+  const table = new Map<string, string[]>()
+  const sections = description.split(/^\s*###\s+/m).slice(1)
+  for (const section of sections) {
+    const path = /^`([^`]+)`/.exec(section)?.[1]
+    if (!path) continue
+    table.set(path, [...section.matchAll(/\*\*([A-Z_]+)\*\*/g)].map((m) => m[1]!))
+  }
+  return table
+}
+
+const methods = ['get', 'post', 'put', 'patch', 'delete'] as const
+
+export function generateRoutes(): unknown[] {
+  const nfr = readNfr()
+  const routes: unknown[] = []
+  for (const api of apis) {
+    const doc = parse(readFileSync(specDir + api.file, 'utf8').replace(/^\uFEFF/, '')) as Json
+    const info = doc.info as { version: string; description?: string }
+    const servers = doc.servers as Array<{ url: string }>
+    const base = new URL(servers[0]!.url).pathname.replace(/\/$/, '')
+    const permissions = permissionTable(info.description ?? '')
+    for (const [specPath, item] of Object.entries(doc.paths as Record<string, Json>)) {
+      for (const m of methods) {
+        const op = item[m] as Json | undefined
+        if (!op) continue
+        const method = m.toUpperCase()
+        const row = nfr.find((r) => r.api === api.nfrApi && r.method === method && r.path === specPath)
+        if (!row) throw new Error(`${api.file}: ${method} ${specPath} has no row in nfr-endpoint-reference.csv`)
+        const security = (op.security ?? doc.security ?? []) as Array<Record<string, string[]>>
+        const scopeSets = security.map((s) => Object.values(s).flat())
+        const first = scopeSets[0] ?? []
+        const consentBound = first.some((s) => s.startsWith('consent:'))
+        const scopes = first.filter((s) => s !== 'openid' && !s.includes(':'))
+        const params = [...specPath.matchAll(/\{([^}]+)\}/g)].map((x) => x[1]!)
+        const resourceParam = 'resourceType' in api && params.length > 0 ? params[0]! : undefined
+        const pathConsentParam = consentBound && params.includes('consentId') ? 'consentId' : undefined
+        const paginated = ((op.parameters ?? []) as Array<{ $ref?: string; name?: string }>).some((p) => /pagination-?key/i.test(p.$ref ?? p.name ?? ''))
+        routes.push({
+          key: `${method} ${base}${specPath}`,
+          method,
+          path: `${base}${specPath}`,
+          specFile: api.file,
+          specPath,
+          version: info.version,
+          service: api.service,
+          access: api.access,
+          ...(api.access === 'protected' ? { tokenKind: consentBound ? 'consent' : 'client' } : {}),
+          scopes,
+          permissions: consentBound && !pathConsentParam ? permissions.get(specPath) ?? [] : [],
+          ...(resourceParam && 'resourceType' in api ? { resourceParam, resourceType: api.resourceType } : {}),
+          ...(pathConsentParam ? { pathConsentParam, checkConsentStatus: false } : {}),
+          paginated,
+          frequency: row.frequency,
+          p95SlaMs: row.p95SlaMs,
+          tpm: row.tpm === 'NA' ? null : row.tpm === 'QCA_SCALED' ? QCA_SCALED_FLOOR : Number(row.tpm),
+          monthly: row.monthly === 'NA' ? null : Number(row.monthly),
+        })
+      }
+    }
+  }
+  for (const r of routes as Array<{ tokenKind?: string; permissions: string[]; key: string; pathConsentParam?: string }>) {
+    if (r.tokenKind === 'consent' && !r.pathConsentParam && r.permissions.length === 0) throw new Error(`${r.key}: no permission found in its spec`)
+  }
+  return routes
+}
+
+export function renderRoutes(): string {
+  return `${JSON.stringify(generateRoutes(), null, 2)}\n`
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const text = renderRoutes()
+  if (process.argv.includes('--check')) {
+    if (readFileSync(outputFile, 'utf8') !== text) {
+      console.error('routes.generated.json is stale: run node services/gateway/scripts/generate-routes.ts')
+      process.exit(1)
+    }
+  } else {
+    writeFileSync(outputFile, text)
+    console.log(`wrote ${outputFile}`)
+  }
+}
