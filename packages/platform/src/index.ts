@@ -1,7 +1,7 @@
 export { ConfigError, parseEnv, deepFreeze, envBoolean, envList, envPort, commonEnvShape, redisEnvShape, tlsEnvShape } from './config.ts'
 export { DomainError, httpStatus, ofbError, ofbDateTime, domainErrorBody, errorTitle } from './errors.ts'
 export type { ErrorCode, DomainErrorOptions, OfbErrorItem, OfbErrorBody } from './errors.ts'
-export { createLogger, maskSensitive, redactedPaths } from './logger.ts'
+export { createLogger, maskSensitive, redactedKeys } from './logger.ts'
 export type { Logger, CreateLoggerOptions } from './logger.ts'
 export { createServer, isInteractionId } from './server.ts'
 export type { ServerOptions, ReadinessCheck, PonteServer } from './server.ts'

@@ -38,4 +38,13 @@ describe('logger', () => {
     expect(out).not.toContain('MIIabc')
     expect(out).not.toContain('abc.def')
   })
+
+  it('masks personal data inside logged errors', () => {
+    const { logger, lines } = capture()
+    logger.error({ err: new Error('customer 76109277673 not found') }, 'lookup failed')
+    const line = JSON.parse(lines.join(''))
+    expect(line.err.message).toBe('customer [CPF] not found')
+    expect(line.err.stack).not.toContain('76109277673')
+    expect(line.err.type).toBe('Error')
+  })
 })

@@ -2,34 +2,28 @@ import { pino, type Logger, type LoggerOptions } from 'pino'
 
 export type { Logger } from 'pino'
 
-/** Paths removed from every log line: credentials, cookies, secrets and key material. */
-export const redactedPaths = [
+/**
+ * Field names whose values never reach a log line, at any depth: credentials, cookies, secrets and key material.
+ * (Matched by name in one pass over the line; pino's wildcard path redaction costs several times more per line.)
+ */
+export const redactedKeys: ReadonlySet<string> = new Set([
   'authorization',
   'cookie',
+  'set-cookie',
   'password',
   'secret',
   'privateKey',
   'privateKeyPem',
   'privateJwk',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-client-cert"]',
-  'req.headers["ssl-client-cert"]',
-  'res.headers["set-cookie"]',
-  'headers.authorization',
-  'headers.cookie',
-  '*.authorization',
-  '*.cookie',
-  '*.password',
-  '*.secret',
-  '*.privateKey',
-  '*.privateKeyPem',
-  '*.privateJwk',
-  '*.client_secret',
-  '*.access_token',
-  '*.refresh_token',
-  '*.id_token',
-]
+  'client_secret',
+  'client_assertion',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'x-client-cert',
+  'ssl-client-cert',
+  'x-ponte-service-token',
+])
 
 // CPF (11 digits, optionally 000.000.000-00) and CNPJ (14 digits, optionally 00.000.000/0000-00), not inside longer numbers.
 const CPF = /(?<![\d.])\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?![\d])/g
@@ -48,8 +42,16 @@ function maskDeep(value: unknown, depth: number): unknown {
   if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1))
   if (value instanceof Error) return value
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1)
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k]
+    out[k] = redactedKeys.has(k) ? '[REDACTED]' : maskDeep(v, depth + 1)
+  }
   return out
+}
+
+function maskedError(err: unknown): unknown {
+  const serialized = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>
+  return maskDeep(serialized, 0)
 }
 
 /** Options of {@link createLogger}. */
@@ -62,7 +64,7 @@ export interface CreateLoggerOptions {
 }
 
 /**
- * The one logger of the platform: JSON lines, `service` bound, credentials redacted by path, and CPF/CNPJ-looking
+ * The one logger of the platform: JSON lines, `service` bound, credentials redacted by field name, and CPF/CNPJ-looking
  * values and private keys masked wherever they appear (messages and fields).
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
@@ -70,7 +72,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     level: options.level ?? 'info',
     base: { service: options.service },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: redactedPaths, censor: '[REDACTED]' },
+    serializers: { err: maskedError },
     formatters: {
       level: (label) => ({ level: label }),
       log: (obj) => maskDeep(obj, 0) as Record<string, unknown>,

@@ -33,6 +33,7 @@ export interface ServerOptions {
 /** The fastify instance every Ponte service uses, with zod schemas as the type provider. */
 export type PonteServer = FastifyInstance<Server | HttpsServer, IncomingMessage, ServerResponse, Logger, ZodTypeProvider>
 
+const interactionKey = Symbol('ponte.interactionId')
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/
 
@@ -80,6 +81,15 @@ export function createServer(options: ServerOptions): PonteServer {
     bodyLimit: options.bodyLimit ?? 1_048_576,
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: false,
+    // One child logger per request that carries both the request id and the interaction id.
+    childLoggerFactory: (logger, bindings, childOptions, rawReq) => {
+      const req = rawReq as IncomingMessage & { [interactionKey]?: [string, boolean] }
+      const given = req.headers['x-fapi-interaction-id']
+      const valid = isInteractionId(given)
+      const id = valid ? given : randomUUID()
+      req[interactionKey] = [id, valid]
+      return logger.child({ ...bindings, interactionId: id }, childOptions)
+    },
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID()
@@ -98,13 +108,12 @@ export function createServer(options: ServerOptions): PonteServer {
   app.decorateRequest('interactionId', '')
   app.decorateRequest('interactionIdValid', false)
 
-  app.addHook('onRequest', async (req, reply) => {
-    const given = req.headers['x-fapi-interaction-id']
-    const valid = isInteractionId(given)
-    req.interactionId = valid ? given : randomUUID()
+  app.addHook('onRequest', (req, reply, done) => {
+    const [id, valid] = (req.raw as IncomingMessage & { [interactionKey]?: [string, boolean] })[interactionKey] ?? [randomUUID(), false]
+    req.interactionId = id
     req.interactionIdValid = valid
-    req.log = req.log.child({ interactionId: req.interactionId })
-    reply.header('x-fapi-interaction-id', req.interactionId)
+    reply.header('x-fapi-interaction-id', id)
+    done()
   })
 
   app.addHook('onResponse', async (req, reply) => {

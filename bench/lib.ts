@@ -1,0 +1,112 @@
+/**
+ * Shared pieces of the benchmark harness: a bounded autocannon run over loopback, the server-in-a-child-process
+ * helper (so the load generator and the server under test never share an event loop), machine facts, and the
+ * result shape every case returns to `bench/run.ts`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { cpus, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+/** One measured row. Latencies in ms. */
+export interface BenchRow {
+  case: string
+  requestsPerSecond: number
+  p50: number
+  p95?: number
+  p99: number
+  errors?: number
+  non2xx?: number
+  note?: string
+}
+
+/** What a benchmark case returns. */
+export interface BenchResult {
+  title: string
+  /** What was measured, how, and how to read it. */
+  description: string
+  rows: BenchRow[]
+  /** Extra figures or ratios, already formatted. */
+  notes?: string[]
+}
+
+/** Options of {@link load}. */
+export interface LoadOptions {
+  url: string
+  connections?: number
+  durationSeconds?: number
+  /** Open-loop total rate (requests/s); absent = closed loop, as fast as possible. */
+  overallRate?: number
+  headers?: Record<string, string>
+  method?: 'GET' | 'POST'
+  body?: string
+  tlsOptions?: Record<string, unknown>
+  pipelining?: number
+}
+
+/** A bounded load run over loopback; returns requests/s and latency percentiles (ms). */
+export async function load(name: string, o: LoadOptions): Promise<BenchRow> {
+  const url = new URL(o.url)
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`benchmarks target loopback only, not ${url.hostname}`)
+  const result = await autocannon({
+    url: o.url,
+    connections: o.connections ?? 20,
+    duration: Math.min(o.durationSeconds ?? 8, 15),
+    pipelining: o.pipelining ?? 1,
+    method: o.method ?? 'GET',
+    headers: o.headers ?? {},
+    ...(o.body ? { body: o.body } : {}),
+    ...(o.overallRate ? { overallRate: o.overallRate } : {}),
+    ...(o.tlsOptions ? { tlsOptions: o.tlsOptions } : {}),
+  } as autocannon.Options)
+  const lat = result.latency as unknown as Record<string, number>
+  return {
+    case: name,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50: lat.p50 ?? 0,
+    p95: lat.p97_5 !== undefined ? (lat.p90 + lat.p97_5) / 2 : lat.p99 ?? 0,
+    p99: lat.p99 ?? 0,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  }
+}
+
+/** A server running in its own process for the duration of a case. */
+export interface ChildServer {
+  /** What the child printed as its ready line (JSON), e.g. `{ "port": 1234 }`. */
+  info: Record<string, unknown>
+  stop(): Promise<void>
+}
+
+/** Starts `bench/servers/<script>` in a child process and waits for its JSON ready line on stdout. */
+export async function startChild(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<ChildServer> {
+  const file = fileURLToPath(new URL(`./servers/${script}`, import.meta.url))
+  const child: ChildProcess = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
+  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    let buf = ''
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000)
+    child.stdout!.on('data', (chunk) => {
+      buf += String(chunk)
+      const line = buf.split('\n').find((l) => l.startsWith('{'))
+      if (line) { clearTimeout(timer); resolve(JSON.parse(line) as Record<string, unknown>) }
+    })
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
+  })
+  return {
+    info,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill('SIGTERM')
+    }),
+  }
+}
+
+/** Machine facts for the report header. */
+export function machine(): string {
+  const cpu = cpus()
+  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`
+}
+
+/** Formats a ratio as a percentage. */
+export const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(1)} %`

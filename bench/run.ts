@@ -1,0 +1,56 @@
+/**
+ * `make bench`: runs the benchmark cases one after the other (loopback only, bounded runs) and writes
+ * docs/benchmarks.md with the machine, the command and the figures.
+ *   node bench/run.ts                 every case
+ *   node bench/run.ts platform-overhead consent-lookup    only these cases
+ */
+import { readdirSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { machine, type BenchResult } from './lib.ts'
+
+const dir = fileURLToPath(new URL('./cases/', import.meta.url))
+const all = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => f.replace(/\.ts$/, '')).sort()
+const wanted = process.argv.slice(2)
+const names = wanted.length ? all.filter((n) => wanted.includes(n)) : all
+
+const results: Array<{ name: string; result?: BenchResult; error?: string }> = []
+for (const name of names) {
+  console.log(`bench: ${name} …`)
+  try {
+    const mod = (await import(`${dir}${name}.ts`)) as { run: () => Promise<BenchResult> }
+    const result = await mod.run()
+    results.push({ name, result })
+    for (const r of result.rows) console.log(`  ${r.case}: ${r.requestsPerSecond} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms`)
+    for (const n of result.notes ?? []) console.log(`  ${n}`)
+  } catch (err) {
+    results.push({ name, error: err instanceof Error ? err.message : String(err) })
+    console.error(`  failed: ${String(err)}`)
+  }
+}
+
+const fmt = (n: number | undefined) => (n === undefined ? '' : Number.isInteger(n) ? String(n) : n.toFixed(2))
+const lines = [
+  '# Benchmarks',
+  '',
+  'Written by `make bench` (`node bench/run.ts`); do not edit by hand. Every run is bounded and targets loopback only.',
+  'Servers under test run in their own process; the load generator (autocannon) runs in the harness process, so on a',
+  '2-core machine they share the cores with PostgreSQL, Redis and Kafka: read the figures as this machine\'s, not as absolutes.',
+  '',
+  `- Machine: ${machine()}`,
+  `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+  `- Command: \`make bench\`${wanted.length ? ` (cases: ${names.join(', ')})` : ''}`,
+  '',
+]
+for (const { name, result, error } of results) {
+  lines.push(`## ${result?.title ?? name}`, '')
+  if (error) { lines.push(`Failed: ${error}`, ''); continue }
+  lines.push(result!.description, '', '| case | requests/s | p50 ms | p99 ms | errors | non-2xx |', '|---|---:|---:|---:|---:|---:|')
+  for (const r of result!.rows) lines.push(`| ${r.case}${r.note ? ` (${r.note})` : ''} | ${r.requestsPerSecond} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors ?? 0} | ${r.non2xx ?? 0} |`)
+  if (result!.notes?.length) lines.push('', ...result!.notes.map((n) => `- ${n}`))
+  lines.push('')
+}
+const out = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
+if (!wanted.length) writeFileSync(out, lines.join('\n'))
+else console.log(`(partial run: ${out} not rewritten)`)
+console.log(lines.join('\n'))
+if (results.some((r) => r.error)) process.exitCode = 1
