@@ -9,6 +9,8 @@ export interface StackService {
   readyUrl: string
   /** Extra environment, given the shared one. */
   env: (shared: Record<string, string>) => Record<string, string>
+  /** Extra environment in tests, given the test's own schema name (e.g. a second schema a service owns). */
+  testEnv?: (schema: string) => Record<string, string>
   /** Runs once before any service starts (e.g. loading the demo bank). */
   beforeStart?: (ctx: { env: Record<string, string>; databaseUrl: string }) => Promise<void>
   endpoints: Array<[label: string, url: string]>

@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { repoRoot } from './infra.ts'
+
+/** A service started as its own process, the way `make up` starts it. */
+export interface ServiceProcess {
+  /** The address it listens on, from its "listening" log line. */
+  address: string
+  /** Every line it wrote (stdout and stderr). */
+  output: string[]
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/**
+ * Starts `services/<name>/src/main.ts` with `env` (on top of this process's environment) and resolves once it logs
+ * the address it listens on; rejects with its output if it exits first or takes longer than `timeoutMs`.
+ */
+export function startServiceProcess(name: string, env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
+  const output: string[] = []
+  const child: ChildProcess = spawn(process.execPath, ['src/main.ts'], {
+    cwd: `${repoRoot}services/${name}`,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${name} did not listen within ${timeoutMs} ms:\n${output.join('\n')}`)) }, timeoutMs)
+    const onData = (chunk: Buffer) => {
+      for (const line of String(chunk).split('\n')) {
+        if (!line) continue
+        output.push(line)
+        if (line.startsWith('{')) {
+          try {
+            const entry = JSON.parse(line) as { address?: string; msg?: string }
+            if (entry.address && entry.msg?.endsWith('listening')) {
+              clearTimeout(timer)
+              resolve({ address: entry.address, output, stop: async (signal = 'SIGTERM') => { child.kill(signal); return exited } })
+            }
+          } catch { /* not JSON */ }
+        }
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    void exited.then((code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code} before listening:\n${output.join('\n')}`)) })
+  })
+}
+
+/** Runs `services/<name>/src/main.ts` expecting it to refuse to start; resolves with its exit code and output. */
+export function runServiceExpectingExit(name: string, env: Record<string, string>, timeoutMs = 15_000): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['src/main.ts'], { cwd: `${repoRoot}services/${name}`, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (c) => { output += String(c) })
+    child.stderr.on('data', (c) => { output += String(c) })
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${name} kept running:\n${output}`)) }, timeoutMs)
+    child.once('exit', (code) => { clearTimeout(timer); resolve({ code, output }) })
+  })
+}
