@@ -12,10 +12,8 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'undici'
-import { topicSettings } from '@ponte/contracts'
-import { createKafka, createLogger, ensureTopics, generateServiceKeyPair } from '@ponte/platform'
-import { loadOrCreateDevPki } from '@ponte/pki'
-import { canConnect, ensureDatabase, kafkaScript, repoRoot } from '@ponte/testkit'
+import { canConnect, kafkaScript, repoRoot } from '@ponte/testkit'
+import { prepareDevEnvironment } from './dev-setup.ts'
 import { services, type StackService } from './stack-services.ts'
 
 const run = `${repoRoot}.run`
@@ -71,34 +69,12 @@ async function startKafka(): Promise<void> {
   writeFileSync(`${run}/kafka.started-by-up`, '')
 }
 
-/** Shared, generated-once material: dev PKI, internal service keys, the environment every service reads. */
+/** Shared, generated-once material: dev PKI, internal service keys, database, topics. */
 async function prepare(): Promise<Record<string, string>> {
   mkdirSync(logs, { recursive: true })
   mkdirSync(pids, { recursive: true })
-  const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)
-  const keyFile = `${run}/service-token.key.pem`
-  const pubFile = `${run}/service-token.pub.pem`
-  if (!existsSync(keyFile) || !existsSync(pubFile)) {
-    const pair = generateServiceKeyPair()
-    writeFileSync(keyFile, pair.privateKeyPem, { mode: 0o600 })
-    writeFileSync(pubFile, pair.publicKeyPem)
-  }
-  await ensureDatabase(databaseUrl)
-  const kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'ponte-up', logger: createLogger({ service: 'ponte-up', level: 'error' }) })
-  await ensureTopics(kafka, Object.entries(topicSettings).map(([topic, s]) => ({ topic, ...s })))
-  return {
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
-    KAFKA_BROKERS: kafkaBrokers,
-    SERVICE_TOKEN_PRIVATE_KEY: `@${keyFile}`,
-    SERVICE_TOKEN_PUBLIC_KEYS: `@${pubFile}`,
-    TLS_CERT_FILE: pki.files.serverChain,
-    TLS_KEY_FILE: pki.files.serverPrivateKey,
-    TLS_CLIENT_CA_FILE: pki.files.caBundle,
-    PONTE_DEV_PKI_DIR: `${repoRoot}.pki`,
-    ALLOW_DEV_DEFAULTS: 'true',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  }
+  const env = await prepareDevEnvironment({ pkiDir: `${repoRoot}.pki`, keysDir: run, databaseUrl, kafkaBrokers: kafkaBrokers.split(',') })
+  return { ...env, REDIS_URL: redisUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }
 }
 
 function startService(svc: StackService, env: Record<string, string>): void {

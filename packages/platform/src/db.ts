@@ -106,3 +106,21 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     client.release()
   }
 }
+
+/** Creates the database of `url` when it does not exist (connecting to the server's `postgres` database). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url)
+  const name = decodeURIComponent(target.pathname.slice(1))
+  const admin = new URL(url)
+  admin.pathname = '/postgres'
+  const client = new pg.Client({ connectionString: admin.toString() })
+  await client.connect()
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name])
+    if (!rowCount) await client.query(`create database "${name.replaceAll('"', '')}"`).catch((err: { code?: string }) => {
+      if (err.code !== '42P04') throw err // created concurrently
+    })
+  } finally {
+    await client.end()
+  }
+}

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { createConnection } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import pg from 'pg'
+export { ensureDatabase } from '@ponte/platform'
 
 /** Repository root. */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
@@ -26,24 +26,6 @@ export function canConnect(host: string, port: number, timeoutMs = 1_000): Promi
     socket.once('connect', () => done(true))
     socket.once('error', () => done(false))
   })
-}
-
-/** Creates the test database when it does not exist (connecting to the server's `postgres` database). */
-export async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url)
-  const name = decodeURIComponent(target.pathname.slice(1))
-  const admin = new URL(url)
-  admin.pathname = '/postgres'
-  const client = new pg.Client({ connectionString: admin.toString() })
-  await client.connect()
-  try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name])
-    if (!rowCount) await client.query(`create database "${name.replaceAll('"', '')}"`).catch((err: { code?: string }) => {
-      if (err.code !== '42P04') throw err // created concurrently
-    })
-  } finally {
-    await client.end()
-  }
 }
 
 const exec = promisify(execFile)
