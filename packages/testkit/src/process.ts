@@ -15,9 +15,9 @@ export interface ServiceProcess {
  * Starts `services/<name>/src/main.ts` with `env` (on top of this process's environment) and resolves once it logs
  * the address it listens on; rejects with its output if it exits first or takes longer than `timeoutMs`.
  */
-export function startServiceProcess(name: string, env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
+export function startServiceProcess(name: string, env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<ServiceProcess> {
   const output: string[] = []
-  const child: ChildProcess = spawn(process.execPath, ['src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], {
     cwd: `${repoRoot}services/${name}`,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
