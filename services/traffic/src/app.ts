@@ -1,10 +1,20 @@
+import type { CatalogueEntry } from '@ponte/contracts'
 import { createServer, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import type { UsageReader } from './adapters/usage-reader.ts'
+import { indexCatalogue } from './domain/policy-rules.ts'
+import type { PolicyService } from './policy-service.ts'
+import { internalRoutes } from './routes/internal.ts'
 
 /** What the traffic app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {
   server: ServerOptions
   /** Verifies the service tokens on `/internal/*` routes (audience = this service). */
   serviceAuth: ServiceTokenVerifier
+  policies: PolicyService
+  /** The limitable endpoints of the NFR reference (src/domain/nfr-catalogue.json). */
+  catalogue: readonly CatalogueEntry[]
+  usage: UsageReader
+  now?: () => Date
 }
 
 const startedAt = Date.now()
@@ -15,6 +25,13 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(async (internal) => {
     internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
     internal.get('/internal/info', async (req) => ({ service: 'traffic', caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }))
+    await internal.register(internalRoutes, {
+      policies: deps.policies,
+      catalogue: indexCatalogue(deps.catalogue),
+      catalogueEntries: deps.catalogue,
+      usage: deps.usage,
+      ...(deps.now ? { now: deps.now } : {}),
+    })
   })
   return app
 }

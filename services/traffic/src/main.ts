@@ -1,11 +1,18 @@
 import { fileURLToPath } from 'node:url'
-import { createServiceTokenVerifier, loadServiceKeys, openRuntime, orExit, runService } from '@ponte/platform'
+import { topicSettings, topics } from '@ponte/contracts'
+import { createOutboxRelay, createServiceTokenVerifier, ensureTopics, loadServiceKeys, openRuntime, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
+import { loadCatalogue } from './adapters/catalogue-file.ts'
+import { syncPolicyTopic } from './adapters/policy-topic-sync.ts'
+import { createUsageReader } from './adapters/usage-reader.ts'
 import { loadConfig } from './config.ts'
+import { indexCatalogue } from './domain/policy-rules.ts'
+import { createPolicyService } from './policy-service.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
 const serviceKeys = orExit(() => loadServiceKeys(config.serviceKeys))
+const catalogue = orExit(() => loadCatalogue())
 const runtime = await openRuntime({
   service: config.service,
   logLevel: config.logLevel,
@@ -13,7 +20,41 @@ const runtime = await openRuntime({
   kafka: config.kafka,
   redis: config.redis,
 })
+const { logger, pool, kafka, publisher, redis } = runtime
+if (!pool || !kafka || !publisher || !redis) throw new Error('runtime without PostgreSQL, Kafka or Redis')
+
+const policies = createPolicyService({ pool, catalogue: indexCatalogue(catalogue) })
+const seeded = await policies.seedDefaults()
+logger.info({ ...seeded, endpoints: catalogue.length }, 'default policies in line with the NFR reference')
+
+// Events leave through the outbox; while Kafka is down they wait there and the relay retries.
+const relay = createOutboxRelay({ pool, publisher, logger })
+runtime.closers.unshift(() => relay.stop())
+
+// Make the compacted topic hold the whole current set (first start, lost topic, or a topic behind the table).
+let stopping = false
+runtime.closers.unshift(async () => { stopping = true })
+void (async () => {
+  for (let attempt = 1, waitMs = 1_000; !stopping; attempt++, waitMs = Math.min(waitMs * 2, 30_000)) {
+    try {
+      await ensureTopics(kafka, [{ topic: topics.trafficPolicy, ...topicSettings[topics.trafficPolicy] }])
+      const result = await syncPolicyTopic({ pool, kafka, logger })
+      logger.info({ ...result, attempt }, 'policy topic checked against the table')
+      return
+    } catch (err) {
+      logger.warn({ err: err instanceof Error ? err.message : String(err), attempt, retryInMs: waitMs }, 'policy topic check failed; will retry')
+      await new Promise((r) => setTimeout(r, waitMs).unref())
+    }
+  }
+})()
+
 const serviceAuth = createServiceTokenVerifier(config.service, serviceKeys.publicKeys)
-const app = buildApp({ serviceAuth, server: { logger: runtime.logger, readiness: runtime.readiness } })
+const app = buildApp({
+  serviceAuth,
+  server: { logger, readiness: runtime.readiness },
+  policies,
+  catalogue,
+  usage: createUsageReader(redis),
+})
 const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
-runtime.logger.info({ address }, 'traffic listening')
+logger.info({ address }, 'traffic listening')
