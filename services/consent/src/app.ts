@@ -1,20 +1,30 @@
-import { createServer, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import { createServer, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import type { ConsentService } from './consent-service.ts'
+import { consentsRoutes } from './routes/consents.routes.ts'
+import { internalConsentRoutes } from './routes/internal.routes.ts'
 
 /** What the consent app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {
   server: ServerOptions
-  /** Verifies the service tokens on `/internal/*` routes (audience = this service). */
+  /** Verifies the service tokens on `/internal/*` and regulated routes (audience = this service). */
   serviceAuth: ServiceTokenVerifier
+  consents: ConsentService
+  /** Public base URL of the regulated API, for `links`. */
+  publicBaseUrl: string
+  /** Services allowed to forward TPP calls (the gateway). */
+  regulatedCallers: readonly string[]
 }
-
-const startedAt = Date.now()
 
 /** Builds the consent app from its dependencies. It never listens. */
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
-  app.register(async (internal) => {
-    internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
-    internal.get('/internal/info', async (req) => ({ service: 'consent', caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }))
+  app.register(consentsRoutes, {
+    prefix: '/open-banking/consents/v3',
+    consents: deps.consents,
+    serviceAuth: deps.serviceAuth,
+    regulatedCallers: deps.regulatedCallers,
+    publicBaseUrl: deps.publicBaseUrl,
   })
+  app.register(internalConsentRoutes, { prefix: '/internal/consents', consents: deps.consents, serviceAuth: deps.serviceAuth })
   return app
 }

@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url'
-import { createServiceTokenVerifier, loadServiceKeys, openRuntime, orExit, runService } from '@ponte/platform'
+import { createOutboxRelay, createServiceTokenVerifier, loadServiceKeys, openRuntime, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
+import { createConsentService, createIds, systemClock } from './consent-service.ts'
+import { createExpiryScheduler } from './scheduler.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
@@ -12,7 +14,43 @@ const runtime = await openRuntime({
   db: { ...config.db, migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)) },
   kafka: config.kafka,
 })
-const serviceAuth = createServiceTokenVerifier(config.service, serviceKeys.publicKeys)
-const app = buildApp({ serviceAuth, server: { logger: runtime.logger, readiness: runtime.readiness } })
-const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
-runtime.logger.info({ address }, 'consent listening')
+const pool = runtime.pool!
+const consents = createConsentService({
+  pool,
+  clock: systemClock,
+  ids: createIds(config.consents.idPrefix),
+  offeredGroups: new Set(config.consents.offeredGroups),
+})
+// Events reach Kafka through the outbox; time-based transitions run in the scheduler (both safe with N replicas).
+const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: runtime.logger })
+const scheduler = createExpiryScheduler({ consents, logger: runtime.logger, ...config.scheduler })
+
+// Readiness: a Kafka outage delays events (they wait in the outbox) but must not take the API out of rotation, so
+// the Kafka check is left out; the database and a recent successful expiry sweep are required.
+const readiness = [
+  ...runtime.readiness.filter((c) => c.name !== 'kafka'),
+  {
+    name: 'expiry-scheduler',
+    check: async () => {
+      const last = scheduler.stats.lastSuccessAt
+      const staleAfterMs = Math.max(60_000, config.scheduler.intervalMs * 4)
+      if (!last || Date.now() - last.getTime() > staleAfterMs) throw new Error('no successful expiry sweep recently')
+    },
+  },
+]
+const app = buildApp({
+  serviceAuth: createServiceTokenVerifier(config.service, serviceKeys.publicKeys),
+  consents,
+  publicBaseUrl: config.consents.publicBaseUrl,
+  regulatedCallers: config.consents.regulatedCallers,
+  server: { logger: runtime.logger, readiness },
+})
+const address = await runService({
+  app,
+  host: config.http.host,
+  port: config.http.port,
+  // Stop the background work before the pool and the producer it uses.
+  closers: [() => scheduler.stop(), () => relay.stop(), ...runtime.closers],
+  shutdownTimeoutMs: config.shutdownTimeoutMs,
+})
+runtime.logger.info({ address, idPrefix: config.consents.idPrefix, offeredGroups: config.consents.offeredGroups }, 'consent listening')

@@ -324,20 +324,28 @@ export interface ExtendInput {
   customerUserAgent: string
 }
 
+function extendIdentityRefusal(c: Consent, input: ExtendInput): DomainError | undefined {
+  if (c.businessEntityCnpj) {
+    if (input.businessEntityCnpj !== c.businessEntityCnpj || input.tokenCustomer.cnpj !== c.businessEntityCnpj) {
+      return new DomainError('FORBIDDEN', 'a renovação de um consentimento PJ exige a mesma businessEntity')
+    }
+    return undefined
+  }
+  if (input.loggedUserCpf !== c.loggedUserCpf || input.tokenCustomer.cpf !== c.loggedUserCpf || input.businessEntityCnpj !== undefined) {
+    return new DomainError('FORBIDDEN', 'a renovação de um consentimento PF exige o mesmo loggedUser')
+  }
+  return undefined
+}
+
 /**
  * Renewal without redirect: only an `AUTHORISED` consent; a personal consent only by its `loggedUser`, a business
  * consent by a user of the same `businessEntity`; the new expiry later than the current one (or indefinite), in the
  * future and at most a year ahead. Identity mismatches are security errors (403), which take precedence over 422.
  */
 export function extend(c: Consent, input: ExtendInput, now: Date): Decision {
-  return guarded(c, now, (after) => refusals.extendState(after.status), () => {
-    if (c.businessEntityCnpj) {
-      if (input.businessEntityCnpj !== c.businessEntityCnpj || input.tokenCustomer.cnpj !== c.businessEntityCnpj) {
-        return { refusal: new DomainError('FORBIDDEN', 'a renovação de um consentimento PJ exige a mesma businessEntity') }
-      }
-    } else if (input.loggedUserCpf !== c.loggedUserCpf || input.tokenCustomer.cpf !== c.loggedUserCpf || input.businessEntityCnpj !== undefined) {
-      return { refusal: new DomainError('FORBIDDEN', 'a renovação de um consentimento PF exige o mesmo loggedUser') }
-    }
+  const identity = extendIdentityRefusal(c, input)
+  return guarded(c, now, (after) => identity ?? refusals.extendState(after.status), () => {
+    if (identity) return { refusal: identity }
     if (c.status !== 'AUTHORISED') return { refusal: refusals.extendState(c.status) }
     const parsed = parseRequestedExpiry(input.expirationDateTime, now)
     if (!parsed.ok) return { refusal: refusals.extendExpiry(parsed.detail) }
