@@ -17,8 +17,12 @@ export interface StackService {
 }
 
 export const services: StackService[] = [
-  { name: 'directory', group: 1, readyUrl: 'http://127.0.0.1:3005', env: () => ({ PORT: '3005', HOST: '127.0.0.1' }),
-    endpoints: [['directory (internal)', 'http://127.0.0.1:3005']] },
+  { name: 'directory', group: 1, readyUrl: 'http://127.0.0.1:3005',
+    // The sandbox central directory runs in the same process; the connector syncs from it.
+    env: () => ({ PORT: '3005', HOST: '127.0.0.1', DIRECTORY_SANDBOX_ENABLED: 'true' }),
+    // Tests never sync from a real directory (no request leaves the machine).
+    testEnv: () => ({ DIRECTORY_SYNC_ENABLED: 'false' }),
+    endpoints: [['directory (internal)', 'http://127.0.0.1:3005'], ['sandbox directory (TLS)', 'https://localhost:8446']] },
   { name: 'consent', group: 1, readyUrl: 'http://127.0.0.1:3001', env: () => ({ PORT: '3001', HOST: '127.0.0.1' }),
     endpoints: [['consent (internal)', 'http://127.0.0.1:3001']] },
   { name: 'connectors', group: 1, readyUrl: 'http://127.0.0.1:3003', env: () => ({ PORT: '3003', HOST: '127.0.0.1' }),

@@ -1,20 +1,27 @@
-import { createServer, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import { createServer, type PonteServer, type ServerOptions } from '@ponte/platform'
+import { internalRoutes, type InternalRoutesDeps } from './routes/internal.routes.ts'
+import { sandboxRoutes, type SandboxRoutesDeps } from './routes/sandbox.routes.ts'
 
-/** What the directory app is built from; `main.ts` passes real connections, tests pass their own. */
-export interface AppDeps {
+/** What the directory connector app is built from; `main.ts` passes real connections, tests pass their own. */
+export interface AppDeps extends InternalRoutesDeps {
   server: ServerOptions
-  /** Verifies the service tokens on `/internal/*` routes (audience = this service). */
-  serviceAuth: ServiceTokenVerifier
 }
 
-const startedAt = Date.now()
-
-/** Builds the directory app from its dependencies. It never listens. */
+/** Builds the directory connector's internal API (plain HTTP, service-token protected). It never listens. */
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
-  app.register(async (internal) => {
-    internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
-    internal.get('/internal/info', async (req) => ({ service: 'directory', caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }))
-  })
+  internalRoutes(app, deps)
+  return app
+}
+
+/** What the sandbox directory app is built from. `server.https` must be set: the SSA assertion needs mTLS. */
+export interface SandboxAppDeps extends SandboxRoutesDeps {
+  server: ServerOptions
+}
+
+/** Builds the sandbox central directory (its own TLS listener). It never listens. */
+export function buildSandboxApp(deps: SandboxAppDeps): PonteServer {
+  const app = createServer(deps.server)
+  sandboxRoutes(app, deps)
   return app
 }

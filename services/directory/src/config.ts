@@ -24,12 +24,12 @@ export const Env = z.object({
   PORT: envPort(3005).describe('Listen port of the internal API (plain HTTP, service-token protected)'),
   DB_SCHEMA: schemaName.default('directory').describe('PostgreSQL schema of the directory connector'),
 
-  DIRECTORY_PARTICIPANTS_URL: httpsUrl.default(OFB_DIRECTORY.production.participants).describe('Participants list of the central directory (sandbox directory: https://localhost:8446/participants)'),
-  DIRECTORY_KEYSTORE_URL: httpsUrl.default(OFB_DIRECTORY.production.keystore).describe('Keystore base URL: `<base>/openbanking.jwks` and `<base>/<orgId>/application.jwks`'),
+  DIRECTORY_PARTICIPANTS_URL: httpsUrl.optional().describe(`Participants list of the central directory; when unset: the in-process sandbox when DIRECTORY_SANDBOX_ENABLED, else production ${OFB_DIRECTORY.production.participants} (OFB sandbox: ${OFB_DIRECTORY.sandbox.participants})`),
+  DIRECTORY_KEYSTORE_URL: httpsUrl.optional().describe(`Keystore base URL (\`<base>/openbanking.jwks\`, \`<base>/<orgId>/application.jwks\`); when unset: the in-process sandbox when DIRECTORY_SANDBOX_ENABLED, else ${OFB_DIRECTORY.production.keystore} (OFB sandbox: ${OFB_DIRECTORY.sandbox.keystore})`),
   DIRECTORY_SSA_JWKS_URL: httpsUrl.optional().describe('JWKS of the SSA issuer; default `<DIRECTORY_KEYSTORE_URL>/openbanking.jwks`'),
   DIRECTORY_SSA_ISSUER: z.string().min(1).optional().describe('Required `iss` of software statements when set (e.g. "Open Banking Open Banking Brasil prod SSA issuer")'),
   DIRECTORY_ALLOWED_HOSTS: envList().describe('Extra hosts (`host` or `host:port`) the connector may fetch from; the hosts of the URLs above are always allowed'),
-  DIRECTORY_CA_FILE: z.string().optional().describe('Extra CA (PEM) trusted for outbound HTTPS to the directory (the dev CA for the sandbox)'),
+  DIRECTORY_CA_FILE: z.string().optional().describe('Extra CA (PEM) trusted for outbound HTTPS to the directory; the dev CA is trusted when DIRECTORY_SANDBOX_ENABLED'),
   DIRECTORY_TRUST_ANCHORS: envList().describe('PEM bundle files of trusted client-certificate CAs (ICP-Brasil chains in production); with ALLOW_DEV_DEFAULTS the dev CA when unset'),
   DIRECTORY_SYNC_INTERVAL_S: z.coerce.number().int().min(60).default(900).describe('Participants refresh interval when the directory sends no Cache-Control max-age'),
   DIRECTORY_SYNC_ENABLED: envBoolean(true).describe('Run the periodic participants sync in this process'),
@@ -44,7 +44,7 @@ export const Env = z.object({
   DIRECTORY_SANDBOX_PORT: envPort(8446).describe('TLS port of the sandbox directory'),
   DIRECTORY_SANDBOX_DB_SCHEMA: schemaName.default('directory_sandbox').describe('PostgreSQL schema of the sandbox directory'),
   DIRECTORY_SANDBOX_PUBLIC_URL: httpsUrl.default('https://localhost:8446').describe('Base URL of the sandbox as participants reach it (put in SSAs and JWKS URIs)'),
-  DIRECTORY_SANDBOX_PKI_DIR: z.string().optional().describe('Dev PKI folder whose CA issues participant certificates; with ALLOW_DEV_DEFAULTS `<repo>/.pki` when unset'),
+  PONTE_DEV_PKI_DIR: z.string().optional().describe('Dev PKI folder (created when missing): its CA issues sandbox participant certificates and is the dev trust anchor; with ALLOW_DEV_DEFAULTS `<repo>/.pki` when unset'),
   DIRECTORY_SANDBOX_SSA_ISSUER: z.string().min(1).default('Open Banking Open Banking Brasil sandbox SSA issuer').describe('`iss` of the SSAs the sandbox signs'),
   DIRECTORY_SANDBOX_ADMIN_TOKEN: z.string().min(16).optional().describe('When set, `/sandbox/*` onboarding calls need `Authorization: Bearer <token>`'),
   DIRECTORY_MASTER_KEY: z.string().optional().describe('32-byte key (base64) sealing the sandbox signer keys at rest (AES-256-GCM); with ALLOW_DEV_DEFAULTS a fixed dev key'),
@@ -84,16 +84,21 @@ export function loadConfig(env: Record<string, string | undefined>) {
   if (e.DIRECTORY_TRUST_ANCHORS.length === 0 && !e.ALLOW_DEV_DEFAULTS) {
     issues.push({ key: 'DIRECTORY_TRUST_ANCHORS', message: 'required: PEM files of the CAs that issue participant certificates (ICP-Brasil in production)' })
   }
-  if (e.DIRECTORY_SANDBOX_ENABLED && !e.DIRECTORY_SANDBOX_PKI_DIR && !e.ALLOW_DEV_DEFAULTS) {
-    issues.push({ key: 'DIRECTORY_SANDBOX_PKI_DIR', message: 'required when DIRECTORY_SANDBOX_ENABLED (or set ALLOW_DEV_DEFAULTS=true)' })
+  if (e.DIRECTORY_SANDBOX_ENABLED && !e.PONTE_DEV_PKI_DIR && !e.ALLOW_DEV_DEFAULTS) {
+    issues.push({ key: 'PONTE_DEV_PKI_DIR', message: 'required when DIRECTORY_SANDBOX_ENABLED (or set ALLOW_DEV_DEFAULTS=true)' })
   }
   if (issues.length) throw new ConfigError(issues)
-  const ssaJwksUrl = e.DIRECTORY_SSA_JWKS_URL ?? `${e.DIRECTORY_KEYSTORE_URL.replace(/\/+$/, '')}/openbanking.jwks`
-  const allowedHosts = [...new Set([hostOf(e.DIRECTORY_PARTICIPANTS_URL), hostOf(e.DIRECTORY_KEYSTORE_URL), hostOf(ssaJwksUrl), ...e.DIRECTORY_ALLOWED_HOSTS])]
+  const sandboxUrl = e.DIRECTORY_SANDBOX_PUBLIC_URL.replace(/\/+$/, '')
+  const directory = e.DIRECTORY_SANDBOX_ENABLED ? { participants: `${sandboxUrl}/participants`, keystore: sandboxUrl } : OFB_DIRECTORY.production
+  const participantsUrl = e.DIRECTORY_PARTICIPANTS_URL ?? directory.participants
+  const keystoreUrl = (e.DIRECTORY_KEYSTORE_URL ?? directory.keystore).replace(/\/+$/, '')
+  const ssaJwksUrl = e.DIRECTORY_SSA_JWKS_URL ?? `${keystoreUrl}/openbanking.jwks`
+  const allowedHosts = [...new Set([hostOf(participantsUrl), hostOf(keystoreUrl), hostOf(ssaJwksUrl), ...e.DIRECTORY_ALLOWED_HOSTS])]
   return Object.freeze({
     service: 'directory',
     logLevel: e.LOG_LEVEL,
     allowDevDefaults: e.ALLOW_DEV_DEFAULTS,
+    devPkiDir: e.PONTE_DEV_PKI_DIR,
     warnings,
     http: { host: e.HOST, port: e.PORT },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
@@ -101,8 +106,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
     kafka: { brokers: e.KAFKA_BROKERS },
     serviceKeys: { privateKey: e.SERVICE_TOKEN_PRIVATE_KEY, publicKeys: e.SERVICE_TOKEN_PUBLIC_KEYS },
     connector: {
-      participantsUrl: e.DIRECTORY_PARTICIPANTS_URL,
-      keystoreUrl: e.DIRECTORY_KEYSTORE_URL.replace(/\/+$/, ''),
+      participantsUrl,
+      keystoreUrl,
       ssaJwksUrl,
       ssaIssuer: e.DIRECTORY_SSA_ISSUER,
       allowedHosts,
@@ -121,8 +126,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
       host: e.DIRECTORY_SANDBOX_HOST,
       port: e.DIRECTORY_SANDBOX_PORT,
       schema: e.DIRECTORY_SANDBOX_DB_SCHEMA,
-      publicUrl: e.DIRECTORY_SANDBOX_PUBLIC_URL.replace(/\/+$/, ''),
-      pkiDir: e.DIRECTORY_SANDBOX_PKI_DIR,
+      publicUrl: sandboxUrl,
       ssaIssuer: e.DIRECTORY_SANDBOX_SSA_ISSUER,
       adminToken: e.DIRECTORY_SANDBOX_ADMIN_TOKEN,
       masterKey,

@@ -1,7 +1,33 @@
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { createServiceTokenVerifier, loadServiceKeys, openRuntime, orExit, runService } from '@ponte/platform'
-import { buildApp } from './app.ts'
+import {
+  createOutboxRelay,
+  createPool,
+  createServiceTokenVerifier,
+  fapiTlsOptions,
+  loadServiceKeys,
+  loadTls,
+  migrate,
+  openRuntime,
+  orExit,
+  pingDatabase,
+  runService,
+} from '@ponte/platform'
+import { loadOrCreateDevPki, TrustStore } from '@ponte/pki'
+import { createDirectoryHttp, createUndiciFetch } from './adapters/http.ts'
+import { createKeystore } from './adapters/keystore.ts'
+import { createPgDirectoryStore } from './adapters/pg-directory-store.ts'
+import { createPgSandboxStore } from './adapters/pg-sandbox-store.ts'
+import { createSecretBox } from './adapters/secret-box.ts'
+import { loadOrCreateSsaSigner } from './adapters/ssa-signer.ts'
+import { buildApp, buildSandboxApp } from './app.ts'
 import { loadConfig } from './config.ts'
+import { createHostAllowList } from './domain/allow-list.ts'
+import { createCertificateChecker } from './domain/certificate-checker.ts'
+import { createJwsVerifier } from './domain/jws-verifier.ts'
+import { createSandboxDirectory } from './domain/sandbox.ts'
+import { createSsaVerifier } from './domain/ssa-verifier.ts'
+import { createParticipantsSync } from './domain/sync.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
@@ -12,7 +38,93 @@ const runtime = await openRuntime({
   db: { ...config.db, migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)) },
   kafka: config.kafka,
 })
+const log = runtime.logger
+for (const w of config.warnings) log.warn(`WARNING: ${w}`)
+const pool = runtime.pool!
+const repoPki = fileURLToPath(new URL('../../../.pki', import.meta.url))
+
+// --- sandbox directory (development only), started first so the connector's first sync can reach it ---
+let sandboxAddress: string | undefined
+let devPki: Awaited<ReturnType<typeof loadOrCreateDevPki>> | undefined
+if (config.sandbox.enabled) {
+  log.warn('WARNING: DIRECTORY_SANDBOX_ENABLED=true: this process emulates the central directory and onboards TPPs with the dev CA; never enable it in production')
+  devPki = await loadOrCreateDevPki(config.devPkiDir ?? repoPki)
+  await migrate({ url: config.db.url, schema: config.sandbox.schema, dir: fileURLToPath(new URL('../migrations-sandbox', import.meta.url)), log })
+  const sandboxPool = createPool({ url: config.db.url, schema: config.sandbox.schema, max: 5, applicationName: 'directory-sandbox' }, log)
+  runtime.closers.push(() => sandboxPool.end())
+  const store = createPgSandboxStore(sandboxPool)
+  const signer = await loadOrCreateSsaSigner({ store, box: createSecretBox(config.sandbox.masterKey!), ca: devPki.ca, bankCnpj: config.bank.cnpj })
+  const tls = config.sandbox.tls.certFile
+    ? orExit(() => loadTls(config.sandbox.tls))
+    : fapiTlsOptions({ cert: devPki.server.chainPem, key: devPki.server.privateKeyPem, clientCa: devPki.caBundlePem })
+  if (!config.sandbox.tls.certFile) log.warn({ pkiDir: devPki.dir }, 'WARNING: the sandbox directory listens with the dev PKI server certificate; set TLS_CERT_FILE/TLS_KEY_FILE to change it')
+  const sandboxApp = buildSandboxApp({
+    server: { logger: log.child({ component: 'sandbox' }), readiness: [{ name: 'postgres', check: () => pingDatabase(sandboxPool) }], https: tls },
+    sandbox: createSandboxDirectory({ store, ca: devPki.ca, signer, publicUrl: config.sandbox.publicUrl, ssaIssuer: config.sandbox.ssaIssuer, bank: config.bank }),
+    ca: devPki.ca,
+    adminToken: config.sandbox.adminToken,
+  })
+  runtime.closers.unshift(() => sandboxApp.close())
+  sandboxAddress = await sandboxApp.listen({ host: config.sandbox.host, port: config.sandbox.port })
+  log.info({ address: sandboxAddress, publicUrl: config.sandbox.publicUrl }, 'sandbox directory listening')
+}
+
+// --- directory connector ---
+const connector = config.connector
+let trustAnchorPems: string[]
+if (connector.trustAnchorFiles.length > 0) {
+  trustAnchorPems = connector.trustAnchorFiles.map((f) => readFileSync(f, 'utf8'))
+} else {
+  devPki ??= await loadOrCreateDevPki(config.devPkiDir ?? repoPki)
+  trustAnchorPems = [devPki.rootCertificatePem]
+  log.warn({ file: devPki.files.rootCertificate }, 'WARNING: DIRECTORY_TRUST_ANCHORS is unset: client certificates are checked against the DEV CA; set the ICP-Brasil chains in production')
+}
+const trustStore = TrustStore.fromPem(...trustAnchorPems)
+// The sandbox serves with the dev PKI's certificate: trust its CA for outbound calls when the sandbox runs here.
+const extraCa = connector.caFile ? readFileSync(connector.caFile, 'utf8') : config.sandbox.enabled && devPki ? devPki.rootCertificatePem : undefined
+const outbound = createUndiciFetch({ extraCaPem: extraCa })
+runtime.closers.push(() => outbound.close())
+const isAllowed = createHostAllowList(connector.allowedHosts)
+const http = createDirectoryHttp({ fetch: outbound.fetch, isAllowed, timeoutMs: connector.fetchTimeoutMs })
+const keystore = createKeystore({ http, ttlMs: connector.keystoreTtlS * 1000, minRefreshIntervalMs: connector.keystoreRefreshMinIntervalS * 1000, logger: log })
+const store = createPgDirectoryStore(pool)
+const sync = createParticipantsSync({
+  http,
+  keystore,
+  store,
+  participantsUrl: connector.participantsUrl,
+  defaultIntervalS: connector.syncIntervalS,
+  minForcedIntervalMs: 60_000,
+  logger: log,
+})
 const serviceAuth = createServiceTokenVerifier(config.service, serviceKeys.publicKeys)
-const app = buildApp({ serviceAuth, server: { logger: runtime.logger, readiness: runtime.readiness } })
+const app = buildApp({
+  serviceAuth,
+  server: { logger: log, readiness: runtime.readiness },
+  verifySsa: createSsaVerifier({
+    keystore,
+    store,
+    organisation: sync.organisation,
+    isAllowed,
+    ssaJwksUrl: connector.ssaJwksUrl,
+    issuer: connector.ssaIssuer,
+    maxAgeS: connector.ssaMaxAgeS,
+    skewS: connector.ssaClockSkewS,
+  }),
+  checkCertificate: createCertificateChecker({ trustStore }),
+  verifyJws: createJwsVerifier({ keystore, keystoreUrl: connector.keystoreUrl }),
+  organisation: sync.organisation,
+})
+
+const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: log })
+runtime.closers.unshift(() => relay.stop())
+if (connector.syncEnabled) {
+  const tick = () => sync.syncIfDue().catch((err: Error) => log.warn({ err: err.message }, 'participants sync failed; retrying later'))
+  void tick()
+  const timer = setInterval(tick, 30_000)
+  timer.unref()
+  runtime.closers.unshift(() => clearInterval(timer))
+}
+log.info({ participantsUrl: connector.participantsUrl, keystoreUrl: connector.keystoreUrl, allowedHosts: connector.allowedHosts }, 'directory connector configured')
 const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
-runtime.logger.info({ address }, 'directory listening')
+log.info({ address }, 'directory listening')

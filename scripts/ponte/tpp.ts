@@ -1,0 +1,183 @@
+/**
+ * `pnpm ponte tpp onboard --name NAME --roles DADOS,PAGTO --redirect-uri URI --out DIR`: onboards a development TPP in
+ * the running sandbox directory (organisation + software statement) and writes its bundle: transport certificate
+ * and key (mTLS), signing certificate and private JWK, encryption private JWK, the SSA and the CA bundle. Private
+ * keys exist only in that folder (mode 0600): the sandbox hands them out once and never stores them.
+ */
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { request } from 'node:https'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+/** One line for `pnpm ponte help`. */
+export const summary = 'onboard a development TPP in the sandbox directory and write its certificates, keys and SSA'
+
+const USAGE = `usage: pnpm ponte tpp onboard --name NAME --redirect-uri URI [--redirect-uri URI ...] --out DIR [options]
+
+  --name NAME            organisation name (required)
+  --roles LIST           regulatory roles, comma-separated (default DADOS)
+  --redirect-uri URI     OAuth redirect URI, https (required, repeatable or comma-separated)
+  --webhook-uri URI      webhook base URI, https (repeatable or comma-separated)
+  --client-name NAME     software statement client name (default: --name)
+  --cnpj CNPJ            organisation CNPJ (default: a generated valid one)
+  --organisation ID      add a software statement to this existing sandbox organisation instead of creating one
+  --out DIR              folder to write the bundle to (created; must be empty unless --force)
+  --directory URL        sandbox directory (default $DIRECTORY_SANDBOX_URL or https://127.0.0.1:8446)
+  --ca FILE              CA to trust for the directory (default <dev PKI>/root-ca.crt.pem)
+  --token TOKEN          sandbox admin token (default $DIRECTORY_SANDBOX_ADMIN_TOKEN)
+  --force                write into a non-empty folder`
+
+interface Onboarded {
+  softwareStatementId: string
+  clientId: string
+  ssa: string
+  transport: { certificatePem: string; chainPem: string; privateKeyPem: string; caBundlePem: string }
+  signing: { privateJwk: Record<string, unknown>; certificatePem: string }
+  encryption: { privateJwk: Record<string, unknown> }
+  jwksUri: string
+  transportJwksUri: string
+}
+
+const list = (values: string[] | undefined): string[] => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
+
+function call<T>(base: string, ca: string, token: string | undefined, method: string, path: string, body: unknown): Promise<{ status: number; body: T }> {
+  const url = new URL(path, base)
+  const payload = JSON.stringify(body)
+  return new Promise((resolvePromise, reject) => {
+    const req = request(url, {
+      method,
+      ca,
+      timeout: 30_000,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+    }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        try {
+          resolvePromise({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T })
+        } catch {
+          reject(new Error(`${method} ${url.pathname} answered ${res.statusCode} with a non-JSON body`))
+        }
+      })
+    })
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url.href} timed out`)))
+    req.on('error', (err) => reject(new Error(`cannot reach the sandbox directory at ${base}: ${err.message}`)))
+    req.end(payload)
+  })
+}
+
+function expectStatus(what: string, res: { status: number; body: unknown }, status: number): void {
+  if (res.status === status) return
+  const detail = (res.body as { errors?: { code: string; detail: string }[] } | undefined)?.errors?.map((e) => `${e.code}: ${e.detail}`).join('; ')
+  throw new Error(`${what} failed with ${res.status}${detail ? ` (${detail})` : ''}`)
+}
+
+async function onboard(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      name: { type: 'string' },
+      roles: { type: 'string', default: 'DADOS' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'webhook-uri': { type: 'string', multiple: true },
+      'client-name': { type: 'string' },
+      cnpj: { type: 'string' },
+      organisation: { type: 'string' },
+      out: { type: 'string' },
+      directory: { type: 'string' },
+      ca: { type: 'string' },
+      token: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    console.log(USAGE)
+    return
+  }
+  const redirectUris = list(values['redirect-uri'])
+  const missing = [!values.name && '--name', redirectUris.length === 0 && '--redirect-uri', !values.out && '--out'].filter(Boolean)
+  if (missing.length) throw new Error(`missing ${missing.join(', ')}\n\n${USAGE}`)
+  const name = values.name!
+  const out = resolve(values.out!)
+  const directory = (values.directory ?? process.env.DIRECTORY_SANDBOX_URL ?? 'https://127.0.0.1:8446').replace(/\/+$/, '')
+  const pkiDir = process.env.PONTE_DEV_PKI_DIR ?? fileURLToPath(new URL('../../.pki', import.meta.url))
+  const caFile = values.ca ?? join(pkiDir, 'root-ca.crt.pem')
+  const ca = await readFile(caFile, 'utf8').catch(() => {
+    throw new Error(`cannot read the CA file ${caFile} (run make up first, or pass --ca)`)
+  })
+  const token = values.token ?? process.env.DIRECTORY_SANDBOX_ADMIN_TOKEN
+
+  await mkdir(out, { recursive: true, mode: 0o700 })
+  if (!values.force && (await readdir(out)).length > 0) throw new Error(`${out} is not empty (use --force to write into it)`)
+
+  let organisationId = values.organisation
+  if (!organisationId) {
+    const roles = list([values.roles ?? 'DADOS']).map((r) => r.toUpperCase())
+    const org = await call<{ organisationId: string }>(directory, ca, token, 'POST', '/sandbox/organisations', {
+      name,
+      roles,
+      ...(values.cnpj ? { cnpj: values.cnpj } : {}),
+    })
+    expectStatus('creating the organisation', org, 201)
+    organisationId = org.body.organisationId
+  }
+  const res = await call<Onboarded>(directory, ca, token, 'POST', `/sandbox/organisations/${encodeURIComponent(organisationId)}/softwarestatements`, {
+    clientName: values['client-name'] ?? name,
+    redirectUris,
+    webhookUris: list(values['webhook-uri']),
+  })
+  expectStatus('creating the software statement', res, 201)
+  const ss = res.body
+
+  const files: [string, string, number][] = [
+    ['software-statement.json', JSON.stringify({ organisationId, softwareStatementId: ss.softwareStatementId, clientId: ss.clientId, jwksUri: ss.jwksUri, transportJwksUri: ss.transportJwksUri, directory }, null, 2) + '\n', 0o644],
+    ['ssa.jwt', `${ss.ssa}\n`, 0o644],
+    ['transport.crt.pem', ss.transport.certificatePem, 0o644],
+    ['transport.chain.pem', ss.transport.chainPem, 0o644],
+    ['transport.key.pem', ss.transport.privateKeyPem, 0o600],
+    ['ca-bundle.pem', ss.transport.caBundlePem, 0o644],
+    ['signing.crt.pem', ss.signing.certificatePem, 0o644],
+    ['signing.private.jwk.json', JSON.stringify(ss.signing.privateJwk, null, 2) + '\n', 0o600],
+    ['encryption.private.jwk.json', JSON.stringify(ss.encryption.privateJwk, null, 2) + '\n', 0o600],
+  ]
+  for (const [file, text, mode] of files) {
+    await writeFile(join(out, file), text, { mode })
+    await chmod(join(out, file), mode)
+  }
+
+  const assertion = `${directory}/organisations/${organisationId}/softwarestatements/${ss.softwareStatementId}/assertion`
+  console.log(`TPP onboarded in the sandbox directory ${directory}
+  organisation        ${organisationId}
+  software statement  ${ss.softwareStatementId}
+  application JWKS    ${ss.jwksUri}
+  transport JWKS      ${ss.transportJwksUri}
+  bundle              ${out}
+
+Next steps:
+  1. The SSA in ssa.jwt is valid for 5 minutes. Get a fresh one with the transport certificate:
+       curl --cert ${join(out, 'transport.chain.pem')} --key ${join(out, 'transport.key.pem')} --cacert ${join(out, 'ca-bundle.pem')} \\
+         ${assertion}
+  2. Register the client at the bank's authorisation server (DCR, mTLS with the same certificate):
+       POST https://localhost:8444/register  {"software_statement": "<SSA>", "jwks_uri": "${ss.jwksUri}", ...}
+  3. Sign private_key_jwt assertions and request objects with signing.private.jwk.json (PS256);
+     decrypt id_tokens with encryption.private.jwk.json (RSA-OAEP). Keep the *.key.pem / *.private.jwk.json files secret.`)
+}
+
+/** `pnpm ponte tpp <subcommand>`. */
+export async function run(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv
+  if (sub === 'onboard') return onboard(rest)
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    console.log(USAGE)
+    return
+  }
+  throw new Error(`unknown subcommand "${sub}"\n\n${USAGE}`)
+}

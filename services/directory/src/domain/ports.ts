@@ -1,0 +1,53 @@
+import type { DirectoryOrganisation, OrganisationRole, OrganisationStatus } from './participants.ts'
+
+/** An organisation as the connector stored it at the last sync. */
+export interface StoredOrganisation {
+  organisationId: string
+  name: string
+  cnpj: string
+  status: OrganisationStatus
+  roles: OrganisationRole[]
+  logoUri?: string | undefined
+}
+
+/** A software statement this bank has verified an SSA of; its keystores are re-checked at each sync. */
+export interface KnownSoftwareStatement {
+  softwareStatementId: string
+  organisationId: string
+  jwksUri: string
+  transportJwksUri?: string | undefined
+  status: 'Active' | 'Revoked'
+  /** Active key ids last seen. */
+  kids: string[]
+}
+
+/** What a snapshot changed, for logs and tests. */
+export interface SnapshotResult {
+  total: number
+  created: number
+  changed: { organisationId: string; changes: ('status' | 'roles')[] }[]
+}
+
+/** The connector's storage (PostgreSQL in production). Writes that change state also enqueue their events. */
+export interface DirectoryStore {
+  /** The organisation, or undefined when the directory does not list it. */
+  getOrganisation(organisationId: string): Promise<StoredOrganisation | undefined>
+  /**
+   * Replaces the stored participants with a fetched snapshot, in one transaction: new organisations are added,
+   * changed ones updated with a `directory.organisation.changed` event, ones no longer listed become Withdrawn.
+   */
+  applySnapshot(organisations: DirectoryOrganisation[], input: { sourceUrl: string; now: Date; nextDueAt: Date }): Promise<SnapshotResult>
+  /** Records a failed sync attempt and when to try again. */
+  recordSyncFailure(input: { sourceUrl: string; error: string; nextDueAt: Date }): Promise<void>
+  /** When the next sync is due (undefined: never synced). */
+  nextSyncDue(): Promise<Date | undefined>
+  getSoftwareStatement(softwareStatementId: string): Promise<KnownSoftwareStatement | undefined>
+  /** Records a software statement seen in a verified SSA (first sighting or new URIs). */
+  rememberSoftwareStatement(input: Omit<KnownSoftwareStatement, 'status' | 'kids'>): Promise<void>
+  listActiveSoftwareStatements(): Promise<KnownSoftwareStatement[]>
+  /**
+   * Stores the key ids now published for a software statement (the first check only records them). Empty = revoked (status Revoked and a
+   * `directory.software-statement.revoked` event); different = a `directory.organisation.changed` event with `keys`.
+   */
+  updateSoftwareStatementKeys(softwareStatementId: string, kids: string[], now: Date): Promise<'unchanged' | 'changed' | 'revoked'>
+}

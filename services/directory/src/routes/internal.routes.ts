@@ -1,0 +1,45 @@
+import { z } from 'zod'
+import { DomainError, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
+import { CheckCertificateRequest, CheckedCertificate, OrganisationSummary, VerifiedJws, VerifiedSsa, VerifyJwsRequest, VerifySsaRequest } from '@ponte/contracts'
+import type { StoredOrganisation } from '../domain/ports.ts'
+
+/** What the internal API is built from. */
+export interface InternalRoutesDeps {
+  serviceAuth: ServiceTokenVerifier
+  verifySsa: (ssa: string) => Promise<z.infer<typeof VerifiedSsa>>
+  checkCertificate: (req: z.infer<typeof CheckCertificateRequest>) => z.infer<typeof CheckedCertificate>
+  verifyJws: (jws: string, expectedOrganisationId?: string) => Promise<z.infer<typeof VerifiedJws>>
+  organisation: (organisationId: string) => Promise<StoredOrganisation | undefined>
+}
+
+/**
+ * The connector's internal API (packages/contracts `internal.ts`, audience `directory`), service-token protected.
+ * Refusals are 422 with the reason in `errors[0].code`.
+ */
+export function internalRoutes(app: PonteServer, deps: InternalRoutesDeps): void {
+  const onRequest = requireServiceToken(deps.serviceAuth)
+
+  app.post('/internal/ssa/verify', { onRequest, schema: { body: VerifySsaRequest, response: { 200: VerifiedSsa } } }, async (req) => deps.verifySsa(req.body.ssa))
+
+  app.post('/internal/certificates/check', { onRequest, schema: { body: CheckCertificateRequest, response: { 200: CheckedCertificate } } }, async (req) =>
+    deps.checkCertificate(req.body))
+
+  app.post('/internal/jws/verify', { onRequest, schema: { body: VerifyJwsRequest, response: { 200: VerifiedJws } } }, async (req) =>
+    deps.verifyJws(req.body.jws, req.body.expectedOrganisationId))
+
+  app.get('/internal/organisations/:orgId', {
+    onRequest,
+    schema: { params: z.object({ orgId: z.string().min(1).max(40) }), response: { 200: OrganisationSummary } },
+  }, async (req) => {
+    const org = await deps.organisation(req.params.orgId)
+    if (!org) throw new DomainError('NOT_FOUND', `organisation ${req.params.orgId} is not in the directory`)
+    return {
+      organisationId: org.organisationId,
+      name: org.name,
+      cnpj: org.cnpj,
+      status: org.status,
+      roles: org.roles,
+      ...(org.logoUri ? { logoUri: org.logoUri } : {}),
+    }
+  })
+}

@@ -1,0 +1,356 @@
+import { createServer as createHttpsServer, type Server } from 'node:https'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose'
+import { Agent, request } from 'undici'
+import { createPool, fapiTlsOptions, migrate, SERVICE_TOKEN_HEADER, type Pool, type PonteServer } from '@ponte/platform'
+import { createDevCa, generateRsaKeyPair, issueClientCertificate, loadOrCreateDevPki, TrustStore, type DevPki } from '@ponte/pki'
+import { specValidator, testLogger, testSchema, testServiceAuth, type TestSchema } from '@ponte/testkit'
+import { createDirectoryHttp, createUndiciFetch, type FetchLike } from '../src/adapters/http.ts'
+import { createKeystore } from '../src/adapters/keystore.ts'
+import { createPgDirectoryStore } from '../src/adapters/pg-directory-store.ts'
+import { createPgSandboxStore } from '../src/adapters/pg-sandbox-store.ts'
+import { createSecretBox } from '../src/adapters/secret-box.ts'
+import { loadOrCreateSsaSigner } from '../src/adapters/ssa-signer.ts'
+import { buildApp, buildSandboxApp } from '../src/app.ts'
+import { createHostAllowList } from '../src/domain/allow-list.ts'
+import { createCertificateChecker } from '../src/domain/certificate-checker.ts'
+import { createJwsVerifier } from '../src/domain/jws-verifier.ts'
+import { createSandboxDirectory, type OnboardedSoftwareStatement, type SsaSigner } from '../src/domain/sandbox.ts'
+import { createSsaVerifier } from '../src/domain/ssa-verifier.ts'
+import { createParticipantsSync, type ParticipantsSync } from '../src/domain/sync.ts'
+
+const migrations = new URL('../migrations', import.meta.url).pathname
+const sandboxMigrations = new URL('../migrations-sandbox', import.meta.url).pathname
+const bank = {
+  organisationId: '9f0e2f3c-5b1a-4d8e-a6f7-0c1d2e3f4a5b',
+  name: 'Banco Ponte Teste S.A.',
+  cnpj: '12345678000195',
+  authorisationServerId: '6a0c8d2e-1f3b-4c5d-8e9f-a0b1c2d3e4f5',
+  authServerIssuer: 'https://localhost:8444',
+  gatewayUrl: 'https://localhost:8443',
+}
+
+let dir: string
+let pki: DevPki
+let connectorSchema: TestSchema
+let sandboxSchema: TestSchema
+let connectorPool: Pool
+let sandboxPool: Pool
+let sandboxApp: PonteServer
+let sandboxUrl: string
+let connector: PonteServer
+let sync: ParticipantsSync
+let signer: SsaSigner
+let outbound: { fetch: FetchLike; close(): Promise<void> }
+/** Every URL the connector fetched, in order. */
+const fetched: string[] = []
+/** Added to the keystore's clock, to step past its refresh rate limit without waiting. */
+let keystoreClockOffsetMs = 0
+let counting: Server
+let countingHits = 0
+let countingPort: number
+const auth = testServiceAuth()
+
+async function serviceHeaders(): Promise<Record<string, string>> {
+  return { [SERVICE_TOKEN_HEADER]: await auth.issuer('auth-server').sign('directory') }
+}
+
+async function onboard(name: string, roles = ['DADOS', 'PAGTO']): Promise<{ organisationId: string; ss: OnboardedSoftwareStatement }> {
+  const org = await sandboxApp.inject({ method: 'POST', url: '/sandbox/organisations', payload: { name, roles } })
+  expect(org.statusCode).toBe(201)
+  const { organisationId } = org.json<{ organisationId: string }>()
+  const ss = await sandboxApp.inject({
+    method: 'POST',
+    url: `/sandbox/organisations/${organisationId}/softwarestatements`,
+    payload: { clientName: `${name} app`, redirectUris: ['https://tpp.example.com.br/callback'], webhookUris: ['https://tpp.example.com.br/webhook'] },
+  })
+  expect(ss.statusCode).toBe(201)
+  return { organisationId, ss: ss.json<OnboardedSoftwareStatement>() }
+}
+
+async function verifySsa(ssa: string) {
+  const res = await connector.inject({ method: 'POST', url: '/internal/ssa/verify', headers: await serviceHeaders(), payload: { ssa } })
+  return { status: res.statusCode, body: res.json<{ claims?: Record<string, unknown>; errors?: { code: string; detail: string }[] }>() }
+}
+
+async function refusal(ssa: string): Promise<string | undefined> {
+  const { status, body } = await verifySsa(ssa)
+  expect(status).toBe(422)
+  return body.errors?.[0]?.code
+}
+
+/** Re-signs claims with the sandbox's own SSA key (a genuine directory signature). */
+function signAsDirectory(claims: Record<string, unknown>, key = signer.privateKey, kid = signer.kid): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: 'PS256', kid, typ: 'JWT' }).sign(key)
+}
+
+const nowS = () => Math.floor(Date.now() / 1000)
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ponte-directory-'))
+  pki = await loadOrCreateDevPki(join(dir, 'pki'))
+  connectorSchema = testSchema('directory')
+  sandboxSchema = testSchema('directory_sandbox')
+  await migrate({ url: connectorSchema.databaseUrl, schema: connectorSchema.name, dir: migrations })
+  await migrate({ url: sandboxSchema.databaseUrl, schema: sandboxSchema.name, dir: sandboxMigrations })
+  connectorPool = createPool({ url: connectorSchema.databaseUrl, schema: connectorSchema.name, max: 4 })
+  sandboxPool = createPool({ url: sandboxSchema.databaseUrl, schema: sandboxSchema.name, max: 4 })
+
+  // 1. The sandbox directory on its own TLS listener.
+  const { logger } = testLogger('directory')
+  const sandboxStore = createPgSandboxStore(sandboxPool)
+  signer = await loadOrCreateSsaSigner({ store: sandboxStore, box: createSecretBox(Buffer.alloc(32, 7)), ca: pki.ca, bankCnpj: bank.cnpj })
+  sandboxApp = buildSandboxApp({
+    server: { logger, https: fapiTlsOptions({ cert: pki.server.chainPem, key: pki.server.privateKeyPem, clientCa: pki.caBundlePem }) },
+    sandbox: createSandboxDirectory({ store: sandboxStore, ca: pki.ca, signer, publicUrl: 'https://127.0.0.1:0', ssaIssuer: 'Ponte test SSA issuer', bank }),
+    ca: pki.ca,
+  })
+  await sandboxApp.listen({ host: '127.0.0.1', port: 0 })
+  const port = (sandboxApp.server.address() as AddressInfo).port
+  sandboxUrl = `https://127.0.0.1:${port}`
+  // The public URL is only known once listening: rebuild the directory with it (the store and signer are shared).
+  await sandboxApp.close()
+  sandboxApp = buildSandboxApp({
+    server: { logger, https: fapiTlsOptions({ cert: pki.server.chainPem, key: pki.server.privateKeyPem, clientCa: pki.caBundlePem }) },
+    sandbox: createSandboxDirectory({ store: sandboxStore, ca: pki.ca, signer, publicUrl: sandboxUrl, ssaIssuer: 'Ponte test SSA issuer', bank }),
+    ca: pki.ca,
+  })
+  await sandboxApp.listen({ host: '127.0.0.1', port })
+
+  // 2. A server on another port that must never be contacted (counts every request).
+  counting = createHttpsServer({ cert: pki.server.chainPem, key: pki.server.privateKeyPem }, (_req, res) => {
+    countingHits++
+    res.setHeader('content-type', 'application/json')
+    res.end('{"keys":[]}')
+  })
+  counting.listen(0, '127.0.0.1')
+  await once(counting, 'listening')
+  countingPort = (counting.address() as AddressInfo).port
+
+  // 3. The connector, trusting the dev CA, allowed to fetch only from the sandbox.
+  outbound = createUndiciFetch({ extraCaPem: pki.rootCertificatePem })
+  const countingFetch: FetchLike = (url, init) => {
+    fetched.push(url)
+    return outbound.fetch(url, init)
+  }
+  const isAllowed = createHostAllowList([`127.0.0.1:${port}`])
+  const http = createDirectoryHttp({ fetch: countingFetch, isAllowed, timeoutMs: 5_000 })
+  const keystore = createKeystore({ http, ttlMs: 600_000, minRefreshIntervalMs: 60_000, logger, now: () => Date.now() + keystoreClockOffsetMs })
+  const store = createPgDirectoryStore(connectorPool)
+  sync = createParticipantsSync({ http, keystore, store, participantsUrl: `${sandboxUrl}/participants`, defaultIntervalS: 900, minForcedIntervalMs: 0, logger })
+  connector = buildApp({
+    server: { logger },
+    serviceAuth: auth.verifier('directory'),
+    verifySsa: createSsaVerifier({ keystore, store, organisation: sync.organisation, isAllowed, ssaJwksUrl: `${sandboxUrl}/openbanking.jwks`, maxAgeS: 300, skewS: 30 }),
+    checkCertificate: createCertificateChecker({ trustStore: TrustStore.fromPem(pki.rootCertificatePem) }),
+    verifyJws: createJwsVerifier({ keystore, keystoreUrl: sandboxUrl }),
+    organisation: sync.organisation,
+  })
+  await connector.ready()
+})
+
+afterAll(async () => {
+  await connector?.close()
+  await sandboxApp?.close()
+  counting?.close()
+  await outbound?.close()
+  await connectorPool?.end()
+  await sandboxPool?.end()
+  await connectorSchema?.drop()
+  await sandboxSchema?.drop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('onboarding through the sandbox and verification through the connector', () => {
+  let tpp: { organisationId: string; ss: OnboardedSoftwareStatement }
+
+  beforeAll(async () => {
+    tpp = await onboard('Fintech Ação Teste')
+  })
+
+  it('verifies a fresh SSA fetched over mTLS with the transport certificate, its certificate and a signed payload', async () => {
+    // The TPP asks the directory for a fresh SSA, authenticating with its transport certificate.
+    const agent = new Agent({ connect: { ca: pki.rootCertificatePem, cert: tpp.ss.transport.chainPem, key: tpp.ss.transport.privateKeyPem } })
+    const res = await request(`${sandboxUrl}/organisations/${tpp.organisationId}/softwarestatements/${tpp.ss.softwareStatementId}/assertion`, { dispatcher: agent })
+    const ssa = await res.body.text()
+    await agent.close()
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toContain('application/jwt')
+    expect(decodeProtectedHeader(ssa)).toMatchObject({ alg: 'PS256', kid: signer.kid })
+
+    const { status, body } = await verifySsa(ssa)
+    expect(status).toBe(200)
+    expect(body.claims).toMatchObject({
+      software_id: tpp.ss.softwareStatementId,
+      org_id: tpp.organisationId,
+      org_status: 'Active',
+      software_roles: ['DADOS', 'PAGTO'],
+      software_redirect_uris: ['https://tpp.example.com.br/callback'],
+      software_api_webhook_uris: ['https://tpp.example.com.br/webhook'],
+      software_jwks_uri: tpp.ss.jwksUri,
+      software_jwks_transport_uri: tpp.ss.transportJwksUri,
+    })
+    for (const claim of ['software_client_id', 'software_client_name', 'software_statement_roles', 'org_name', 'org_number', 'organisation_competent_authority_claims', 'iss', 'iat']) {
+      expect(body.claims).toHaveProperty(claim)
+    }
+
+    const cert = await connector.inject({
+      method: 'POST',
+      url: '/internal/certificates/check',
+      headers: await serviceHeaders(),
+      payload: { certificatePem: tpp.ss.transport.chainPem, softwareStatementId: tpp.ss.softwareStatementId, organisationId: tpp.organisationId },
+    })
+    expect(cert.statusCode).toBe(200)
+    expect(cert.json()).toMatchObject({ organisationId: tpp.organisationId, softwareStatementId: tpp.ss.softwareStatementId })
+
+    const jws = await new SignJWT({ iss: tpp.organisationId, data: { amount: '10.00' } })
+      .setProtectedHeader({ alg: 'PS256', kid: tpp.ss.signing.privateJwk.kid })
+      .sign(await importPrivate(tpp.ss.signing.privateJwk))
+    const verified = await connector.inject({ method: 'POST', url: '/internal/jws/verify', headers: await serviceHeaders(), payload: { jws } })
+    expect(verified.statusCode).toBe(200)
+    expect(verified.json()).toMatchObject({ organisationId: tpp.organisationId, payload: { data: { amount: '10.00' } } })
+
+    const summary = await connector.inject({ method: 'GET', url: `/internal/organisations/${tpp.organisationId}`, headers: await serviceHeaders() })
+    expect(summary.json()).toMatchObject({ organisationId: tpp.organisationId, status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }, { role: 'PAGTO', status: 'Active' }] })
+  })
+
+  it('refuses an SSA signed by another key under the directory kid', async () => {
+    const other = await generateRsaKeyPair()
+    const claims = decodeJwt(tpp.ss.ssa)
+    expect(await refusal(await signAsDirectory({ ...claims, iat: nowS() }, other.privateKey))).toBe('BAD_SIGNATURE')
+  })
+
+  it('refuses a tampered payload', async () => {
+    const [h, p, s] = tpp.ss.ssa.split('.')
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString())
+    const tampered = Buffer.from(JSON.stringify({ ...claims, software_redirect_uris: ['https://evil.example.com/cb'] })).toString('base64url')
+    expect(await refusal(`${h}.${tampered}.${s}`)).toBe('BAD_SIGNATURE')
+  })
+
+  it('refuses an SSA whose iat is older than 5 minutes', async () => {
+    expect(await refusal(await signAsDirectory({ ...decodeJwt(tpp.ss.ssa), iat: nowS() - 301 - 30 }))).toBe('STALE_IAT')
+  })
+
+  it('refuses an SSA whose iat is in the future', async () => {
+    expect(await refusal(await signAsDirectory({ ...decodeJwt(tpp.ss.ssa), iat: nowS() + 120 }))).toBe('FUTURE_IAT')
+  })
+
+  it('refuses a certificate whose UID is not the software_id', async () => {
+    const stranger = await issueClientCertificate(pki.ca, { orgId: tpp.organisationId, softwareStatementId: '00000000-0000-4000-8000-000000000000', cnpj: '11222333000181', commonName: 'tpp.example.com.br' })
+    const res = await connector.inject({
+      method: 'POST',
+      url: '/internal/certificates/check',
+      headers: await serviceHeaders(),
+      payload: { certificatePem: stranger.chainPem, softwareStatementId: tpp.ss.softwareStatementId, organisationId: tpp.organisationId },
+    })
+    expect([res.statusCode, res.json().errors[0].code]).toEqual([422, 'SOFTWARE_ID_MISMATCH'])
+  })
+
+  it('refuses a certificate from an untrusted CA', async () => {
+    const rogueCa = await createDevCa({ name: 'Rogue' })
+    const rogue = await issueClientCertificate(rogueCa, { orgId: tpp.organisationId, softwareStatementId: tpp.ss.softwareStatementId, cnpj: '11222333000181', commonName: 'tpp.example.com.br' })
+    const res = await connector.inject({
+      method: 'POST',
+      url: '/internal/certificates/check',
+      headers: await serviceHeaders(),
+      payload: { certificatePem: rogue.chainPem, softwareStatementId: tpp.ss.softwareStatementId, organisationId: tpp.organisationId },
+    })
+    expect([res.statusCode, res.json().errors[0].code]).toEqual([422, 'UNTRUSTED_CA'])
+  })
+
+  it('refreshes the SSA issuer keys once for a burst of unknown kids, not once per request', async () => {
+    expect((await verifySsa(tpp.ss.ssa)).status).toBe(200) // the issuer JWKS is cached
+    keystoreClockOffsetMs += 61_000 // past the refresh rate limit, still within the cache TTL
+    const before = fetched.filter((u) => u.endsWith('/openbanking.jwks')).length
+    const other = await generateRsaKeyPair()
+    const forged = await signAsDirectory({ ...decodeJwt(tpp.ss.ssa), iat: nowS() }, other.privateKey, 'unknown-kid-1')
+    const codes = await Promise.all(Array.from({ length: 5 }, () => refusal(forged)))
+    for (let i = 0; i < 5; i++) codes.push(await refusal(forged))
+    expect(codes).toEqual(Array(10).fill('UNKNOWN_SIGNER'))
+    expect(fetched.filter((u) => u.endsWith('/openbanking.jwks')).length - before).toBe(1)
+  })
+
+  it('refuses a jwks_uri on a host that is not configured without any request leaving the process', async () => {
+    const elsewhere = `https://127.0.0.1:${countingPort}/${tpp.organisationId}/${tpp.ss.softwareStatementId}/application.jwks`
+    const ssa = await signAsDirectory({ ...decodeJwt(tpp.ss.ssa), iat: nowS(), software_jwks_uri: elsewhere })
+    const before = fetched.length
+    expect(await refusal(ssa)).toBe('MALFORMED')
+    const jws = await new SignJWT({ iss: `127.0.0.1:${countingPort}` })
+      .setProtectedHeader({ alg: 'PS256', kid: tpp.ss.signing.privateJwk.kid })
+      .sign(await importPrivate(tpp.ss.signing.privateJwk))
+    const res = await connector.inject({ method: 'POST', url: '/internal/jws/verify', headers: await serviceHeaders(), payload: { jws } })
+    expect([res.statusCode, res.json().errors[0].code]).toEqual([422, 'MALFORMED'])
+    expect(countingHits).toBe(0)
+    expect(fetched.slice(before).some((u) => u.includes(`:${countingPort}`))).toBe(false)
+  })
+
+  it('refuses a revoked software statement and announces the revocation', async () => {
+    const second = await sandboxApp.inject({
+      method: 'POST',
+      url: `/sandbox/organisations/${tpp.organisationId}/softwarestatements`,
+      payload: { clientName: 'second app', redirectUris: ['https://tpp.example.com.br/cb2'] },
+    })
+    const ss = second.json<OnboardedSoftwareStatement>()
+    expect((await verifySsa(ss.ssa)).status).toBe(200)
+    const revoked = await sandboxApp.inject({ method: 'POST', url: `/sandbox/organisations/${tpp.organisationId}/softwarestatements/${ss.softwareStatementId}/revoke` })
+    expect(revoked.statusCode).toBe(204)
+    await sync.syncNow()
+    expect(await refusal(ss.ssa)).toBe('SOFTWARE_STATEMENT_REVOKED')
+    const events = await directoryEvents()
+    expect(events).toContainEqual(expect.objectContaining({ type: 'directory.software-statement.revoked', data: { organisationId: tpp.organisationId, softwareStatementId: ss.softwareStatementId } }))
+  })
+})
+
+describe('organisation status and roles', () => {
+  it('refuses an SSA of a withdrawn organisation and publishes the change', async () => {
+    const tpp = await onboard('Withdrawn Pagamentos')
+    await sync.syncNow()
+    expect((await verifySsa(tpp.ss.ssa)).status).toBe(200)
+    const patch = await sandboxApp.inject({ method: 'PATCH', url: `/sandbox/organisations/${tpp.organisationId}`, payload: { status: 'Withdrawn' } })
+    expect(patch.statusCode).toBe(204)
+    await sync.syncNow()
+    expect(await refusal(tpp.ss.ssa)).toBe('ORGANISATION_NOT_ACTIVE')
+    expect(await directoryEvents()).toContainEqual(expect.objectContaining({
+      type: 'directory.organisation.changed',
+      data: expect.objectContaining({ organisationId: tpp.organisationId, status: 'Withdrawn', changes: ['status'] }),
+    }))
+  })
+
+  it('refuses an SSA whose role is no longer Active for the organisation', async () => {
+    const tpp = await onboard('Role Dados Pagto')
+    await sync.syncNow()
+    const patch = await sandboxApp.inject({ method: 'PATCH', url: `/sandbox/organisations/${tpp.organisationId}`, payload: { roles: [{ role: 'PAGTO', status: 'Inactive' }] } })
+    expect(patch.statusCode).toBe(204)
+    await sync.syncNow()
+    expect(await refusal(tpp.ss.ssa)).toBe('ROLE_NOT_ACTIVE')
+  })
+})
+
+describe('participants list', () => {
+  it('validates against the official participants schema and lists the bank with its APIs', async () => {
+    await onboard('Participants Schema TPP')
+    const res = await request(`${sandboxUrl}/participants`, { dispatcher: new Agent({ connect: { ca: pki.rootCertificatePem } }) })
+    const body = (await res.body.json()) as Record<string, unknown>[]
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['cache-control']).toBe('public, max-age=900')
+    specValidator('participants-v1.0.0.yaml').assert('get', '/participants', 200, body)
+    const bankEntry = body.find((o) => o.OrganisationId === bank.organisationId) as { AuthorisationServers: { OpenIDDiscoveryDocument: string; ApiResources: { ApiFamilyType: string }[] }[] }
+    expect(bankEntry.AuthorisationServers[0]!.OpenIDDiscoveryDocument).toBe('https://localhost:8444/.well-known/openid-configuration')
+    expect(bankEntry.AuthorisationServers[0]!.ApiResources.map((r) => r.ApiFamilyType)).toEqual(expect.arrayContaining(['consents', 'resources', 'accounts', 'credit-cards-accounts', 'loans', 'channels', 'opendata-accounts', 'admin', 'discovery']))
+    expect(body.length).toBeGreaterThan(1)
+  })
+})
+
+async function directoryEvents(): Promise<{ type: string; data: Record<string, unknown> }[]> {
+  const { rows } = await connectorPool.query<{ payload: { type: string; data: Record<string, unknown> } }>("select payload from outbox where topic = 'ponte.directory.v1' order by seq")
+  return rows.map((r) => r.payload)
+}
+
+function importPrivate(jwk: object) {
+  return importJWK(jwk as JWK, 'PS256')
+}
