@@ -25,7 +25,9 @@ export const services: StackService[] = [
     endpoints: [['directory (internal)', 'http://127.0.0.1:3005'], ['sandbox directory (TLS)', 'https://localhost:8446']] },
   { name: 'consent', group: 1, readyUrl: 'http://127.0.0.1:3001', env: () => ({ PORT: '3001', HOST: '127.0.0.1' }),
     endpoints: [['consent (internal)', 'http://127.0.0.1:3001']] },
-  { name: 'connectors', group: 1, readyUrl: 'http://127.0.0.1:3003', env: () => ({ PORT: '3003', HOST: '127.0.0.1' }),
+  { name: 'connectors', group: 1, readyUrl: 'http://127.0.0.1:3003',
+    // Loads the demo bank (idempotent) into the reference core at start.
+    env: () => ({ PORT: '3003', HOST: '127.0.0.1', SEED_DEMO_BANK: 'true' }),
     endpoints: [['connectors (internal)', 'http://127.0.0.1:3003']] },
   { name: 'traffic', group: 1, readyUrl: 'http://127.0.0.1:3002', env: () => ({ PORT: '3002', HOST: '127.0.0.1' }),
     endpoints: [['traffic (internal)', 'http://127.0.0.1:3002']] },

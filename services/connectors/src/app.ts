@@ -1,20 +1,48 @@
 import { createServer, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import type { CoreConnector } from '@ponte/contracts'
+import type { PaginationKeys } from './domain/pagination.ts'
+import { accountsRoutes } from './routes/accounts.ts'
+import { creditCardsRoutes } from './routes/credit-cards.ts'
+import { customersRoutes } from './routes/customers.ts'
+import { internalCustomerRoutes } from './routes/internal-customers.ts'
+import { loansRoutes } from './routes/loans.ts'
+import { openDataRoutes } from './routes/open-data.ts'
+import { resourcesRoutes } from './routes/resources.ts'
 
 /** What the connectors app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {
   server: ServerOptions
-  /** Verifies the service tokens on `/internal/*` routes (audience = this service). */
+  /** Verifies the service tokens on every route but health (audience = this service). */
   serviceAuth: ServiceTokenVerifier
+  /** The bank core (postgres reference core or the HTTP connector). */
+  core: CoreConnector
+  paginationKeys: PaginationKeys
+  /** Public base URL of the regulated API, used in `links`. */
+  publicBaseUrl: string
+  brand: { brandName: string; companyCnpj: string }
+  clock?: () => Date
 }
 
 const startedAt = Date.now()
 
-/** Builds the connectors app from its dependencies. It never listens. */
+/**
+ * Builds the connectors app from its dependencies. It never listens. The regulated read APIs are served at the same
+ * paths as the public API (the gateway forwards them with a service token carrying the verified consent); the
+ * `/internal/customers/*` routes serve the consent journey.
+ */
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
+  const regulated = { ...deps, publicBaseUrl: deps.publicBaseUrl.replace(/\/$/, ''), clock: deps.clock ?? (() => new Date()) }
   app.register(async (internal) => {
     internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
     internal.get('/internal/info', async (req) => ({ service: 'connectors', caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }))
   })
+  internalCustomerRoutes(app, deps)
+  resourcesRoutes(app, regulated)
+  accountsRoutes(app, regulated)
+  creditCardsRoutes(app, regulated)
+  customersRoutes(app, regulated)
+  loansRoutes(app, regulated)
+  openDataRoutes(app, regulated)
   return app
 }

@@ -1,7 +1,13 @@
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { createServiceTokenVerifier, loadServiceKeys, openRuntime, orExit, runService } from '@ponte/platform'
+import type { CoreConnector } from '@ponte/contracts'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
+import { createPgCore } from './adapters/pg-core.ts'
+import { createHttpCore } from './adapters/http-core.ts'
+import { createPaginationKeys } from './domain/pagination.ts'
+import { seedDemoBank } from './seed/demo-bank.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
@@ -12,7 +18,38 @@ const runtime = await openRuntime({
   db: { ...config.db, migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)) },
   kafka: config.kafka,
 })
+const log = runtime.logger
+
+let secret = config.paginationKeySecret
+if (!secret) {
+  if (!config.allowDevDefaults) orExit(() => { throw new Error('PAGINATION_KEY_SECRET is required (or set ALLOW_DEV_DEFAULTS=true for development)') })
+  secret = randomBytes(32).toString('base64url')
+  log.warn('WARNING: PAGINATION_KEY_SECRET is unset; using a random per-process secret (development only: set it before production, shared by every replica)')
+}
+
+let core: CoreConnector
+if (config.core.kind === 'http') {
+  const url = config.core.http.url ?? orExit<string>(() => { throw new Error('CORE_HTTP_URL is required when CORE_CONNECTOR=http') })
+  const http = createHttpCore({ ...config.core.http, baseUrl: url, logger: log })
+  runtime.closers.push(() => http.close())
+  core = http
+} else {
+  if (!runtime.pool) throw new Error('the postgres core needs DATABASE_URL')
+  core = createPgCore(runtime.pool)
+  if (config.seedDemoBank) {
+    const { loaded } = await seedDemoBank(runtime.pool, { brand: config.brand })
+    log.info({ loaded }, loaded ? 'demo bank loaded' : 'demo bank already present')
+  }
+}
+
 const serviceAuth = createServiceTokenVerifier(config.service, serviceKeys.publicKeys)
-const app = buildApp({ serviceAuth, server: { logger: runtime.logger, readiness: runtime.readiness } })
+const app = buildApp({
+  serviceAuth,
+  server: { logger: log, readiness: runtime.readiness },
+  core,
+  paginationKeys: createPaginationKeys(secret),
+  publicBaseUrl: config.publicBaseUrl,
+  brand: config.brand,
+})
 const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
-runtime.logger.info({ address }, 'connectors listening')
+log.info({ address, core: config.core.kind }, 'connectors listening')
