@@ -74,3 +74,43 @@ export const tlsEnvShape = {
   TLS_KEY_FILE: z.string().optional().describe('Server private key (PEM)'),
   TLS_CLIENT_CA_FILE: z.string().optional().describe('Trust anchors for client certificates (PEM bundle)'),
 } as const
+
+/** `HOST` and `PORT` of a service's listener. */
+export function listenerEnvShape(port: number, what = 'Listen port') {
+  return {
+    HOST: z.string().default('0.0.0.0').describe('Listen address'),
+    PORT: envPort(port).describe(what),
+  } as const
+}
+
+/** `DB_SCHEMA`: the PostgreSQL schema a service owns. */
+export function schemaEnvShape(schema: string, what = 'PostgreSQL schema owned by this service') {
+  return { DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default(schema).describe(what) } as const
+}
+
+type BaseEnv = {
+  LOG_LEVEL: string
+  ALLOW_DEV_DEFAULTS: boolean
+  SHUTDOWN_TIMEOUT_MS: number
+  SERVICE_TOKEN_PRIVATE_KEY?: string | undefined
+  SERVICE_TOKEN_PUBLIC_KEYS?: string | undefined
+  HOST: string
+  PORT: number
+}
+
+/** The part of a parsed configuration every service has, from the shared variables. */
+export function baseServiceConfig<S extends string>(service: S, e: BaseEnv) {
+  return {
+    service,
+    logLevel: e.LOG_LEVEL,
+    allowDevDefaults: e.ALLOW_DEV_DEFAULTS,
+    http: { host: e.HOST, port: e.PORT },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    serviceKeys: { privateKey: e.SERVICE_TOKEN_PRIVATE_KEY, publicKeys: e.SERVICE_TOKEN_PUBLIC_KEYS },
+  }
+}
+
+/** The database part of a parsed configuration. */
+export function dbConfig(e: { DATABASE_URL: string; DB_SCHEMA: string; DATABASE_POOL_MAX: number }) {
+  return { url: e.DATABASE_URL, schema: e.DB_SCHEMA, poolMax: e.DATABASE_POOL_MAX }
+}

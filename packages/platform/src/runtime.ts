@@ -1,4 +1,7 @@
+import { fileURLToPath } from 'node:url'
 import { createLogger, type Logger } from './logger.ts'
+import { loadServiceKeys, type ServiceKeys } from './keys.ts'
+import { createServiceTokenIssuer, createServiceTokenVerifier, type ServiceTokenIssuer, type ServiceTokenVerifier } from './service-auth.ts'
 import { createPool, migrate, pingDatabase, type Pool } from './db.ts'
 import { createKafka, createPublisher, pingKafka, type EventPublisher, type Kafka } from './kafka.ts'
 import { createRedis, pingRedis, type Redis } from './redis.ts'
@@ -71,5 +74,47 @@ export function orExit<T>(step: () => T): T {
   } catch (err) {
     console.error(err instanceof Error ? err.message : String(err))
     process.exit(1)
+  }
+}
+
+/** The configuration fields {@link bootService} reads (see `baseServiceConfig`, `dbConfig`). */
+export interface BootConfig {
+  service: string
+  logLevel: string
+  serviceKeys: { privateKey?: string | undefined; publicKeys?: string | undefined }
+  db?: { url: string; schema: string; poolMax: number }
+  kafka?: { brokers: readonly string[] }
+  redis?: { url: string }
+}
+
+/** What a booted service has: its connections and its service-token keys. */
+export interface BootedService {
+  runtime: Runtime
+  serviceKeys: ServiceKeys
+  /** Verifies tokens addressed to this service (its `/internal/*` routes). */
+  serviceAuth: ServiceTokenVerifier
+  /** Signs tokens for the services it calls. */
+  issuer: ServiceTokenIssuer
+}
+
+/**
+ * The start of every `main.ts`: reads the service-token keys (exits with a readable message when they are missing),
+ * migrates the service's schema from `migrations` (when the config has `db`), and opens Kafka and Redis when the config
+ * names them.
+ */
+export async function bootService(config: BootConfig, migrations?: URL): Promise<BootedService> {
+  const serviceKeys = orExit(() => loadServiceKeys(config.serviceKeys))
+  const runtime = await openRuntime({
+    service: config.service,
+    logLevel: config.logLevel,
+    ...(config.db && migrations ? { db: { ...config.db, migrationsDir: fileURLToPath(migrations) } } : {}),
+    ...(config.kafka ? { kafka: config.kafka } : {}),
+    ...(config.redis ? { redis: config.redis } : {}),
+  })
+  return {
+    runtime,
+    serviceKeys,
+    serviceAuth: createServiceTokenVerifier(config.service, serviceKeys.publicKeys),
+    issuer: createServiceTokenIssuer(config.service, serviceKeys.privateKeyPem),
   }
 }

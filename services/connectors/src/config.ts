@@ -1,11 +1,10 @@
 import { z } from 'zod'
-import { commonEnvShape, envBoolean, envPort, parseEnv } from '@ponte/platform'
+import { baseServiceConfig, commonEnvShape, dbConfig, envBoolean, listenerEnvShape, parseEnv } from '@ponte/platform'
 
 /** Environment variables of the connectors service. Every field is documented in the README's configuration table. */
 export const Env = z.object({
   ...commonEnvShape,
-  HOST: z.string().default('0.0.0.0').describe('Listen address'),
-  PORT: envPort(3003).describe('Listen port'),
+  ...listenerEnvShape(3003),
   DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('core').describe('PostgreSQL schema owned by this service (the reference core bank)'),
   CORE_CONNECTOR: z.enum(['postgres', 'http']).default('postgres').describe('Which core serves the data: the reference core in PostgreSQL, or an external core over HTTP (core-api.yaml)'),
   CORE_HTTP_URL: z.url().optional().describe('Base URL of the external core (CORE_CONNECTOR=http)'),
@@ -24,14 +23,9 @@ export const Env = z.object({
 export function loadConfig(env: Record<string, string | undefined>) {
   const e = parseEnv(Env, env)
   return Object.freeze({
-    service: 'connectors',
-    logLevel: e.LOG_LEVEL,
-    allowDevDefaults: e.ALLOW_DEV_DEFAULTS,
-    http: { host: e.HOST, port: e.PORT },
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    db: { url: e.DATABASE_URL, schema: e.DB_SCHEMA, poolMax: e.DATABASE_POOL_MAX },
+    ...baseServiceConfig('connectors', e),
+    db: dbConfig(e),
     kafka: { brokers: e.KAFKA_BROKERS },
-    serviceKeys: { privateKey: e.SERVICE_TOKEN_PRIVATE_KEY, publicKeys: e.SERVICE_TOKEN_PUBLIC_KEYS },
     core: {
       kind: e.CORE_CONNECTOR,
       http: { url: e.CORE_HTTP_URL, timeoutMs: e.CORE_HTTP_TIMEOUT_MS, retries: e.CORE_HTTP_RETRIES, breakerFailures: e.CORE_BREAKER_FAILURES, breakerResetMs: e.CORE_BREAKER_RESET_MS },

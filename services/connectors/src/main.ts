@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
-import { createServiceTokenVerifier, loadServiceKeys, openRuntime, orExit, runService } from '@ponte/platform'
+import { bootService, orExit, runService } from '@ponte/platform'
 import type { CoreConnector } from '@ponte/contracts'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
@@ -11,13 +10,7 @@ import { seedDemoBank } from './seed/demo-bank.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
-const serviceKeys = orExit(() => loadServiceKeys(config.serviceKeys))
-const runtime = await openRuntime({
-  service: config.service,
-  logLevel: config.logLevel,
-  db: { ...config.db, migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)) },
-  kafka: config.kafka,
-})
+const { runtime, serviceAuth } = await bootService(config, new URL('../migrations', import.meta.url))
 const log = runtime.logger
 
 let secret = config.paginationKeySecret
@@ -42,7 +35,6 @@ if (config.core.kind === 'http') {
   }
 }
 
-const serviceAuth = createServiceTokenVerifier(config.service, serviceKeys.publicKeys)
 const app = buildApp({
   serviceAuth,
   server: { logger: log, readiness: runtime.readiness },

@@ -1,13 +1,12 @@
 import { z } from 'zod'
-import { commonEnvShape, envList, envPort, parseEnv } from '@ponte/platform'
+import { baseServiceConfig, commonEnvShape, dbConfig, envList, listenerEnvShape, parseEnv, schemaEnvShape } from '@ponte/platform'
 import { DEFAULT_OFFERED_GROUPS, OPTIONAL_GROUPS, type PermissionGroupName } from './domain/permissions.ts'
 
 /** Environment variables of the consent service. Every field is documented in the README's configuration table. */
 export const Env = z.object({
   ...commonEnvShape,
-  HOST: z.string().default('0.0.0.0').describe('Listen address'),
-  PORT: envPort(3001).describe('Listen port'),
-  DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('consent').describe('PostgreSQL schema owned by this service'),
+  ...listenerEnvShape(3001),
+  ...schemaEnvShape('consent'),
   CONSENT_ID_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,31}$/, 'a URN namespace: letters, digits and hyphens, at most 32')
@@ -30,13 +29,9 @@ export const Env = z.object({
 export function loadConfig(env: Record<string, string | undefined>) {
   const e = parseEnv(Env, env)
   return Object.freeze({
-    service: 'consent',
-    logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT },
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    db: { url: e.DATABASE_URL, schema: e.DB_SCHEMA, poolMax: e.DATABASE_POOL_MAX },
+    ...baseServiceConfig('consent', e),
+    db: dbConfig(e),
     kafka: { brokers: e.KAFKA_BROKERS },
-    serviceKeys: { privateKey: e.SERVICE_TOKEN_PRIVATE_KEY, publicKeys: e.SERVICE_TOKEN_PUBLIC_KEYS },
     consents: {
       idPrefix: e.CONSENT_ID_PREFIX,
       offeredGroups: e.OFFERED_PERMISSION_GROUPS,

@@ -1,5 +1,4 @@
-import { fileURLToPath } from 'node:url'
-import { createOutboxRelay, createServiceTokenVerifier, loadServiceKeys, openRuntime, orExit, runService } from '@ponte/platform'
+import { bootService, createOutboxRelay, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { createConsentService, createIds, systemClock } from './consent-service.ts'
@@ -7,13 +6,7 @@ import { createExpiryScheduler } from './scheduler.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
-const serviceKeys = orExit(() => loadServiceKeys(config.serviceKeys))
-const runtime = await openRuntime({
-  service: config.service,
-  logLevel: config.logLevel,
-  db: { ...config.db, migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)) },
-  kafka: config.kafka,
-})
+const { runtime, serviceAuth } = await bootService(config, new URL('../migrations', import.meta.url))
 const pool = runtime.pool!
 const consents = createConsentService({
   pool,
@@ -39,7 +32,7 @@ const readiness = [
   },
 ]
 const app = buildApp({
-  serviceAuth: createServiceTokenVerifier(config.service, serviceKeys.publicKeys),
+  serviceAuth: serviceAuth,
   consents,
   publicBaseUrl: config.consents.publicBaseUrl,
   regulatedCallers: config.consents.regulatedCallers,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ConfigError, commonEnvShape, envBoolean, envList, envPort, parseEnv, tlsEnvShape } from '@ponte/platform'
+import { ConfigError, baseServiceConfig, commonEnvShape, dbConfig, envBoolean, envList, envPort, parseEnv, tlsEnvShape } from '@ponte/platform'
 
 /** Production endpoints of the Open Finance Brasil central directory (ofb-rules §4). */
 export const OFB_DIRECTORY = {
@@ -95,16 +95,11 @@ export function loadConfig(env: Record<string, string | undefined>) {
   const ssaJwksUrl = e.DIRECTORY_SSA_JWKS_URL ?? `${keystoreUrl}/openbanking.jwks`
   const allowedHosts = [...new Set([hostOf(participantsUrl), hostOf(keystoreUrl), hostOf(ssaJwksUrl), ...e.DIRECTORY_ALLOWED_HOSTS])]
   return Object.freeze({
-    service: 'directory',
-    logLevel: e.LOG_LEVEL,
-    allowDevDefaults: e.ALLOW_DEV_DEFAULTS,
+    ...baseServiceConfig('directory', e),
     devPkiDir: e.PONTE_DEV_PKI_DIR,
     warnings,
-    http: { host: e.HOST, port: e.PORT },
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    db: { url: e.DATABASE_URL, schema: e.DB_SCHEMA, poolMax: e.DATABASE_POOL_MAX },
+    db: dbConfig(e),
     kafka: { brokers: e.KAFKA_BROKERS },
-    serviceKeys: { privateKey: e.SERVICE_TOKEN_PRIVATE_KEY, publicKeys: e.SERVICE_TOKEN_PUBLIC_KEYS },
     connector: {
       participantsUrl,
       keystoreUrl,

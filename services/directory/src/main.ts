@@ -1,18 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import {
-  createOutboxRelay,
-  createPool,
-  createServiceTokenVerifier,
-  fapiTlsOptions,
-  loadServiceKeys,
-  loadTls,
-  migrate,
-  openRuntime,
-  orExit,
-  pingDatabase,
-  runService,
-} from '@ponte/platform'
+import { bootService, createOutboxRelay, createPool, fapiTlsOptions, loadTls, migrate, orExit, pingDatabase, runService } from '@ponte/platform'
 import { loadOrCreateDevPki, TrustStore } from '@ponte/pki'
 import { createDirectoryHttp, createUndiciFetch } from './adapters/http.ts'
 import { createKeystore } from './adapters/keystore.ts'
@@ -31,13 +19,7 @@ import { createParticipantsSync } from './domain/sync.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
-const serviceKeys = orExit(() => loadServiceKeys(config.serviceKeys))
-const runtime = await openRuntime({
-  service: config.service,
-  logLevel: config.logLevel,
-  db: { ...config.db, migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)) },
-  kafka: config.kafka,
-})
+const { runtime, serviceAuth } = await bootService(config, new URL('../migrations', import.meta.url))
 const log = runtime.logger
 for (const w of config.warnings) log.warn(`WARNING: ${w}`)
 const pool = runtime.pool!
@@ -97,7 +79,6 @@ const sync = createParticipantsSync({
   minForcedIntervalMs: 60_000,
   logger: log,
 })
-const serviceAuth = createServiceTokenVerifier(config.service, serviceKeys.publicKeys)
 const app = buildApp({
   serviceAuth,
   server: { logger: log, readiness: runtime.readiness },

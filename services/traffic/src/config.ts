@@ -1,27 +1,22 @@
 import { z } from 'zod'
-import { commonEnvShape, envPort, parseEnv, redisEnvShape } from '@ponte/platform'
+import { baseServiceConfig, commonEnvShape, dbConfig, listenerEnvShape, parseEnv, redisEnvShape, schemaEnvShape } from '@ponte/platform'
 
 /** Environment variables of the traffic service. Every field is documented in the README's configuration table. */
 export const Env = z.object({
   ...commonEnvShape,
   ...redisEnvShape,
-  HOST: z.string().default('0.0.0.0').describe('Listen address'),
-  PORT: envPort(3002).describe('Listen port'),
-  DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('traffic').describe('PostgreSQL schema owned by this service'),
+  ...listenerEnvShape(3002),
+  ...schemaEnvShape('traffic'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>) {
   const e = parseEnv(Env, env)
   return Object.freeze({
-    service: 'traffic',
-    logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT },
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    db: { url: e.DATABASE_URL, schema: e.DB_SCHEMA, poolMax: e.DATABASE_POOL_MAX },
+    ...baseServiceConfig('traffic', e),
+    db: dbConfig(e),
     kafka: { brokers: e.KAFKA_BROKERS },
     redis: { url: e.REDIS_URL },
-    serviceKeys: { privateKey: e.SERVICE_TOKEN_PRIVATE_KEY, publicKeys: e.SERVICE_TOKEN_PUBLIC_KEYS },
   })
 }
 

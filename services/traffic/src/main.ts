@@ -1,6 +1,5 @@
-import { fileURLToPath } from 'node:url'
 import { topicSettings, topics } from '@ponte/contracts'
-import { createOutboxRelay, createServiceTokenVerifier, ensureTopics, loadServiceKeys, openRuntime, orExit, runService } from '@ponte/platform'
+import { bootService, createOutboxRelay, ensureTopics, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
 import { loadCatalogue } from './adapters/catalogue-file.ts'
 import { syncPolicyTopic } from './adapters/policy-topic-sync.ts'
@@ -11,15 +10,8 @@ import { createPolicyService } from './policy-service.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
-const serviceKeys = orExit(() => loadServiceKeys(config.serviceKeys))
 const catalogue = orExit(() => loadCatalogue())
-const runtime = await openRuntime({
-  service: config.service,
-  logLevel: config.logLevel,
-  db: { ...config.db, migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)) },
-  kafka: config.kafka,
-  redis: config.redis,
-})
+const { runtime, serviceAuth } = await bootService(config, new URL('../migrations', import.meta.url))
 const { logger, pool, kafka, publisher, redis } = runtime
 if (!pool || !kafka || !publisher || !redis) throw new Error('runtime without PostgreSQL, Kafka or Redis')
 
@@ -48,7 +40,6 @@ void (async () => {
   }
 })()
 
-const serviceAuth = createServiceTokenVerifier(config.service, serviceKeys.publicKeys)
 const app = buildApp({
   serviceAuth,
   server: { logger, readiness: runtime.readiness },
