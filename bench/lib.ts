@@ -110,3 +110,15 @@ export function machine(): string {
 
 /** Formats a ratio as a percentage. */
 export const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(1)} %`
+
+/** Runs a standalone benchmark script (`bench/<file>`) and returns the last JSON line it printed. */
+export async function runScript(file: string, env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const path = fileURLToPath(new URL(`./${file}`, import.meta.url))
+  const child = spawn(process.execPath, [path], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
+  let out = ''
+  child.stdout!.on('data', (c) => { out += String(c) })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'))
+  if (!line) throw new Error(`${file} exited with ${code} and printed no result`)
+  return JSON.parse(line) as Record<string, unknown>
+}

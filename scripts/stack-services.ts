@@ -35,7 +35,9 @@ export const services: StackService[] = [
     endpoints: [['trace (internal)', 'http://127.0.0.1:3004']] },
   { name: 'admin', group: 1, readyUrl: 'http://127.0.0.1:3000', env: () => ({ PORT: '3000', HOST: '127.0.0.1' }),
     endpoints: [['admin', 'http://127.0.0.1:3000']] },
-  { name: 'auth-server', group: 2, readyUrl: 'https://127.0.0.1:8444', env: () => ({ PORT: '8444' }),
+  { name: 'auth-server', group: 2, readyUrl: 'https://127.0.0.1:8444',
+    // TPP keys are fetched from the sandbox directory, whose certificate comes from the dev CA.
+    env: (shared) => ({ PORT: '8444', JWKS_FETCH_ALLOWED_ORIGINS: 'https://localhost:8446', JWKS_FETCH_CA_FILE: `${shared.PONTE_DEV_PKI_DIR}/ca-bundle.pem` }),
     endpoints: [['auth-server (FAPI-BR, mTLS)', 'https://localhost:8444']] },
   { name: 'gateway', group: 3, readyUrl: 'https://127.0.0.1:8443', env: () => ({ PORT: '8443' }),
     endpoints: [['gateway (regulated APIs, mTLS)', 'https://localhost:8443']] },

@@ -1,10 +1,34 @@
-import { createServer, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import { createServer, requireServiceToken, type Pool, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import type { CertificateSourceOptions } from './adapters/client-certificate.ts'
+import type { LoginThrottle } from './adapters/login-throttle.ts'
+import type { ConnectorsPort, ConsentPort, DirectoryPort } from './adapters/services.ts'
+import type { SubjectStore } from './adapters/subjects.ts'
+import type { ProviderHolder } from './provider/provider-holder.ts'
+import { dcrRoutes } from './routes/dcr.routes.ts'
+import { journeyRoutes } from './routes/journey.routes.ts'
+import { providerRoutes } from './routes/provider.routes.ts'
+import { userinfoRoutes } from './routes/userinfo.routes.ts'
 
 /** What the auth-server app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {
   server: ServerOptions
   /** Verifies the service tokens on `/internal/*` routes (audience = this service). */
   serviceAuth: ServiceTokenVerifier
+  pool: Pool
+  holder: ProviderHolder
+  directory: DirectoryPort
+  consents: ConsentPort
+  connectors: ConnectorsPort
+  subjects: SubjectStore
+  throttle: LoginThrottle
+  /** Outbound fetch limited to the directory keystore origins (client jwks_uri). */
+  fetch: typeof globalThis.fetch
+  certificates: CertificateSourceOptions
+  offeredScopes: readonly string[]
+  csrfSecret: string
+  bankName: string
+  /** Issuer URL and access-token audience (userinfo verifies the JWT access tokens with them). */
+  oidc: { issuer: string; accessTokenAudience: string }
 }
 
 const startedAt = Date.now()
@@ -15,6 +39,18 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(async (internal) => {
     internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
     internal.get('/internal/info', async (req) => ({ service: 'auth-server', caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }))
+  })
+  app.register(providerRoutes, { holder: deps.holder, certificates: deps.certificates })
+  app.register(userinfoRoutes, {
+    holder: deps.holder, certificates: deps.certificates, subjects: deps.subjects, consents: deps.consents,
+    issuer: deps.oidc.issuer, accessTokenAudience: deps.oidc.accessTokenAudience,
+  })
+  app.register(dcrRoutes, {
+    holder: deps.holder, pool: deps.pool, directory: deps.directory, fetch: deps.fetch, certificates: deps.certificates, offeredScopes: deps.offeredScopes,
+  })
+  app.register(journeyRoutes, {
+    holder: deps.holder, pool: deps.pool, consents: deps.consents, connectors: deps.connectors, directory: deps.directory,
+    subjects: deps.subjects, throttle: deps.throttle, csrfSecret: deps.csrfSecret, bankName: deps.bankName,
   })
   return app
 }

@@ -1,20 +1,78 @@
-import { fileURLToPath } from 'node:url'
-import { createServiceTokenVerifier, loadServiceKeys, loadTls, openRuntime, orExit, runService } from '@ponte/platform'
+import { readFileSync } from 'node:fs'
+import { bootService, loadTls, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
+import { startConsumers } from './adapters/consumers.ts'
+import { createKeyStore } from './adapters/key-store.ts'
+import { createLoginThrottle } from './adapters/login-throttle.ts'
+import { createPgAdapter } from './adapters/pg-oidc-adapter.ts'
+import { createRestrictedFetch } from './adapters/restricted-fetch.ts'
+import { createConnectorsPort, createConsentPort, createDirectoryPort } from './adapters/services.ts'
+import { createSubjectStore } from './adapters/subjects.ts'
+import { presentedCertificate } from './adapters/client-certificate.ts'
+import { createProvider } from './provider/configuration.ts'
+import { createProviderHolder } from './provider/provider-holder.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
-const serviceKeys = orExit(() => loadServiceKeys(config.serviceKeys))
 const https = orExit(() => loadTls(config.tls))
-const runtime = await openRuntime({
-  service: config.service,
-  logLevel: config.logLevel,
-  db: { ...config.db, migrationsDir: fileURLToPath(new URL('../migrations', import.meta.url)) },
-  kafka: config.kafka,
-  redis: config.redis,
+const { runtime, serviceAuth, issuer } = await bootService(config, new URL('../migrations', import.meta.url))
+const { logger } = runtime
+for (const warning of config.warnings) logger.warn(`WARNING: ${warning}`)
+const pool = runtime.pool!
+const redis = runtime.redis!
+const kafka = runtime.kafka!
+
+const internal = { issuer, timeoutMs: config.services.timeoutMs }
+const directory = createDirectoryPort({ ...internal, baseUrl: config.services.directoryUrl })
+const consents = createConsentPort({ ...internal, baseUrl: config.services.consentUrl })
+const connectors = createConnectorsPort({ ...internal, baseUrl: config.services.connectorsUrl })
+const fetch = createRestrictedFetch({
+  allowedOrigins: config.jwksFetch.allowedOrigins,
+  ca: config.jwksFetch.caFile ? readFileSync(config.jwksFetch.caFile, 'utf8') : undefined,
 })
-const serviceAuth = createServiceTokenVerifier(config.service, serviceKeys.publicKeys)
-const app = buildApp({ serviceAuth, server: { logger: runtime.logger, readiness: runtime.readiness, https } })
-const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
-runtime.logger.info({ address }, 'auth-server listening')
+const certificates = { header: config.proxy.clientCertHeader, trustedProxies: config.proxy.trusted }
+
+const keyStore = createKeyStore(pool, config.masterKey)
+const created = await keyStore.ensureKeys()
+if (created.length) logger.info({ kids: created }, 'created the initial signing and encryption keys')
+const adapter = createPgAdapter(pool)
+const subjects = createSubjectStore(pool)
+const holder = await createProviderHolder(keyStore, (jwks) => createProvider({
+  settings: config.oidc, jwks, adapter, fetch, subjects, consents, logger,
+  certificate: (ctx) => presentedCertificate(ctx.req, certificates),
+}), logger)
+holder.start(config.keyReloadIntervalMs)
+
+const subscriptions = await startConsumers({ kafka, pool, logger })
+const prune = setInterval(() => {
+  adapter.pruneExpired().catch((err: unknown) => logger.warn({ err }, 'pruning expired oidc rows failed'))
+}, 600_000)
+prune.unref()
+
+const app = buildApp({
+  serviceAuth,
+  server: { logger, readiness: runtime.readiness, https },
+  pool, holder, directory, consents, connectors, subjects, fetch, certificates,
+  throttle: createLoginThrottle(redis, config.login),
+  offeredScopes: config.oidc.offeredScopes,
+  csrfSecret: config.oidc.cookieSecret,
+  bankName: config.bankName,
+  oidc: { issuer: config.oidc.issuer, accessTokenAudience: config.oidc.accessTokenAudience },
+})
+const address = await runService({
+  app,
+  host: config.http.host,
+  port: config.http.port,
+  closers: [
+    () => holder.stop(),
+    ...subscriptions.map((s) => () => s.stop()),
+    () => directory.close(),
+    () => consents.close(),
+    () => connectors.close(),
+    () => fetch.close(),
+    ...runtime.closers,
+  ],
+  shutdownTimeoutMs: config.shutdownTimeoutMs,
+})
+logger.info({ address, issuer: config.oidc.issuer }, 'auth-server listening')

@@ -1,0 +1,252 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import formbody from '@fastify/formbody'
+import type { ConsentResource, InternalConsent, ResourceType } from '@ponte/contracts'
+import { DomainError, type Pool, type PonteServer } from '@ponte/platform'
+import type { InteractionResults } from 'oidc-provider'
+import type { LoginThrottle } from '../adapters/login-throttle.ts'
+import type { ConnectorsPort, ConsentPort, DirectoryPort } from '../adapters/services.ts'
+import type { Subject, SubjectStore } from '../adapters/subjects.ts'
+import { ACR_LOA2, consentRefusal, normaliseCpf, pickLocale, resourceTypesFor, type Locale } from '../domain/journey.ts'
+import { consentIdsOfScopeString } from '../domain/scopes.ts'
+import type { ProviderHolder } from '../provider/provider-holder.ts'
+import { renderConsentPage, renderErrorPage, renderLoginPage, type TppView } from '../views/pages.ts'
+
+/** Options of {@link journeyRoutes}. */
+export interface JourneyRoutesOptions {
+  holder: ProviderHolder
+  pool: Pool
+  consents: ConsentPort
+  connectors: ConnectorsPort
+  directory: DirectoryPort
+  subjects: SubjectStore
+  throttle: LoginThrottle
+  /** Secret binding CSRF tokens to the interaction cookie. */
+  csrfSecret: string
+  bankName: string
+  clock?: () => Date
+}
+
+type Details = Awaited<ReturnType<ProviderHolder['current']['interactionDetails']>>
+type Req = FastifyRequest<{ Params: { uid: string }; Body: Record<string, string | string[] | undefined> }>
+
+const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+}
+
+/**
+ * The customer journey (server-rendered, works without JavaScript): login (CPF, Senha, Entrar) checked through the
+ * connectors service, then the consent review (who, what, until when, products to share; Autorizar / Recusar). The
+ * decision goes to the consent service and back to oidc-provider, which redirects to the TPP with `code` and the
+ * encrypted `id_token`, or with `access_denied`.
+ */
+export async function journeyRoutes(app: PonteServer, opts: JourneyRoutesOptions): Promise<void> {
+  await app.register(formbody, { bodyLimit: 16_384 })
+  const clock = opts.clock ?? (() => new Date())
+  const provider = () => opts.holder.current
+
+  function csrfToken(req: FastifyRequest, uid: string): string {
+    const cookie = /(?:^|;\s*)_interaction=([^;]+)/.exec(req.headers.cookie ?? '')?.[1] ?? ''
+    return createHmac('sha256', opts.csrfSecret).update(`${uid}:${cookie}`).digest('base64url')
+  }
+
+  function csrfValid(req: Req): boolean {
+    const given = typeof req.body?.csrf === 'string' ? Buffer.from(req.body.csrf) : Buffer.alloc(0)
+    const expected = Buffer.from(csrfToken(req, req.params.uid))
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  }
+
+  function html(reply: FastifyReply, status: number, body: string): FastifyReply {
+    return reply.code(status).headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(body)
+  }
+
+  async function finish(req: FastifyRequest, reply: FastifyReply, result: InteractionResults): Promise<FastifyReply> {
+    const url = await provider().interactionResult(req.raw, reply.raw, result, { mergeWithLastSubmission: false })
+    return reply.code(303).headers(SECURITY_HEADERS).header('location', url).send()
+  }
+
+  const deny = (req: FastifyRequest, reply: FastifyReply, description: string) =>
+    finish(req, reply, { error: 'access_denied', error_description: description })
+
+  async function details(req: Req, reply: FastifyReply): Promise<Details | undefined> {
+    try {
+      const d = await provider().interactionDetails(req.raw, reply.raw)
+      if (d.uid !== req.params.uid) throw new Error('interaction mismatch')
+      return d
+    } catch {
+      html(reply, 400, renderErrorPage({ error: 'invalid_request', error_description: 'interaction expired or not found' }, req.query && (req.query as Record<string, unknown>).ui_locales, opts.bankName))
+      return undefined
+    }
+  }
+
+  async function tppView(clientId: string): Promise<TppView> {
+    const client = await provider().Client.find(clientId) as unknown as Record<string, unknown> | undefined
+    let name = typeof client?.clientName === 'string' ? client.clientName : clientId
+    let logoUri = typeof client?.logoUri === 'string' ? client.logoUri : undefined
+    const orgId = typeof client?.org_id === 'string' ? client.org_id : undefined
+    if (orgId) {
+      const org = await opts.directory.organisation(orgId).catch(() => undefined)
+      if (org) {
+        name = typeof client?.clientName === 'string' ? `${client.clientName} (${org.name})` : org.name
+        logoUri = org.logoUri ?? logoUri
+      }
+    }
+    return { name, logoUri }
+  }
+
+  /** The journey's consent, re-read and re-checked at every step. */
+  async function checkedConsent(d: Details): Promise<{ consent: InternalConsent } | { refusal: string }> {
+    const ids = consentIdsOfScopeString(d.params.scope as string | undefined)
+    if (ids.length !== 1) return { refusal: 'exactly one consent:<consentId> scope is required' }
+    const consent = await opts.consents.get(ids[0]!)
+    const refusal = consentRefusal(consent, String(d.params.client_id), clock())
+    return refusal ? { refusal } : { consent: consent! }
+  }
+
+  /** FAPI-BR §8.1: the customer must be the consent's user (and may act for its business); essential claim values must match. */
+  function customerMismatch(consent: InternalConsent, cpf: string, cnpjs: string[], d: Details): string | undefined {
+    if (consent.loggedUser.cpf !== cpf) return 'the authenticated customer is not the consent\'s logged user'
+    if (consent.businessEntity && !cnpjs.includes(consent.businessEntity.cnpj)) return 'the authenticated customer cannot act for the consent\'s business entity'
+    const claims = typeof d.params.claims === 'string' ? safeJson(d.params.claims) : undefined
+    for (const where of ['id_token', 'userinfo'] as const) {
+      const requested = (claims?.[where] as Record<string, { essential?: boolean; value?: unknown }> | undefined)?.cpf
+      if (requested?.essential && requested.value !== undefined && requested.value !== cpf) return 'the essential cpf claim does not match the authenticated customer'
+    }
+    return undefined
+  }
+
+  async function loginPage(reply: FastifyReply, req: Req, d: Details, locale: Locale, status = 200, error?: 'credentials' | 'throttled' | 'unavailable') {
+    return html(reply, status, renderLoginPage({
+      locale, bankName: opts.bankName, action: `/interaction/${d.uid}/login`, csrf: csrfToken(req, d.uid),
+      tpp: await tppView(String(d.params.client_id)), ...(error ? { error } : {}),
+    }))
+  }
+
+  async function consentPage(reply: FastifyReply, req: Req, d: Details, consent: InternalConsent, subject: Subject, locale: Locale, error?: 'choose') {
+    const types = resourceTypesFor(consent.permissions)
+    const resources = types.size === 0 ? [] : (await opts.connectors.resources(subject.cpf, consent.businessEntity?.cnpj)).filter((r) => types.has(r.type))
+    return html(reply, error ? 422 : 200, renderConsentPage({
+      locale, bankName: opts.bankName, action: `/interaction/${d.uid}/confirm`, csrf: csrfToken(req, d.uid),
+      tpp: await tppView(String(d.params.client_id)), permissions: consent.permissions, expirationDateTime: consent.expirationDateTime,
+      resources, needsResources: types.size > 0, ...(error ? { error } : {}),
+    }))
+  }
+
+  app.get<{ Params: { uid: string }; Body: Record<string, string | string[] | undefined> }>('/interaction/:uid', async (req, reply) => {
+    const d = await details(req, reply)
+    if (!d) return reply
+    const locale = pickLocale(d.params.ui_locales)
+    const checked = await checkedConsent(d)
+    if ('refusal' in checked) return deny(req, reply, checked.refusal)
+    if (d.prompt.name === 'login') return loginPage(reply, req, d, locale)
+    const subject = d.session?.accountId ? await opts.subjects.find(d.session.accountId) : undefined
+    if (!subject) return deny(req, reply, 'the customer is not authenticated')
+    const mismatch = customerMismatch(checked.consent, subject.cpf, subject.cnpjs, d)
+    if (mismatch) return deny(req, reply, mismatch)
+    return consentPage(reply, req, d, checked.consent, subject, locale)
+  })
+
+  app.post<{ Params: { uid: string }; Body: Record<string, string | string[] | undefined> }>('/interaction/:uid/login', async (req, reply) => {
+    const d = await details(req, reply)
+    if (!d) return reply
+    const locale = pickLocale(d.params.ui_locales)
+    if (!csrfValid(req)) return html(reply, 403, renderErrorPage({ error: 'invalid_request', error_description: 'invalid form token' }, d.params.ui_locales, opts.bankName))
+    if (d.prompt.name !== 'login') return html(reply, 400, renderErrorPage({ error: 'invalid_request', error_description: 'no login expected' }, d.params.ui_locales, opts.bankName))
+    const cpf = normaliseCpf(req.body.cpf)
+    const password = typeof req.body.senha === 'string' ? req.body.senha : ''
+    if (!cpf || password.length === 0 || password.length > 200) return loginPage(reply, req, d, locale, 401, 'credentials')
+    const address = req.ip
+    if (!(await opts.throttle.allowed(cpf, address))) return loginPage(reply, req, d, locale, 429, 'throttled')
+    let customer
+    try {
+      customer = await opts.connectors.authenticate(cpf, password)
+    } catch (err) {
+      req.log.warn({ err }, 'customer authentication unavailable')
+      return loginPage(reply, req, d, locale, 503, 'unavailable')
+    }
+    if (!customer) {
+      await opts.throttle.failed(cpf, address)
+      return loginPage(reply, req, d, locale, 401, 'credentials')
+    }
+    await opts.throttle.succeeded(cpf)
+    const checked = await checkedConsent(d)
+    if ('refusal' in checked) return deny(req, reply, checked.refusal)
+    const cnpjs = customer.businesses.map((b) => b.cnpj)
+    const mismatch = customerMismatch(checked.consent, customer.cpf, cnpjs, d)
+    if (mismatch) return deny(req, reply, mismatch)
+    const subject = await opts.subjects.upsert(customer.cpf, cnpjs)
+    return finish(req, reply, { login: { accountId: subject.sub, acr: ACR_LOA2, amr: ['pwd'], remember: false } })
+  })
+
+  app.post<{ Params: { uid: string }; Body: Record<string, string | string[] | undefined> }>('/interaction/:uid/confirm', async (req, reply) => {
+    const d = await details(req, reply)
+    if (!d) return reply
+    const locale = pickLocale(d.params.ui_locales)
+    if (!csrfValid(req)) return html(reply, 403, renderErrorPage({ error: 'invalid_request', error_description: 'invalid form token' }, d.params.ui_locales, opts.bankName))
+    if (d.prompt.name !== 'consent' || !d.session?.accountId) {
+      return html(reply, 400, renderErrorPage({ error: 'invalid_request', error_description: 'no consent decision expected' }, d.params.ui_locales, opts.bankName))
+    }
+    const subject = await opts.subjects.find(d.session.accountId)
+    if (!subject) return deny(req, reply, 'the customer is not authenticated')
+    const checked = await checkedConsent(d)
+    if ('refusal' in checked) return deny(req, reply, checked.refusal)
+    const { consent } = checked
+    const mismatch = customerMismatch(consent, subject.cpf, subject.cnpjs, d)
+    if (mismatch) return deny(req, reply, mismatch)
+
+    if (req.body.decision === 'reject') {
+      await opts.consents.reject(consent.consentId, { reason: 'CUSTOMER_MANUALLY_REJECTED' })
+      return deny(req, reply, 'the customer refused the consent')
+    }
+    if (req.body.decision !== 'authorise') return html(reply, 400, renderErrorPage({ error: 'invalid_request', error_description: 'unknown decision' }, d.params.ui_locales, opts.bankName))
+
+    const types = resourceTypesFor(consent.permissions)
+    const offered = types.size === 0 ? [] : (await opts.connectors.resources(subject.cpf, consent.businessEntity?.cnpj)).filter((r) => types.has(r.type))
+    const picked = ([] as string[]).concat(req.body.resource ?? [])
+    const chosen: ConsentResource[] = []
+    for (const value of picked) {
+      const [type, ...rest] = value.split('|')
+      const resourceId = rest.join('|')
+      if (!offered.some((r) => r.type === type && r.resourceId === resourceId)) {
+        return html(reply, 400, renderErrorPage({ error: 'invalid_request', error_description: 'unknown product' }, d.params.ui_locales, opts.bankName))
+      }
+      if (!chosen.some((c) => c.type === type && c.resourceId === resourceId)) chosen.push({ type: type as ResourceType, resourceId })
+    }
+    if (types.size > 0 && chosen.length === 0) return consentPage(reply, req, d, consent, subject, locale, 'choose')
+
+    try {
+      await opts.consents.authorise(consent.consentId, {
+        resources: chosen,
+        authenticatedUser: { cpf: subject.cpf, ...(consent.businessEntity ? { cnpj: consent.businessEntity.cnpj } : {}) },
+        acr: ACR_LOA2,
+      })
+    } catch (err) {
+      if (err instanceof DomainError && err.status >= 400 && err.status < 500) return deny(req, reply, `the consent could not be authorised: ${err.message}`)
+      throw err
+    }
+
+    const p = provider()
+    const grant = new p.Grant({ accountId: subject.sub, clientId: String(d.params.client_id) })
+    const prompt = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> }
+    if (prompt.missingOIDCScope?.length) grant.addOIDCScope(prompt.missingOIDCScope.join(' '))
+    if (prompt.missingOIDCClaims?.length) grant.addOIDCClaims(prompt.missingOIDCClaims)
+    for (const [indicator, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '))
+    const grantId = await grant.save()
+    await opts.pool.query('insert into consent_grants (consent_id, grant_id, client_id) values ($1, $2, $3) on conflict do nothing',
+      [consent.consentId, grantId, String(d.params.client_id)])
+    return finish(req, reply, { consent: { grantId } })
+  })
+}
+
+function safeJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(text) as unknown
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
