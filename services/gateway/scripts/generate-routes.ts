@@ -123,6 +123,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
   } else {
     writeFileSync(outputFile, text)
-    console.log(`wrote ${outputFile}`)
+    process.stdout.write(`wrote ${outputFile}\n`)
   }
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod'
-import { commonEnvShape, envPort, parseEnv, redisEnvShape, tlsEnvShape } from '@ponte/platform'
+import { commonEnvShape, envList, envPort, parseEnv, redisEnvShape, tlsEnvShape } from '@ponte/platform'
+
+const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback)
 
 /** Environment variables of the gateway service. Every field is documented in the README's configuration table. */
 export const Env = z.object({
@@ -7,7 +9,36 @@ export const Env = z.object({
   ...redisEnvShape,
   ...tlsEnvShape,
   HOST: z.string().default('0.0.0.0').describe('Listen address'),
-  PORT: envPort(8443).describe('Listen port (TLS)'),
+  PORT: envPort(8443).describe('Listen port (TLS, client certificate requested)'),
+  CLIENT_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).optional().describe('Header carrying the client certificate (URL-encoded PEM or base64 DER) set by a TLS-terminating proxy; believed only from TRUSTED_PROXIES and stripped from anyone else'),
+  TRUSTED_PROXIES: envList([]).describe('Addresses of proxies whose certificate header and X-Forwarded-For are believed, comma-separated'),
+  AUTH_JWKS_URL: z.url().default('https://localhost:8444/jwks').describe("The auth-server's JWKS URL (access-token signing keys)"),
+  AUTH_ISSUER: z.string().min(1).default('https://localhost:8444').describe('Expected `iss` of access tokens (the auth-server ISSUER)'),
+  ACCESS_TOKEN_AUDIENCE: envList(['https://localhost:8443']).describe('Accepted `aud` values of access tokens, comma-separated (the auth-server ACCESS_TOKEN_AUDIENCE)'),
+  AUTH_CA_FILE: z.string().optional().describe("Trust anchors (PEM) for the auth-server's TLS certificate when fetching the JWKS; default: the system store"),
+  TOKEN_CACHE_SIZE: z.coerce.number().int().min(0).default(100_000).describe('Verified access tokens kept in memory (LRU keyed by the raw token; entries end at the token expiry)'),
+  JWKS_COOLDOWN_MS: ms(30_000).describe('Least time between two JWKS refreshes triggered by an unknown kid'),
+  JWKS_MAX_AGE_MS: ms(600_000).describe('How long a fetched JWKS is used before it is fetched again'),
+  CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(60).default(5).describe('Clock skew tolerated on token exp'),
+  CONSENT_URL: z.url().default('http://127.0.0.1:3001').describe('Base URL of the consent service'),
+  CONNECTORS_URL: z.url().default('http://127.0.0.1:3003').describe('Base URL of the connectors service'),
+  DIRECTORY_URL: z.url().default('http://127.0.0.1:3005').describe('Base URL of the directory connector (organisation status)'),
+  TRAFFIC_URL: z.url().default('http://127.0.0.1:3002').describe('Base URL of the traffic service (policies at start-up)'),
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(14_000).describe('Per-call timeout towards consent and connectors (504 beyond it; TPPs wait 15 s)'),
+  UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(64).describe('Keep-alive connections per upstream service'),
+  SERVICE_TOKEN_TTL_S: z.coerce.number().int().min(2).max(60).default(30).describe('Lifetime of the service tokens the gateway signs; one token per caller context is reused for half of it'),
+  CONSENT_CACHE_SIZE: z.coerce.number().int().min(1).default(200_000).describe('Consents kept in memory'),
+  CONSENT_CACHE_MAX_AGE_MS: ms(300_000).describe('Safety net: a cached consent is read again after this long even without an event'),
+  ORG_STATUS_TTL_MS: ms(600_000).describe('How long a directory answer about an organisation is used (events update it sooner)'),
+  ORG_CHECK_ON_DIRECTORY_DOWN: z.enum(['allow', 'deny']).default('allow').describe('Directory unreachable and the organisation unknown: let the call through (allow) or refuse it (deny)'),
+  GLOBAL_TPS_DEFAULT: z.coerce.number().int().min(300).default(300).describe('Global capacity (requests/s across replicas) until the traffic service says otherwise; the rules require at least 300'),
+  LIMITS_ON_REDIS_DOWN: z.enum(['allow', 'deny']).default('allow').describe('Redis unreachable: serve without limits (allow, counted and logged) or refuse with 503 (deny)'),
+  LIMITS_REDIS_TIMEOUT_MS: z.coerce.number().int().min(5).default(100).describe('Longest wait for the limits script before the Redis-down behaviour applies'),
+  OPEN_DATA_CACHE_TTL_MS: ms(60_000).describe('How long open-data responses are cached (0 disables)'),
+  EVENT_BUFFER_MAX: z.coerce.number().int().min(1).default(50_000).describe('api-call events held while Kafka is slow; beyond it events are dropped, counted and logged'),
+  EVENT_BATCH_SIZE: z.coerce.number().int().min(1).default(500).describe('api-call events per Kafka request'),
+  EVENT_FLUSH_MS: z.coerce.number().int().min(1).default(200).describe('api-call event flush interval'),
+  GATEWAY_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional().describe('Name of this replica in consumer group ids (default: hostname-pid)'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
@@ -16,12 +47,32 @@ export function loadConfig(env: Record<string, string | undefined>) {
   return Object.freeze({
     service: 'gateway',
     logLevel: e.LOG_LEVEL,
+    allowDevDefaults: e.ALLOW_DEV_DEFAULTS,
     http: { host: e.HOST, port: e.PORT },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     kafka: { brokers: e.KAFKA_BROKERS },
-    redis: { url: e.REDIS_URL },
+    redis: { url: e.REDIS_URL, timeoutMs: e.LIMITS_REDIS_TIMEOUT_MS },
     tls: { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE },
     serviceKeys: { privateKey: e.SERVICE_TOKEN_PRIVATE_KEY, publicKeys: e.SERVICE_TOKEN_PUBLIC_KEYS },
+    certificates: { header: e.CLIENT_CERT_HEADER, trustedProxies: e.TRUSTED_PROXIES },
+    tokens: {
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_ISSUER,
+      audience: e.ACCESS_TOKEN_AUDIENCE,
+      caFile: e.AUTH_CA_FILE,
+      cacheSize: e.TOKEN_CACHE_SIZE,
+      jwksCooldownMs: e.JWKS_COOLDOWN_MS,
+      jwksMaxAgeMs: e.JWKS_MAX_AGE_MS,
+      clockToleranceS: e.CLOCK_TOLERANCE_S,
+    },
+    services: { consent: e.CONSENT_URL, connectors: e.CONNECTORS_URL, directory: e.DIRECTORY_URL, traffic: e.TRAFFIC_URL },
+    upstream: { timeoutMs: e.UPSTREAM_TIMEOUT_MS, connections: e.UPSTREAM_CONNECTIONS, serviceTokenTtlS: e.SERVICE_TOKEN_TTL_S },
+    consents: { maxEntries: e.CONSENT_CACHE_SIZE, maxAgeMs: e.CONSENT_CACHE_MAX_AGE_MS },
+    organisations: { ttlMs: e.ORG_STATUS_TTL_MS, onDirectoryDown: e.ORG_CHECK_ON_DIRECTORY_DOWN },
+    limits: { globalTpsDefault: e.GLOBAL_TPS_DEFAULT, onRedisDown: e.LIMITS_ON_REDIS_DOWN },
+    openData: { ttlMs: e.OPEN_DATA_CACHE_TTL_MS },
+    events: { maxBuffered: e.EVENT_BUFFER_MAX, batchSize: e.EVENT_BATCH_SIZE, flushIntervalMs: e.EVENT_FLUSH_MS },
+    instanceId: e.GATEWAY_INSTANCE_ID,
   })
 }
 

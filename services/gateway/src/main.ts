@@ -1,18 +1,20 @@
-import { createServiceTokenVerifier, loadServiceKeys, loadTls, openRuntime, orExit, runService } from '@ponte/platform'
-import { buildApp } from './app.ts'
+import { loadServiceKeys, loadTls, openRuntime, orExit, runService } from '@ponte/platform'
+import { composeGateway } from './compose.ts'
 import { loadConfig } from './config.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
 const serviceKeys = orExit(() => loadServiceKeys(config.serviceKeys))
 const https = orExit(() => loadTls(config.tls))
-const runtime = await openRuntime({
-  service: config.service,
-  logLevel: config.logLevel,
-  kafka: config.kafka,
-  redis: config.redis,
+const runtime = await openRuntime({ service: config.service, logLevel: config.logLevel, kafka: config.kafka })
+// Kafka and Redis outages degrade (events buffered, limits per LIMITS_ON_REDIS_DOWN) without leaving rotation, so
+// neither is a readiness check.
+const gateway = await composeGateway({ config, logger: runtime.logger, kafka: runtime.kafka!, publisher: runtime.publisher!, serviceKeys, https, readiness: [] })
+const address = await runService({
+  app: gateway.app,
+  host: config.http.host,
+  port: config.http.port,
+  closers: [...gateway.closers, ...runtime.closers],
+  shutdownTimeoutMs: config.shutdownTimeoutMs,
 })
-const serviceAuth = createServiceTokenVerifier(config.service, serviceKeys.publicKeys)
-const app = buildApp({ serviceAuth, server: { logger: runtime.logger, readiness: runtime.readiness, https } })
-const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
-runtime.logger.info({ address }, 'gateway listening')
+runtime.logger.info({ address, policies: gateway.policies.size }, 'gateway listening')

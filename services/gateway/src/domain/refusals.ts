@@ -1,0 +1,36 @@
+import { DomainError, type ErrorCode } from '@ponte/platform'
+
+/**
+ * Every refusal the gateway answers itself, with its HTTP status (through the platform code) and the `code` written in
+ * the OFB error envelope. The README lists them; `refusals.test.ts` keeps that list true.
+ */
+export const refusals = {
+  CLIENT_CERTIFICATE_REQUIRED: { code: 'UNAUTHORIZED', detail: 'a client certificate is required' },
+  CLIENT_CERTIFICATE_UNTRUSTED: { code: 'UNAUTHORIZED', detail: 'the client certificate does not chain to a trusted CA' },
+  TOKEN_MISSING: { code: 'UNAUTHORIZED', detail: 'a Bearer access token is required' },
+  TOKEN_INVALID: { code: 'UNAUTHORIZED', detail: 'the access token is not valid' },
+  TOKEN_EXPIRED: { code: 'UNAUTHORIZED', detail: 'the access token has expired' },
+  TOKEN_NOT_BOUND: { code: 'UNAUTHORIZED', detail: 'the access token is not bound to the presented certificate' },
+  CONSENT_NOT_AUTHORISED: { code: 'UNAUTHORIZED', detail: 'the consent is not authorised' },
+  CONSENT_EXPIRED: { code: 'UNAUTHORIZED', detail: 'the consent has expired' },
+  CONSENT_UNKNOWN: { code: 'UNAUTHORIZED', detail: 'the token does not refer to a known consent' },
+  INVALID_INTERACTION_ID: { code: 'INVALID_REQUEST', detail: 'x-fapi-interaction-id is missing or not an RFC 4122 UUID' },
+  SCOPE_MISSING: { code: 'FORBIDDEN', detail: 'the access token lacks the scope this API requires' },
+  CONSENT_CLIENT_MISMATCH: { code: 'FORBIDDEN', detail: 'the consent belongs to another client' },
+  PERMISSION_NOT_GRANTED: { code: 'FORBIDDEN', detail: 'the consent does not grant the permission this endpoint requires' },
+  RESOURCE_NOT_CONSENTED: { code: 'FORBIDDEN', detail: 'the resource is not among the consented resources' },
+  ORGANISATION_SUSPENDED: { code: 'FORBIDDEN', detail: 'the organisation is not active in the directory' },
+  SOFTWARE_STATEMENT_REVOKED: { code: 'FORBIDDEN', detail: 'the software statement was revoked in the directory' },
+  OPERATIONAL_LIMIT_EXCEEDED: { code: 'OPERATIONAL_LIMIT_EXCEEDED', detail: 'the monthly operational limit of this endpoint is exhausted' },
+  TOO_MANY_REQUESTS: { code: 'TOO_MANY_REQUESTS', detail: 'the per-minute limit of this endpoint is exhausted' },
+  SITE_OVERLOADED: { code: 'SITE_OVERLOADED', detail: 'the global capacity is exhausted; retry shortly' },
+  LIMITS_UNAVAILABLE: { code: 'SERVICE_UNAVAILABLE', detail: 'traffic limits cannot be checked now' },
+} as const satisfies Record<string, { code: ErrorCode; detail: string }>
+
+export type Refusal = keyof typeof refusals
+
+/** A {@link DomainError} for a refusal; the envelope's `code` is the refusal name. */
+export function refuse(refusal: Refusal, detail?: string, headers?: Record<string, string>): DomainError {
+  const r = refusals[refusal]
+  return new DomainError(r.code, detail ?? r.detail, { ofbCode: refusal, ...(headers ? { headers } : {}) })
+}

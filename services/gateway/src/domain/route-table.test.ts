@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, test } from 'vitest'
+import { renderRoutes } from '../../scripts/generate-routes.ts'
+import { parseRouteTable, routerPath } from './route-table.ts'
+
+const committed = readFileSync(new URL('../routes.generated.json', import.meta.url), 'utf8')
+
+describe('the generated route table', () => {
+  test('is fresh: regenerating it from the specs and the NFR reference gives the committed file', () => {
+    expect(renderRoutes()).toBe(committed)
+  })
+
+  test('parses, and carries what the specs and the NFR reference say', () => {
+    const routes = parseRouteTable(JSON.parse(committed))
+    const byKey = new Map(routes.map((r) => [r.key, r]))
+    expect(byKey.get('GET /open-banking/accounts/v2/accounts/{accountId}/balances')).toMatchObject({
+      service: 'connectors', access: 'protected', tokenKind: 'consent', scopes: ['accounts'], permissions: ['ACCOUNTS_BALANCES_READ'],
+      resourceParam: 'accountId', resourceType: 'ACCOUNT', frequency: 'high', tpm: 2500, monthly: 420, version: '2.5.1',
+    })
+    expect(byKey.get('POST /open-banking/consents/v3/consents')).toMatchObject({ service: 'consent', tokenKind: 'client', scopes: ['consents'], tpm: null, monthly: null })
+    expect(byKey.get('POST /open-banking/consents/v3/consents/{consentId}/extends')).toMatchObject({ tokenKind: 'consent', pathConsentParam: 'consentId', checkConsentStatus: false })
+    expect(byKey.get('GET /open-banking/resources/v3/resources')).toMatchObject({ permissions: ['RESOURCES_READ'], tpm: null })
+    expect(byKey.get('GET /open-banking/channels/v2/branches')).toMatchObject({ access: 'open-data', tpm: 500 })
+    expect(byKey.get('GET /open-banking/customers/v2/personal/qualifications')?.permissions).toEqual(['CUSTOMERS_PERSONAL_ADITTIONALINFO_READ'])
+    expect(byKey.get('GET /open-banking/accounts/v2/accounts/{accountId}/transactions')?.paginated).toBe(true)
+    // Every consent-bound data route names its permission.
+    for (const r of routes) if (r.tokenKind === 'consent' && !r.pathConsentParam) expect(r.permissions.length, r.key).toBeGreaterThan(0)
+  })
+
+  test('router paths use the router syntax', () => {
+    expect(routerPath('/a/{id}/b/{billId}')).toBe('/a/:id/b/:billId')
+  })
+})
