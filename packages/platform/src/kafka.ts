@@ -20,9 +20,27 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 }
 
+let negativeTimeoutFilterInstalled = false
+
+/**
+ * kafkajs 2.2.4 computes a negative delay in its request queue on Node 24, which Node reports as a
+ * `TimeoutNegativeWarning` (and then uses 1 ms, which is what kafkajs meant). Drop that one warning; pass the rest.
+ */
+function silenceKafkajsNegativeTimeout(): void {
+  if (negativeTimeoutFilterInstalled) return
+  negativeTimeoutFilterInstalled = true
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const type = typeof warning === 'string' ? (typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type) : warning.name
+    if (type === 'TimeoutNegativeWarning') return
+    emit(warning, ...rest)
+  }) as typeof process.emitWarning
+}
+
 /** A kafkajs client whose log lines go through the platform logger (errors as warnings: kafkajs retries them). */
 export function createKafka(options: KafkaOptions): Kafka {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
+  silenceKafkajsNegativeTimeout()
   const log = options.logger.child({ component: 'kafka' })
   return new Kafka({
     clientId: options.clientId,
