@@ -68,3 +68,26 @@ describe('service tokens', () => {
     expect((await both.verify(token)).iss).toBe('gateway')
   })
 })
+
+describe('internal routes', () => {
+  it('refuse requests without a valid token for this service and expose the verified caller', async () => {
+    const { createServer } = await import('./server.ts')
+    const { createLogger } = await import('./logger.ts')
+    const { requireServiceToken, SERVICE_TOKEN_HEADER } = await import('./service-auth.ts')
+    const app = createServer({ logger: createLogger({ service: 'consent', level: 'silent' }) })
+    app.register(async (internal) => {
+      internal.addHook('onRequest', requireServiceToken(verifier))
+      internal.get('/internal/whoami', async (req) => ({ caller: req.serviceCaller?.iss, ctx: req.serviceCaller?.ctx }))
+    })
+    const none = await app.inject('/internal/whoami')
+    expect([none.statusCode, none.json().errors[0].code]).toEqual([401, 'UNAUTHORIZED'])
+    const wrongAudience = await app.inject({ url: '/internal/whoami', headers: { [SERVICE_TOKEN_HEADER]: await issuer.sign('connectors') } })
+    expect(wrongAudience.statusCode).toBe(401)
+    const tppBearer = await app.inject({ url: '/internal/whoami', headers: { authorization: `Bearer ${await issuer.sign('consent')}` } })
+    expect(tppBearer.statusCode).toBe(401)
+    const ok = await app.inject({ url: '/internal/whoami', headers: { [SERVICE_TOKEN_HEADER]: await issuer.sign('consent', { clientId: 'c9' }) } })
+    expect([ok.statusCode, ok.json()]).toEqual([200, { caller: 'gateway', ctx: { clientId: 'c9' } }])
+    // Health endpoints stay open.
+    expect((await app.inject('/healthz')).statusCode).toBe(200)
+  })
+})
