@@ -41,7 +41,7 @@ test: install ## Typecheck, lint, unit and integration tests against real Postgr
 	@node scripts/preflight.ts
 	@echo "== typecheck" && tsc -p tsconfig.json --noEmit
 	@echo "== lint" && eslint .
-	@echo "== tests" && vitest run
+	@echo "== tests" && rm -f .run/test-results.json && status=0 && { vitest run || status=$$?; } && node scripts/test-summary.ts; exit $$status
 
 bench: install ## Benchmarks (loopback, bounded); writes docs/benchmarks.md
 	@node bench/run.ts

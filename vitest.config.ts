@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     globalSetup: ['packages/testkit/src/global-setup.ts'],
+    reporters: ['default', 'json'],
+    outputFile: { json: '.run/test-results.json' },
   },
 })
