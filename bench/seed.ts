@@ -2,7 +2,7 @@
  * Seed-time benchmark of the connectors' reference core: `node bench/seed.ts [customers] [transactionsPerCustomer]`
  * (default 100 000 × 100 = 10 000 000 transactions) recreates schema `bench_core` in the test database, loads the
  * synthetic data with set-based SQL and prints one JSON line with the time. The data stays for
- * bench/connectors-transactions.ts.
+ * bench/cases/connectors-transactions.ts.
  */
 import { fileURLToPath } from 'node:url'
 import { createPool, migrate } from '@ponte/platform'
