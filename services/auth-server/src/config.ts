@@ -15,7 +15,7 @@ export const Env = z.object({
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(300).max(900).default(300).describe('Access token lifetime in seconds (FAPI-BR: 300-900)'),
   REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(86_400).default(10 * 366 * 86_400)
     .describe('Refresh token ceiling in seconds; refresh tokens are revoked with their consent (ponte.consent.v1) long before'),
-  OFFERED_SCOPES: envList(['openid', 'consents', 'resources', 'accounts', 'credit-cards-accounts', 'customers'])
+  OFFERED_SCOPES: envList(['openid', 'consents', 'resources', 'accounts', 'credit-cards-accounts', 'customers', 'loans'])
     .describe('Scopes this institution offers, advertised in discovery with the FAPI-BR mandatory list'),
   KEYS_MASTER_KEY: z.string().optional().describe('Base64 32-byte master key sealing the signing/encryption keys at rest (AES-256-GCM); required unless ALLOW_DEV_DEFAULTS'),
   COOKIE_SECRET: z.string().min(32).optional().describe('Secret for journey cookies and CSRF tokens (>= 32 chars); derived from the master key when unset'),
