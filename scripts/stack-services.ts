@@ -30,6 +30,8 @@ export const services: StackService[] = [
     env: () => ({ PORT: '3003', HOST: '127.0.0.1', SEED_DEMO_BANK: 'true' }),
     endpoints: [['connectors (internal)', 'http://127.0.0.1:3003']] },
   { name: 'traffic', group: 1, readyUrl: 'http://127.0.0.1:3002', env: () => ({ PORT: '3002', HOST: '127.0.0.1' }),
+    // A test's traffic service publishes its policy set to a private topic, never the one `make up` uses.
+    testEnv: (schema) => ({ TRAFFIC_POLICY_TOPIC: `test.traffic-policy.${schema}` }),
     endpoints: [['traffic (internal)', 'http://127.0.0.1:3002']] },
   { name: 'trace', group: 1, readyUrl: 'http://127.0.0.1:3004', env: () => ({ PORT: '3004', HOST: '127.0.0.1' }),
     endpoints: [['trace (internal)', 'http://127.0.0.1:3004']] },

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { Agent, request } from 'undici'
 import { loadOrCreateDevPki } from '@ponte/pki'
-import { repoRoot, runServiceExpectingExit, startServiceProcess, testInfra, testSchema, testServiceAuth, waitFor, type TestSchema } from '@ponte/testkit'
+import { repoRoot, runServiceExpectingExit, startServiceProcess, testInfra, testSchema, testServiceAuth, waitFor, deleteTopics, type TestSchema } from '@ponte/testkit'
 import { services } from './stack-services.ts'
 
 // Every service, started as its own process the way `make up` starts it, against the real servers: it migrates its
@@ -9,7 +9,10 @@ import { services } from './stack-services.ts'
 const auth = testServiceAuth()
 const schemas: TestSchema[] = []
 const insecure = new Agent({ connect: { rejectUnauthorized: false } })
-afterAll(async () => { for (const s of schemas) await s.drop() })
+afterAll(async () => {
+  for (const s of schemas) await s.drop()
+  await deleteTopics(schemas.map((s) => `test.traffic-policy.${s.name}`))
+})
 
 async function sharedEnv(): Promise<Record<string, string>> {
   const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)

@@ -1,4 +1,4 @@
-export { repoRoot, testInfra, canConnect, ensureDatabase, kafkaScript, waitFor } from './infra.ts'
+export { repoRoot, testInfra, canConnect, ensureDatabase, kafkaScript, waitFor, deleteTopics } from './infra.ts'
 export { testSchema, uniqueSchemaName } from './schema.ts'
 export type { TestSchema } from './schema.ts'
 export { startTcpProxy } from './tcp-proxy.ts'

@@ -51,3 +51,19 @@ export async function waitFor<T>(probe: () => Promise<T> | T, { timeoutMs = 10_0
     await new Promise((r) => setTimeout(r, intervalMs))
   }
 }
+
+/** Deletes Kafka topics a test created for itself (missing ones are ignored). */
+export async function deleteTopics(names: string[]): Promise<void> {
+  if (names.length === 0) return
+  const { createKafka, createLogger } = await import('@ponte/platform')
+  const kafka = createKafka({ brokers: testInfra().kafkaBrokers, clientId: 'test-cleanup', logger: createLogger({ service: 'test-cleanup', level: 'silent' }) })
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const existing = new Set(await admin.listTopics())
+    const present = names.filter((n) => existing.has(n))
+    if (present.length) await admin.deleteTopics({ topics: present, timeout: 10_000 })
+  } finally {
+    await admin.disconnect()
+  }
+}

@@ -15,7 +15,7 @@ const { runtime, serviceAuth } = await bootService(config, new URL('../migration
 const { logger, pool, kafka, publisher, redis } = runtime
 if (!pool || !kafka || !publisher || !redis) throw new Error('runtime without PostgreSQL, Kafka or Redis')
 
-const policies = createPolicyService({ pool, catalogue: indexCatalogue(catalogue) })
+const policies = createPolicyService({ pool, catalogue: indexCatalogue(catalogue), topic: config.policyTopic })
 const seeded = await policies.seedDefaults()
 logger.info({ ...seeded, endpoints: catalogue.length }, 'default policies in line with the NFR reference')
 
@@ -29,8 +29,8 @@ runtime.closers.unshift(async () => { stopping = true })
 void (async () => {
   for (let attempt = 1, waitMs = 1_000; !stopping; attempt++, waitMs = Math.min(waitMs * 2, 30_000)) {
     try {
-      await ensureTopics(kafka, [{ topic: topics.trafficPolicy, ...topicSettings[topics.trafficPolicy] }])
-      const result = await syncPolicyTopic({ pool, kafka, logger })
+      await ensureTopics(kafka, [{ topic: config.policyTopic, ...topicSettings[topics.trafficPolicy] }])
+      const result = await syncPolicyTopic({ pool, kafka, logger, topic: config.policyTopic })
       logger.info({ ...result, attempt }, 'policy topic checked against the table')
       return
     } catch (err) {

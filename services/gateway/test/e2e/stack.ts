@@ -6,7 +6,7 @@
 import { createServer, type AddressInfo } from 'node:net'
 import { Agent, request } from 'undici'
 import { loadOrCreateDevPki, type DevPki } from '@ponte/pki'
-import { repoRoot, startServiceProcess, testInfra, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
+import { deleteTopics, repoRoot, startServiceProcess, testInfra, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
 import { services } from '../../../../scripts/stack-services.ts'
 
 /** The Redis logical database of these runs: counters (global capacity, login throttle) apart from `make up`'s. */
@@ -78,6 +78,7 @@ export async function startE2eStack(): Promise<E2eStack> {
     // Tracing stays off whatever the caller's environment says (no collector in tests).
     OTEL_EXPORTER_OTLP_ENDPOINT: '',
   }
+  const policyTopic = `test.traffic-policy.${schemas.consent!.name}`
   // Where each service listens and the URLs of its neighbours, on this run's ports.
   const wiring: Record<string, Record<string, string>> = {
     directory: {
@@ -87,7 +88,8 @@ export async function startE2eStack(): Promise<E2eStack> {
     },
     consent: { PORT: String(consent), PUBLIC_BASE_URL: linksBaseUrl },
     connectors: { PORT: String(connectors), PUBLIC_BASE_URL: linksBaseUrl },
-    traffic: { PORT: String(traffic) },
+    // A private policy topic: this run's traffic service must not rewrite the one a running `make up` reads.
+    traffic: { PORT: String(traffic), TRAFFIC_POLICY_TOPIC: policyTopic },
     'auth-server': {
       PORT: String(authServer), ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
       DIRECTORY_URL: local(directory), CONSENT_URL: local(consent), CONNECTORS_URL: local(connectors),
@@ -96,7 +98,7 @@ export async function startE2eStack(): Promise<E2eStack> {
     gateway: {
       PORT: String(gateway), AUTH_JWKS_URL: `${authIssuer}/jwks`, AUTH_ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
       CONSENT_URL: local(consent), CONNECTORS_URL: local(connectors), DIRECTORY_URL: local(directory), TRAFFIC_URL: local(traffic),
-      GATEWAY_INSTANCE_ID: `e2e-${schemas.consent!.name.slice(-12)}`,
+      GATEWAY_INSTANCE_ID: `e2e-${schemas.consent!.name.slice(-12)}`, TRAFFIC_POLICY_TOPIC: policyTopic,
     },
   }
   const readyUrl: Record<string, string> = {
@@ -116,6 +118,7 @@ export async function startE2eStack(): Promise<E2eStack> {
     running.clear()
     await tls.close()
     for (const s of Object.values(schemas)) await s.drop().catch(() => undefined)
+    await deleteTopics([policyTopic]).catch(() => undefined)
   }
 
   try {
