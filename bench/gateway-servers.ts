@@ -1,8 +1,9 @@
 /**
  * Processes of the gateway benchmark (`bench/gateway.ts`), one role per process:
- *   upstream <dir>   plain-HTTP stand-in of connectors (spec-valid GET /accounts/{accountId} body), of the consent
+ *   upstream <dir>   plain-HTTP stand-in (node:http, fixed bodies) of connectors (spec-valid GET /accounts/{accountId} body), of the consent
  *                    lookup and directory internal APIs, and of the auth-server JWKS (read from <dir>/jwks.json)
- *   gateway <dir>    Ponte's gateway composed as main.ts composes it (FAPI-BR TLS listener, Redis limits, Kafka events),
+ *   gateway <dir>    Ponte's gateway composed as main.ts composes it (FAPI-BR TLS listener, Redis limits, Kafka events
+ *                    from the worker-thread producer),
  *                    pointed at the upstream; the bench organisation's limits are raised so none bites, but every
  *                    counter is still written by the one script per request
  * Each prints `{"port":N}` when listening.
@@ -10,11 +11,12 @@
 import { readFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { randomUUID } from 'node:crypto'
-import Fastify from 'fastify'
+import { createServer as createHttpServer } from 'node:http'
 import { policyIdOf } from '@ponte/contracts'
 import { createKafka, createLogger, createPublisher, fapiTlsOptions, parsePublicKeys } from '@ponte/platform'
-import { composeGateway } from '../services/gateway/src/compose.ts'
-import { loadConfig } from '../services/gateway/src/config.ts'
+import { createWorkerPublisher } from '../services/gateway/src/adapters/worker-publisher.ts'
+import type { composeGateway as ComposeGateway } from '../services/gateway/src/compose.ts'
+import type { loadConfig as LoadConfig } from '../services/gateway/src/config.ts'
 
 const [role, dir] = process.argv.slice(2) as [string, string]
 const setup = JSON.parse(readFileSync(`${dir}/setup.json`, 'utf8')) as {
@@ -32,17 +34,27 @@ const accountBody = {
 }
 
 if (role === 'upstream') {
-  const app = Fastify()
-  const jwks = JSON.parse(readFileSync(`${dir}/jwks.json`, 'utf8')) as unknown
-  app.get('/jwks', async () => jwks)
-  app.get('/internal/consents/:id/lookup', async () => setup.consent)
-  app.get('/internal/organisations/:id', async () => setup.organisation)
-  app.get('/open-banking/accounts/v2/accounts/:accountId', async (_req, reply) => {
-    reply.header('x-v', '2.5.1')
-    return accountBody
+  // A minimal node:http responder with fixed bodies: the rows measure the gateways in front of it, not the upstream.
+  const json = (v: unknown) => Buffer.from(JSON.stringify(v))
+  const jwks = readFileSync(`${dir}/jwks.json`)
+  const consent = json(setup.consent)
+  const organisation = json(setup.organisation)
+  const account = json(accountBody)
+  const server = createHttpServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    const url = req.url ?? ''
+    const body = url.startsWith('/open-banking/accounts/v2/accounts/') ? account
+      : url.startsWith('/internal/consents/') ? consent
+        : url.startsWith('/internal/organisations/') ? organisation
+          : url === '/jwks' ? jwks : undefined
+    if (!body) {
+      res.writeHead(404).end()
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, ...(body === account ? { 'x-v': '2.5.1' } : {}) })
+    res.end(body)
   })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  console.log(JSON.stringify({ port: (app.server.address() as { port: number }).port }))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  console.log(JSON.stringify({ port: (server.address() as { port: number }).port }))
 } else if (role === 'gateway') {
   const up = `http://127.0.0.1:${setup.upstreamPort}`
   const env = {
@@ -64,11 +76,16 @@ if (role === 'upstream') {
     // Experiments: GATEWAY_BENCH_SET_<NAME>=value sets the gateway's <NAME>.
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('GATEWAY_BENCH_SET_')).map(([k, v]) => [k.slice('GATEWAY_BENCH_SET_'.length), v])),
   }
+  // GATEWAY_BENCH_GATEWAY_SRC=<dir under services/gateway> runs another copy of the sources (before/after comparisons).
+  const src = `../services/gateway/${process.env.GATEWAY_BENCH_GATEWAY_SRC ?? 'src'}`
+  const { composeGateway } = (await import(`${src}/compose.ts`)) as { composeGateway: typeof ComposeGateway }
+  const { loadConfig } = (await import(`${src}/config.ts`)) as { loadConfig: typeof LoadConfig }
   const config = loadConfig(env)
   // Logs below warn go nowhere; the serialisation cost of what is logged is kept.
   const logger = createLogger({ service: 'gateway', level: 'warn', destination: new Writable({ write(_c, _e, cb) { cb() } }) })
   const kafka = createKafka({ brokers: [...config.kafka.brokers], clientId: 'gateway-bench', logger })
-  const publisher = createPublisher(kafka)
+  // As main.ts: api-call events produced from a worker thread (GATEWAY_BENCH_EVENTS_IN_LOOP=1: in the request loop).
+  const publisher = process.env.GATEWAY_BENCH_EVENTS_IN_LOOP === '1' ? createPublisher(kafka) : createWorkerPublisher({ brokers: [...config.kafka.brokers], clientId: 'gateway-bench-events', logLevel: 'warn' })
   const https = fapiTlsOptions({ cert: readFileSync(`${dir}/server.chain.pem`), key: readFileSync(`${dir}/server.key.pem`), clientCa: readFileSync(`${dir}/ca.pem`) })
   const g = await composeGateway({ config, logger, kafka, publisher, https, serviceKeys: { privateKeyPem: setup.servicePrivateKeyPem, publicKeys: parsePublicKeys(setup.servicePublicKeyPem) } })
   const endpoint = 'GET /open-banking/accounts/v2/accounts/{accountId}'
@@ -87,7 +104,7 @@ if (role === 'upstream') {
     void (async () => {
       await g.app.close()
       for (const c of g.closers) await c()
-      await publisher.disconnect()
+      await ('disconnect' in publisher ? publisher.disconnect() : publisher.close())
       process.exit(0)
     })()
   })

@@ -13,11 +13,13 @@
  * machine is shared, so (a), (b) and (c) are measured in interleaved rounds and compared within each round; the
  * figures are the medians over the rounds. Each server's CPU time per request (from /proc) is reported too: it does
  * not depend on what else runs on the machine and explains the ratios.
- * The upstream is a fastify stand-in answering a spec-valid body (not the connectors app), the same for (b) and (c).
+ * The upstream is a minimal node:http stand-in answering a fixed spec-valid body (not the connectors app), the same for
+ * (b), (c) and the direct calls.
  *
  * Knobs (environment): GATEWAY_BENCH_ROUNDS (3), GATEWAY_BENCH_SECONDS (closed-loop run length, 5, at most 10),
  * GATEWAY_BENCH_CONNECTIONS (20), GATEWAY_BENCH_ONLY=c (only (a) and (c), no open loop: the quick loop while tuning),
- * GATEWAY_BENCH_CPU_PROFILE_DIR (write a --cpu-prof of the gateway process), HAPROXY_THREADS (1),
+ * GATEWAY_BENCH_CPU_PROFILE_DIR (write a --cpu-prof of the gateway process), GATEWAY_BENCH_NODE_FLAGS (extra node flags
+ * for the gateway process, e.g. --perf-basic-prof), HAPROXY_THREADS (1),
  * GATEWAY_BENCH_SET_<NAME>=value (sets the gateway's <NAME> variable, for experiments).
  *
  * Standalone: `node bench/gateway.ts` prints progress on stderr and one JSON summary line on stdout. `run()` returns the
@@ -69,7 +71,8 @@ function startProcess(file: string, args: string[], nodeFlags: string[] = []): P
 
 function startRole(role: 'upstream' | 'gateway', dir: string): Promise<Child> {
   const prof = role === 'gateway' && process.env.GATEWAY_BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GATEWAY_BENCH_CPU_PROFILE_DIR}`] : []
-  return startProcess(fileURLToPath(new URL('./gateway-servers.ts', import.meta.url)), [role, dir], prof)
+  const flags = role === 'gateway' && process.env.GATEWAY_BENCH_NODE_FLAGS ? process.env.GATEWAY_BENCH_NODE_FLAGS.split(' ').filter(Boolean) : []
+  return startProcess(fileURLToPath(new URL('./gateway-servers.ts', import.meta.url)), [role, dir], [...prof, ...flags])
 }
 
 function freePort(): Promise<number> {
@@ -92,10 +95,13 @@ async function waitPort(port: number): Promise<void> {
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. A negative pid
+ * means the main thread of process -pid only (the event loop; without GC helpers and worker threads).
+ */
 function cpuSeconds(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const stat = readFileSync(pid < 0 ? `/proc/${-pid}/task/${-pid}/stat` : `/proc/${pid}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return (Number(fields[11]) + Number(fields[12])) / 100
   } catch {
@@ -267,7 +273,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
   const summary: Record<string, unknown> = {
     machine: machine(),
     method: `${ROUNDS} interleaved rounds of ${DURATION_S} s closed-loop runs (${CONNECTIONS} keep-alive connections); figures are medians over rounds; ratios are taken within each round`,
-    upstream: 'fastify stand-in answering a spec-valid GET /accounts/{accountId} body (not the connectors app), shared by (b) and (c)',
+    upstream: 'minimal node:http stand-in answering a fixed spec-valid GET /accounts/{accountId} body (not the connectors app), shared by (b), (c) and the direct calls',
   }
 
   const children: Child[] = []
@@ -335,7 +341,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
     const cases = [
       { key: 'a', name: '(a) bare fastify hello, mTLS, keep-alive', pids: { hello: hello.pid }, url: helloUrl, headers: {} },
       ...(haproxyUrl ? [{ key: 'b', name: haproxyName, pids: { haproxy: haproxyPid, upstream: upstream.pid }, url: haproxyUrl, headers: rsHeaders }] : []),
-      { key: 'c', name: '(c) Ponte gateway, full protected path, warm caches', pids: { gateway: gateway.pid, upstream: upstream.pid, redis: redisPid }, url: gatewayOrigin + path, headers },
+      { key: 'c', name: '(c) Ponte gateway, full protected path, warm caches', pids: { gateway: gateway.pid, 'gateway event loop': -gateway.pid, upstream: upstream.pid, redis: redisPid }, url: gatewayOrigin + path, headers },
     ]
     const runs: Record<string, Measured[]> = { a: [], b: [], c: [] }
     const perRound: Array<Record<string, number>> = []
@@ -369,7 +375,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
     if (b) notes.push(`c/b = ${(median(cOverB) * 100).toFixed(1)} % (per round ${cOverB.map((x) => (x * 100).toFixed(0)).join(', ')} %; target ≥ 100 %)`)
     const cpuC = c.cpuUsPerRequest
     const cpuA = a.cpuUsPerRequest
-    notes.push(`CPU per request (µs, medians): (a) hello ${cpuA.hello} + load generator ${cpuA['load generator']}; ${b ? `(b) haproxy ${b.cpuUsPerRequest.haproxy} + upstream ${b.cpuUsPerRequest.upstream} + load generator ${b.cpuUsPerRequest['load generator']}; ` : ''}(c) gateway ${cpuC.gateway} + upstream ${cpuC.upstream} + redis ${cpuC.redis ?? '?'} + load generator ${cpuC['load generator']}`)
+    notes.push(`CPU per request (µs, medians): (a) hello ${cpuA.hello} + load generator ${cpuA['load generator']}; ${b ? `(b) haproxy ${b.cpuUsPerRequest.haproxy} + upstream ${b.cpuUsPerRequest.upstream} + load generator ${b.cpuUsPerRequest['load generator']}; ` : ''}(c) gateway ${cpuC.gateway} (of which its event-loop thread ${cpuC['gateway event loop']}) + upstream ${cpuC.upstream} + redis ${cpuC.redis ?? '?'} + load generator ${cpuC['load generator']}`)
 
     if (!quick) {
       // Added latency at fixed open-loop rates: gateway vs the upstream directly (plain HTTP, keep-alive), interleaved.
@@ -421,7 +427,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
   return {
     title: 'Gateway: the regulated edge against its ceiling and a peer',
     description: `Closed loop: ${CONNECTIONS} keep-alive mTLS connections, ${DURATION_S} s runs, (a), (b) and (c) interleaved over ${ROUNDS} rounds (autocannon); rows are medians. Open loop: requests scheduled at a fixed rate, latency from the scheduled time. ` +
-      'Upstream: a fastify stand-in answering a spec-valid GET /accounts/{accountId} body, the same for HAProxy and Ponte. (b) verifies the RS256 signature, alg, exp, iss and the cnf.x5t#S256 binding on every request (HAProxy 2.6 cannot verify PS256), no cache. ' +
+      'Upstream: a minimal node:http stand-in answering a fixed spec-valid GET /accounts/{accountId} body, the same for HAProxy, Ponte and the direct calls. (b) verifies the RS256 signature, alg, exp, iss and the cnf.x5t#S256 binding on every request (HAProxy 2.6 cannot verify PS256), no cache. ' +
       'Ponte runs the whole pipeline (certificate, cached token verification, binding, scope, cached consent and organisation, one Redis script with TPS/TPM/monthly/usage counters, cached service token, undici keep-alive hop, api-call event to Kafka).',
     rows,
     notes: [...notes, `summary: ${JSON.stringify({ ratios: summary.ratios, addedLatency: summary.addedLatency, capacity: summary.capacityReqPerSecAtP95Under1500ms, newMtlsConnection: summary.newMtlsConnection, haproxyChecks: summary.haproxyChecks })}`],

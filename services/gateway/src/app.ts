@@ -36,7 +36,10 @@ const startedAt = Date.now()
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
   // The certificate header is believed only from trusted proxies: remove it from everyone else before anything runs.
-  app.addHook('onRequest', async (req) => deps.certificates.strip(req.headers, req.raw.socket.remoteAddress))
+  app.addHook('onRequest', (req, _reply, done) => {
+    deps.certificates.strip(req.headers, req.raw.socket.remoteAddress)
+    done()
+  })
   recordCalls(app, deps.events)
   app.register(regulatedRoutes, {
     routes: deps.routes,

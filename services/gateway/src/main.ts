@@ -1,4 +1,5 @@
 import { loadServiceKeys, loadTls, openRuntime, orExit, runService } from '@ponte/platform'
+import { createWorkerPublisher } from './adapters/worker-publisher.ts'
 import { composeGateway } from './compose.ts'
 import { loadConfig } from './config.ts'
 
@@ -9,12 +10,14 @@ const https = orExit(() => loadTls(config.tls))
 const runtime = await openRuntime({ service: config.service, logLevel: config.logLevel, kafka: config.kafka })
 // Kafka and Redis outages degrade (events buffered, limits per LIMITS_ON_REDIS_DOWN) without leaving rotation, so
 // neither is a readiness check.
-const gateway = await composeGateway({ config, logger: runtime.logger, kafka: runtime.kafka!, publisher: runtime.publisher!, serviceKeys, https, readiness: [] })
+// api-call events are produced from a worker thread: kafkajs encoding stays off the request loop.
+const events = createWorkerPublisher({ brokers: config.kafka.brokers, clientId: `${config.service}-events`, logLevel: config.logLevel })
+const gateway = await composeGateway({ config, logger: runtime.logger, kafka: runtime.kafka!, publisher: events, serviceKeys, https, readiness: [] })
 const address = await runService({
   app: gateway.app,
   host: config.http.host,
   port: config.http.port,
-  closers: [...gateway.closers, ...runtime.closers],
+  closers: [...gateway.closers, () => events.close(), ...runtime.closers],
   shutdownTimeoutMs: config.shutdownTimeoutMs,
 })
 runtime.logger.info({ address, policies: gateway.policies.size }, 'gateway listening')

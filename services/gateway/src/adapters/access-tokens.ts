@@ -29,6 +29,8 @@ export interface AccessTokenVerifierOptions {
 export interface AccessTokenVerifier {
   /** The token's facts, or a refusal (`TOKEN_INVALID` / `TOKEN_EXPIRED`). */
   verify(raw: string): Promise<AccessTokenFacts>
+  /** The facts of an already verified, unexpired token (a hit, counted as one), without waiting; else `undefined`. */
+  peek(raw: string): AccessTokenFacts | undefined
   readonly stats: { hits: number; misses: number; failures: number }
 }
 
@@ -81,6 +83,12 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
 
   return {
     stats,
+    peek(raw) {
+      const hit = cache.get(raw)
+      if (!hit || hit.exp * 1000 + options.clockToleranceS * 1000 <= now()) return undefined
+      stats.hits++
+      return hit
+    },
     async verify(raw) {
       const hit = cache.get(raw)
       if (hit) {

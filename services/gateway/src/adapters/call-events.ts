@@ -30,6 +30,8 @@ export interface CallEvents {
 }
 
 interface Message { key: string; value: string; headers: Record<string, string> }
+/** Every api-call message carries the same headers (one shared object). */
+const HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'event-type': 'api.call' })
 
 /** Builds the event envelope around a payload. */
 export function apiCallEvent(data: ApiCallData, now: Date): ApiCall {
@@ -87,7 +89,7 @@ export function createCallEvents(options: CallEventsOptions): CallEvents {
       stats.recorded++
       if (buffer.length >= options.maxBuffered) return drop(1)
       const event = apiCallEvent(data, now())
-      buffer.push({ key: data.interactionId, value: JSON.stringify(event), headers: { 'event-type': event.type } })
+      buffer.push({ key: data.interactionId, value: JSON.stringify(event), headers: HEADERS })
       if (buffer.length >= options.batchSize && !sending) void flush()
     },
     flush,

@@ -19,6 +19,8 @@ export interface ConsentCacheOptions {
 /** Consent state cached until a `ponte.consent.v1` event names it. */
 export interface ConsentCache {
   get(consentId: string): Promise<ConsentLookup | undefined>
+  /** The cached entry when fresh (a hit, counted as one), without waiting; `null` when {@link get} must read it. */
+  peek(consentId: string): ConsentLookup | undefined | null
   /** Drops the entry (an event arrived); an in-flight read started before this call is not stored. */
   invalidate(consentId: string): void
   /** Drops everything (the event stream was interrupted). */
@@ -49,6 +51,12 @@ export function createConsentCache(options: ConsentCacheOptions): ConsentCache {
 
   return {
     stats,
+    peek(consentId) {
+      const e = entries.get(consentId)
+      if (!e || now() - e.at >= options.maxAgeMs) return null
+      stats.hits++
+      return e.value
+    },
     async get(consentId) {
       const e = entries.get(consentId)
       if (e && now() - e.at < options.maxAgeMs) {

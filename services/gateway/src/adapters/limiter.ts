@@ -52,7 +52,7 @@ export interface LimitCall {
   /** For usage reports: the organisation (or the origin for open data). */
   organisationId: string
   /** `endpoint|resource|customer|organisation` when a monthly reservation is wanted, else undefined. */
-  monthlyField?: string
+  monthlyField?: string | undefined
   nowMs: number
 }
 
@@ -91,6 +91,8 @@ export function createLimiter(options: LimiterOptions): Limiter {
   let monthOf = -1
   let monthKeys = { monthly: '', usage: '' }
   let down = false
+  let secondOf = -1
+  let secondKey = ''
   const keysFor = (nowMs: number) => {
     const m = Math.floor(nowMs / 60_000)
     if (m !== minuteOf) {
@@ -110,13 +112,18 @@ export function createLimiter(options: LimiterOptions): Limiter {
       stats.checks++
       const k = keysFor(call.nowMs)
       const second = Math.floor(call.nowMs / 1000)
+      if (second !== secondOf) {
+        secondOf = second
+        secondKey = trafficKeys.tps(second)
+      }
       const tpmField = trafficKeys.field(call.origin, call.endpoint)
+      const usageField = call.organisationId === call.origin ? tpmField : trafficKeys.field(call.organisationId, call.endpoint)
       const reserve = call.monthlyField !== undefined && call.plan.monthly > 0
       try {
         const [verdict, , tpm] = await redis.ponteLimits(
-          trafficKeys.tps(second), k.tpm, k.monthly, k.usage,
+          secondKey, k.tpm, k.monthly, k.usage,
           call.plan.tps, tpmField, call.plan.tpm, reserve ? call.monthlyField! : '', reserve ? call.plan.monthly : 0,
-          trafficKeys.field(call.organisationId, call.endpoint),
+          usageField,
           ttl.tps, ttl.tpm, ttl.monthly, ttl.usage,
         )
         if (down) {

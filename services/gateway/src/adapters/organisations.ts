@@ -22,6 +22,8 @@ export interface OrganisationStatusOptions {
 /** Organisation status, from `ponte.directory.v1` events and the directory connector. */
 export interface OrganisationStatus {
   check(organisationId: string, softwareStatementId: string | undefined): Promise<OrganisationVerdict>
+  /** The verdict when it is known and fresh, without waiting; `undefined` when {@link check} must ask the directory. */
+  peek(organisationId: string, softwareStatementId: string | undefined): OrganisationVerdict | undefined
   apply(event: DirectoryEvent): void
   readonly stats: { lookups: number; directoryFailures: number }
 }
@@ -52,6 +54,12 @@ export function createOrganisationStatus(options: OrganisationStatusOptions): Or
 
   return {
     stats,
+    peek(organisationId, softwareStatementId) {
+      if (softwareStatementId && revokedStatements.has(softwareStatementId)) return 'revoked'
+      const entry = known.get(organisationId)
+      if (!entry || now() - entry.at >= options.ttlMs) return undefined
+      return entry.active ? 'active' : 'suspended'
+    },
     async check(organisationId, softwareStatementId) {
       if (softwareStatementId && revokedStatements.has(softwareStatementId)) return 'revoked'
       const entry = known.get(organisationId)

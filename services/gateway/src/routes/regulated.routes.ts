@@ -53,6 +53,8 @@ declare module 'fastify' {
 const FORWARDED = ['accept', 'content-type', 'x-fapi-auth-date', 'x-fapi-customer-ip-address', 'x-customer-user-agent', 'x-idempotency-key', 'accept-language'] as const
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'])
+/** Owner of the service tokens of open-data calls (no caller identity). */
+const ANONYMOUS = {}
 const SKIP_EVENTS = new Set(['/healthz', '/readyz'])
 
 function bearer(header: string | undefined): string | undefined {
@@ -95,6 +97,7 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1_048_576 }, (_req, body, done) => done(null, body))
 
+  // The hot path runs synchronously on cache hits: each cache is peeked first and awaited only on a miss.
   async function authenticate(req: FastifyRequest, route: RouteSpec, facts: CallFacts, nowMs: number) {
     // 1. Client certificate, chained to a trusted CA (or from the header of a trusted proxy).
     const presented = o.certificates.read(req.raw.socket as TLSSocket, req.headers, req.raw.socket.remoteAddress)
@@ -105,7 +108,7 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
     // 2. Access token: signature (auth-server JWKS), iss, aud, exp, typ.
     const raw = bearer(req.headers.authorization)
     if (!raw) throw refuse('TOKEN_MISSING')
-    const token: AccessTokenFacts = await o.tokens.verify(raw)
+    const token: AccessTokenFacts = o.tokens.peek(raw) ?? await o.tokens.verify(raw)
     facts.clientId = token.clientId
     if (token.consentId) facts.consentId = token.consentId
     // 3. Sender constraint: cnf.x5t#S256 = the presented certificate.
@@ -117,12 +120,13 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
     // 5. Consent.
     let consent: ConsentLookup | undefined
     if (token.consentId && (route.tokenKind === 'consent' || route.pathConsentParam)) {
-      consent = await o.consents.get(token.consentId)
+      const cached = o.consents.peek(token.consentId)
+      consent = cached === null ? await o.consents.get(token.consentId) : cached
       checkConsent(route, token, consent, req.params as Record<string, string>, nowMs)
     }
     // 6. Organisation active in the directory, software statement not revoked.
     if (!cert.organisationId) throw refuse('ORGANISATION_SUSPENDED', 'the client certificate names no organisation')
-    const verdict = await o.organisations.check(cert.organisationId, cert.softwareStatementId)
+    const verdict = o.organisations.peek(cert.organisationId, cert.softwareStatementId) ?? await o.organisations.check(cert.organisationId, cert.softwareStatementId)
     if (verdict === 'suspended') throw refuse('ORGANISATION_SUSPENDED')
     if (verdict === 'revoked') throw refuse('SOFTWARE_STATEMENT_REVOKED')
     return { raw, token, consent, organisationId: cert.organisationId, softwareStatementId: cert.softwareStatementId }
@@ -138,8 +142,9 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
 
   function send(reply: FastifyReply, route: RouteSpec, facts: CallFacts, res: UpstreamResponse, started: number) {
     reply.code(res.status)
-    for (const [k, v] of Object.entries(res.headers)) reply.header(k, v)
-    if (!res.headers['x-v']) reply.header('x-v', route.version)
+    const h = res.headers
+    for (const k in h) reply.header(k, h[k])
+    if (!h['x-v']) reply.header('x-v', route.version)
     facts.responseBytes = res.body.length
     facts.ttfbMs = now() - started
     return reply.send(res.body)
@@ -153,6 +158,7 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
     reply.header('x-v', route.version)
     try {
       let context: () => CallerContext = () => ({ clientId: 'anonymous', organisationId: 'anonymous', scopes: [], interactionId: req.interactionId })
+      let contextOwner: object = ANONYMOUS
       let contextKey = ''
       let origin: string
       let monthlyField: string | undefined
@@ -169,7 +175,9 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
             ? { consent: { consentId: a.consent.consentId, customer: a.consent.customer, permissions: a.consent.permissions, resources: a.consent.resources } }
             : {}),
         })
-        contextKey = `${a.raw}\u0000${a.organisationId}\u0000${stateId(a.consent)}`
+        // Service tokens are cached per verified token (its facts object) and, within it, per organisation and consent state.
+        contextOwner = a.token
+        contextKey = `${a.organisationId}|${stateId(a.consent)}`
         if (route.monthly !== null && a.consent) {
           const params = req.params as Record<string, string>
           const resource = route.resourceParam ? params[route.resourceParam]! : `consent:${a.consent.consentId}`
@@ -184,14 +192,7 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
 
       // 7. Traffic limits: one script, one round trip. A follow-up page is presumed exempt from the monthly limit.
       const plan = o.policies.plan(route, route.access === 'protected' ? origin : undefined)
-      const verdict = await o.limiter.check({
-        plan,
-        origin,
-        endpoint: route.key,
-        organisationId: origin,
-        ...(monthlyField && !paginationKey ? { monthlyField } : {}),
-        nowMs: started,
-      })
+      const verdict = await o.limiter.check({ plan, origin, endpoint: route.key, organisationId: origin, monthlyField: paginationKey ? undefined : monthlyField, nowMs: started })
       if (!verdict.ok) throw limitRefusal(verdict, started)
       if (verdict.tpmLimit > 0) {
         reply.header('x-rate-limit', String(verdict.tpmLimit))
@@ -216,6 +217,7 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
         headers,
         ...(Buffer.isBuffer(req.body) ? { body: req.body } : {}),
         context,
+        contextOwner,
         contextKey,
       })
       if (route.access === 'open-data') o.openData.set(req.url, res)
@@ -249,8 +251,8 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
  */
 export function recordCalls(app: PonteServer, events: CallEvents): void {
   app.decorateRequest('gatewayCall', null)
-  app.addHook('onResponse', async (req, reply) => {
-    if (SKIP_EVENTS.has(req.url) || req.url.startsWith('/internal/') || !METHODS.has(req.method)) return
+  app.addHook('onResponse', (req, reply, done) => {
+    if (SKIP_EVENTS.has(req.url) || req.url.startsWith('/internal/') || !METHODS.has(req.method)) return done()
     const facts = req.gatewayCall
     const elapsed = reply.elapsedTime
     const length = reply.getHeader('content-length')
@@ -269,5 +271,6 @@ export function recordCalls(app: PonteServer, events: CallEvents): void {
       responseBytes: facts?.responseBytes ?? (Number(length ?? 0) || 0),
       ...(facts?.errorCode ? { errorCode: facts.errorCode } : {}),
     })
+    done()
   })
 }
