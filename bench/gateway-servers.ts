@@ -71,7 +71,8 @@ if (role === 'upstream') {
     TRAFFIC_URL: 'http://127.0.0.1:9',
     GLOBAL_TPS_DEFAULT: '1000000',
     GATEWAY_INSTANCE_ID: `bench-${randomUUID().slice(0, 6)}`,
-    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    // Its own Redis database, so the bench's load never counts against a running `make up` gateway's capacity.
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/15',
     ...(process.env.KAFKA_BROKERS ? { KAFKA_BROKERS: process.env.KAFKA_BROKERS } : {}),
     // Experiments: GATEWAY_BENCH_SET_<NAME>=value sets the gateway's <NAME>.
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('GATEWAY_BENCH_SET_')).map(([k, v]) => [k.slice('GATEWAY_BENCH_SET_'.length), v])),

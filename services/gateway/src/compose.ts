@@ -103,7 +103,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
       handler: async (e) => consents.invalidate(e.data.consentId) }),
     subscribe({ kafka, groupId: `gateway-directory-${instance}-${suffix}`, topic: topics.directory, schema: DirectoryEvent, logger: log,
       handler: async (e) => organisations.apply(e) }),
-    subscribe({ kafka, groupId: `gateway-policies-${instance}-${suffix}`, topic: topics.trafficPolicy, schema: TrafficPolicyEvent, logger: log, fromBeginning: true,
+    subscribe({ kafka, groupId: `gateway-policies-${instance}-${suffix}`, topic: config.limits.policyTopic, schema: TrafficPolicyEvent, logger: log, fromBeginning: true,
       handler: async (e) => policies.apply(e) }),
   ])
 

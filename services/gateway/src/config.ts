@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { commonEnvShape, envList, envPort, parseEnv, redisEnvShape, tlsEnvShape } from '@ponte/platform'
+import { topics } from '@ponte/contracts'
+import { baseServiceConfig, commonEnvShape, envList, listenerEnvShape, parseEnv, redisEnvShape, tlsEnvShape } from '@ponte/platform'
 
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback)
 
@@ -8,8 +9,7 @@ export const Env = z.object({
   ...commonEnvShape,
   ...redisEnvShape,
   ...tlsEnvShape,
-  HOST: z.string().default('0.0.0.0').describe('Listen address'),
-  PORT: envPort(8443).describe('Listen port (TLS, client certificate requested)'),
+  ...listenerEnvShape(8443, 'Listen port (TLS, client certificate requested)'),
   CLIENT_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).optional().describe('Header carrying the client certificate (URL-encoded PEM or base64 DER) set by a TLS-terminating proxy; believed only from TRUSTED_PROXIES and stripped from anyone else'),
   TRUSTED_PROXIES: envList([]).describe('Addresses of proxies whose certificate header and X-Forwarded-For are believed, comma-separated'),
   AUTH_JWKS_URL: z.url().default('https://localhost:8444/jwks').describe("The auth-server's JWKS URL (access-token signing keys)"),
@@ -38,6 +38,8 @@ export const Env = z.object({
   EVENT_BUFFER_MAX: z.coerce.number().int().min(1).default(50_000).describe('api-call events held while Kafka is slow; beyond it events are dropped, counted and logged'),
   EVENT_BATCH_SIZE: z.coerce.number().int().min(1).default(500).describe('api-call events per Kafka request'),
   EVENT_FLUSH_MS: z.coerce.number().int().min(1).default(200).describe('api-call event flush interval'),
+  TRAFFIC_POLICY_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default(topics.trafficPolicy)
+    .describe('Compacted topic of traffic policies (the one the traffic service publishes to)'),
   GATEWAY_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional().describe('Name of this replica in consumer group ids (default: hostname-pid)'),
 })
 
@@ -45,15 +47,10 @@ export const Env = z.object({
 export function loadConfig(env: Record<string, string | undefined>) {
   const e = parseEnv(Env, env)
   return Object.freeze({
-    service: 'gateway',
-    logLevel: e.LOG_LEVEL,
-    allowDevDefaults: e.ALLOW_DEV_DEFAULTS,
-    http: { host: e.HOST, port: e.PORT },
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    ...baseServiceConfig('gateway', e),
     kafka: { brokers: e.KAFKA_BROKERS },
     redis: { url: e.REDIS_URL, timeoutMs: e.LIMITS_REDIS_TIMEOUT_MS },
     tls: { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE },
-    serviceKeys: { privateKey: e.SERVICE_TOKEN_PRIVATE_KEY, publicKeys: e.SERVICE_TOKEN_PUBLIC_KEYS },
     certificates: { header: e.CLIENT_CERT_HEADER, trustedProxies: e.TRUSTED_PROXIES },
     tokens: {
       jwksUrl: e.AUTH_JWKS_URL,
@@ -69,7 +66,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     upstream: { timeoutMs: e.UPSTREAM_TIMEOUT_MS, connections: e.UPSTREAM_CONNECTIONS, serviceTokenTtlS: e.SERVICE_TOKEN_TTL_S },
     consents: { maxEntries: e.CONSENT_CACHE_SIZE, maxAgeMs: e.CONSENT_CACHE_MAX_AGE_MS },
     organisations: { ttlMs: e.ORG_STATUS_TTL_MS, onDirectoryDown: e.ORG_CHECK_ON_DIRECTORY_DOWN },
-    limits: { globalTpsDefault: e.GLOBAL_TPS_DEFAULT, onRedisDown: e.LIMITS_ON_REDIS_DOWN },
+    limits: { globalTpsDefault: e.GLOBAL_TPS_DEFAULT, onRedisDown: e.LIMITS_ON_REDIS_DOWN, policyTopic: e.TRAFFIC_POLICY_TOPIC },
     openData: { ttlMs: e.OPEN_DATA_CACHE_TTL_MS },
     events: { maxBuffered: e.EVENT_BUFFER_MAX, batchSize: e.EVENT_BATCH_SIZE, flushIntervalMs: e.EVENT_FLUSH_MS },
     instanceId: e.GATEWAY_INSTANCE_ID,

@@ -119,7 +119,8 @@ export async function startWorld() {
   const env = {
     ...auth.env,
     LOG_LEVEL: 'warn',
-    REDIS_URL: infra.redisUrl,
+    // Its own Redis database: the counters of a running `make up` gateway and of these tests never mix.
+    REDIS_URL: Object.assign(new URL(infra.redisUrl), { pathname: '/8' }).toString(),
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     TLS_CLIENT_CA_FILE: caFile,
     AUTH_JWKS_URL: `${authUrl}/jwks`,
