@@ -430,7 +430,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
       'Upstream: a minimal node:http stand-in answering a fixed spec-valid GET /accounts/{accountId} body, the same for HAProxy, Ponte and the direct calls. (b) verifies the RS256 signature, alg, exp, iss and the cnf.x5t#S256 binding on every request (HAProxy 2.6 cannot verify PS256), no cache. ' +
       'Ponte runs the whole pipeline (certificate, cached token verification, binding, scope, cached consent and organisation, one Redis script with TPS/TPM/monthly/usage counters, cached service token, undici keep-alive hop, api-call event to Kafka).',
     rows,
-    notes: [...notes, `summary: ${JSON.stringify({ ratios: summary.ratios, addedLatency: summary.addedLatency, capacity: summary.capacityReqPerSecAtP95Under1500ms, newMtlsConnection: summary.newMtlsConnection, haproxyChecks: summary.haproxyChecks })}`],
+    notes: [...notes, `HAProxy refusals checked before the run: ${Object.entries(summary.haproxyChecks as Record<string, string>).map(([k, v]) => `${k} ${v.split(' ')[0]}`).join(', ')}`],
     summary,
   }
 }
