@@ -72,6 +72,7 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     expect(d.id_token_encryption_alg_values_supported).toEqual(['RSA-OAEP'])
     expect(d.id_token_encryption_enc_values_supported).toEqual(['A256GCM'])
     expect(d.response_types_supported).toEqual(['code id_token'])
+    expect(d.response_modes_supported).toEqual(['fragment'])
     expect(d.subject_types_supported).toEqual(['public'])
     expect(d.code_challenge_methods_supported).toEqual(['S256'])
     expect(d.require_pushed_authorization_requests).toBe(true)

@@ -245,6 +245,14 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(settings.issuer, configuration)
   provider.proxy = true
+  // FAPI-BR: `code id_token` is answered in the fragment. The library computes its own list (query, form_post too);
+  // discovery must not advertise what is not offered, so the published list is narrowed after the library built it.
+  provider.use(async (ctx, next) => {
+    await next()
+    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
+      (ctx.body as Record<string, unknown>).response_modes_supported = ['fragment']
+    }
+  })
   provider.on('server_error', (ctx, err) => log.error({ err, route: ctx.oidc?.route }, 'oidc server_error'))
   provider.on('grant.success', (ctx) => log.info({ clientId: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type }, 'token issued'))
   provider.on('grant.error', (ctx, err) => log.info({ clientId: ctx.oidc.client?.clientId, error: (err as { error?: string }).error, detail: (err as { error_description?: string }).error_description }, 'token refused'))
