@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { Agent, request } from 'undici'
-import { loadOrCreateDevPki } from '@ponte/pki'
-import { repoRoot, runServiceExpectingExit, startServiceProcess, testInfra, testSchema, testServiceAuth, waitFor, deleteTopics, type TestSchema } from '@ponte/testkit'
+import { deleteTopics, runServiceExpectingExit, serviceTestEnv, startServiceProcess, testSchema, testServiceAuth, waitFor, type TestSchema } from '@ponte/testkit'
 import { services } from './stack-services.ts'
 
 // Every service, started as its own process the way `make up` starts it, against the real servers: it migrates its
@@ -14,22 +13,7 @@ afterAll(async () => {
   await deleteTopics(schemas.map((s) => `test.traffic-policy.${s.name}`))
 })
 
-async function sharedEnv(): Promise<Record<string, string>> {
-  const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)
-  const infra = testInfra()
-  return {
-    DATABASE_URL: infra.databaseUrl,
-    REDIS_URL: infra.redisUrl,
-    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-    ...auth.env,
-    TLS_CERT_FILE: pki.files.serverChain,
-    TLS_KEY_FILE: pki.files.serverPrivateKey,
-    TLS_CLIENT_CA_FILE: pki.files.caBundle,
-    PONTE_DEV_PKI_DIR: `${repoRoot}.pki`,
-    ALLOW_DEV_DEFAULTS: 'true',
-    LOG_LEVEL: 'info',
-  }
-}
+const sharedEnv = () => serviceTestEnv(auth.env)
 
 describe.each(services.map((s) => [s.name, s] as const))('service %s as a process', (name, svc) => {
   it('starts, migrates, reports ready, and stops cleanly on SIGTERM', async () => {

@@ -26,6 +26,7 @@ export {
 } from './service-auth.ts'
 export type { ServiceTokenClaims, ServiceKeyPair, ServiceTokenIssuer, ServiceTokenVerifier } from './service-auth.ts'
 export { createRedis, pingRedis } from './redis.ts'
+export type { RedisOptions, Redis } from './redis.ts'
 export { loadServiceKeys, loadTls, serviceKeyEnv } from './keys.ts'
 export type { ServiceKeys } from './keys.ts'
 export { openRuntime, orExit, bootService } from './runtime.ts'

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { repoRoot } from './infra.ts'
+import { repoRoot, testInfra } from './infra.ts'
 
 /** A service started as its own process, the way `make up` starts it. */
 export interface ServiceProcess {
@@ -56,4 +56,30 @@ export function runServiceExpectingExit(name: string, env: Record<string, string
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${name} kept running:\n${output}`)) }, timeoutMs)
     child.once('exit', (code) => { clearTimeout(timer); resolve({ code, output }) })
   })
+}
+
+/**
+ * The environment `make up` gives every service (scripts/dev-setup.ts), pointed at the test servers: the test database,
+ * Redis (optionally another logical database, so a running `make up` never shares counters with the test), Kafka, the
+ * repository's dev PKI and the given service-token keys. Tracing stays off.
+ */
+export async function serviceTestEnv(serviceTokenEnv: Record<string, string>, options: { redisDb?: number } = {}): Promise<Record<string, string>> {
+  const { loadOrCreateDevPki } = await import('@ponte/pki')
+  const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)
+  const infra = testInfra()
+  const redis = new URL(infra.redisUrl)
+  if (options.redisDb !== undefined) redis.pathname = `/${options.redisDb}`
+  return {
+    DATABASE_URL: infra.databaseUrl,
+    REDIS_URL: redis.toString(),
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    ...serviceTokenEnv,
+    TLS_CERT_FILE: pki.files.serverChain,
+    TLS_KEY_FILE: pki.files.serverPrivateKey,
+    TLS_CLIENT_CA_FILE: pki.files.caBundle,
+    PONTE_DEV_PKI_DIR: `${repoRoot}.pki`,
+    ALLOW_DEV_DEFAULTS: 'true',
+    LOG_LEVEL: 'info',
+    OTEL_EXPORTER_OTLP_ENDPOINT: '',
+  }
 }

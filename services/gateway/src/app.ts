@@ -1,33 +1,11 @@
 import { createServer, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
-import type { AccessTokenVerifier } from './adapters/access-tokens.ts'
-import type { CallEvents } from './adapters/call-events.ts'
-import type { CertificateReader } from './adapters/client-certificates.ts'
-import type { ConsentCache } from './adapters/consent-cache.ts'
-import type { Limiter } from './adapters/limiter.ts'
-import type { OpenDataCache } from './adapters/open-data-cache.ts'
-import type { OrganisationStatus } from './adapters/organisations.ts'
-import type { Upstreams } from './adapters/upstream.ts'
-import type { PolicyStore } from './domain/limits.ts'
-import type { RouteSpec } from './domain/route-table.ts'
-import { recordCalls, regulatedRoutes } from './routes/regulated.routes.ts'
+import { recordCalls, regulatedRoutes, type RegulatedRoutesOptions } from './routes/regulated.routes.ts'
 
 /** What the gateway app is built from; `main.ts` passes real connections, tests pass their own. */
-export interface AppDeps {
+export interface AppDeps extends RegulatedRoutesOptions {
   server: ServerOptions
   /** Verifies the service tokens on `/internal/*` routes (audience = this service). */
   serviceAuth: ServiceTokenVerifier
-  routes: readonly RouteSpec[]
-  certificates: CertificateReader
-  tokens: AccessTokenVerifier
-  consents: ConsentCache
-  organisations: OrganisationStatus
-  policies: PolicyStore
-  limiter: Limiter
-  upstreams: Upstreams
-  events: CallEvents
-  openData: OpenDataCache
-  /** Clock, ms (tests). */
-  now?: () => number
 }
 
 const startedAt = Date.now()

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { calculateJwkThumbprint, type JWK } from 'jose'
-import type { Pool } from '@ponte/platform'
+import { withTransaction, type Pool } from '@ponte/platform'
 import { open, seal } from '../domain/sealed-box.ts'
 
 /** A private JWK as oidc-provider's `jwks` option takes it. */
@@ -55,9 +55,7 @@ export function createKeyStore(pool: Pool, masterKey: Buffer): KeyStore {
   return {
     async ensureKeys() {
       const created: string[] = []
-      const client = await pool.connect()
-      try {
-        await client.query('begin')
+      await withTransaction(pool, async (client) => {
         // One start-up creates the keys even when replicas start together.
         await client.query("select pg_advisory_xact_lock(hashtext('auth-server:signing_keys'))")
         const { rows } = await client.query<{ use: string }>("select distinct use from signing_keys where status = 'active'")
@@ -67,13 +65,7 @@ export function createKeyStore(pool: Pool, masterKey: Buffer): KeyStore {
           await insert(client, jwk)
           created.push(jwk.kid)
         }
-        await client.query('commit')
-      } catch (err) {
-        await client.query('rollback').catch(() => undefined)
-        throw err
-      } finally {
-        client.release()
-      }
+      })
       return created
     },
     async privateJwks() {
@@ -89,9 +81,7 @@ export function createKeyStore(pool: Pool, masterKey: Buffer): KeyStore {
     },
     async rotate(graceSeconds) {
       const added: string[] = []
-      const client = await pool.connect()
-      try {
-        await client.query('begin')
+      return withTransaction(pool, async (client) => {
         await client.query("select pg_advisory_xact_lock(hashtext('auth-server:signing_keys'))")
         const { rows } = await client.query<{ kid: string }>(
           `update signing_keys set status = 'retiring', retire_at = now() + make_interval(secs => $1::int)
@@ -101,14 +91,8 @@ export function createKeyStore(pool: Pool, masterKey: Buffer): KeyStore {
           await insert(client, jwk)
           added.push(jwk.kid)
         }
-        await client.query('commit')
         return { added, retiring: rows.map((r) => r.kid) }
-      } catch (err) {
-        await client.query('rollback').catch(() => undefined)
-        throw err
-      } finally {
-        client.release()
-      }
+      })
     },
     async prune() {
       const { rows } = await pool.query<{ kid: string }>(

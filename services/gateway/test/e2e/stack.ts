@@ -6,7 +6,7 @@
 import { createServer, type AddressInfo } from 'node:net'
 import { Agent, request } from 'undici'
 import { loadOrCreateDevPki, type DevPki } from '@ponte/pki'
-import { deleteTopics, repoRoot, startServiceProcess, testInfra, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
+import { deleteTopics, repoRoot, startServiceProcess, serviceTestEnv, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
 import { services } from '../../../../scripts/stack-services.ts'
 
 /** The Redis logical database of these runs: counters (global capacity, login throttle) apart from `make up`'s. */
@@ -47,9 +47,6 @@ async function freePorts(n: number): Promise<number[]> {
 export async function startE2eStack(): Promise<E2eStack> {
   const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)
   const auth = testServiceAuth()
-  const infra = testInfra()
-  const redis = new URL(infra.redisUrl)
-  redis.pathname = `/${REDIS_DB}`
   const [directory, sandbox, consent, connectors, traffic, authServer, gateway] = await freePorts(7) as [number, number, number, number, number, number, number]
   const schemas: Record<string, TestSchema> = {
     directory: testSchema('e2e_gw_directory'), sandbox: testSchema('e2e_gw_sandbox'), consent: testSchema('e2e_gw_consent'),
@@ -63,21 +60,8 @@ export async function startE2eStack(): Promise<E2eStack> {
   // name (`localhost`, `make up`'s default, is not one), so links use a name of the reserved .test domain.
   const linksBaseUrl = `https://gateway.ponte.test:${gateway}`
 
-  // The shared environment of scripts/dev-setup.ts, with this run's key pair and databases.
-  const shared: Record<string, string> = {
-    DATABASE_URL: infra.databaseUrl,
-    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
-    ...auth.env,
-    TLS_CERT_FILE: pki.files.serverChain,
-    TLS_KEY_FILE: pki.files.serverPrivateKey,
-    TLS_CLIENT_CA_FILE: pki.files.caBundle,
-    PONTE_DEV_PKI_DIR: `${repoRoot}.pki`,
-    ALLOW_DEV_DEFAULTS: 'true',
-    REDIS_URL: redis.toString(),
-    LOG_LEVEL: 'info',
-    // Tracing stays off whatever the caller's environment says (no collector in tests).
-    OTEL_EXPORTER_OTLP_ENDPOINT: '',
-  }
+  // The shared environment of scripts/dev-setup.ts, with this run's key pair and its own Redis database.
+  const shared = await serviceTestEnv(auth.env, { redisDb: REDIS_DB })
   const policyTopic = `test.traffic-policy.${schemas.consent!.name}`
   // Where each service listens and the URLs of its neighbours, on this run's ports.
   const wiring: Record<string, Record<string, string>> = {
