@@ -116,11 +116,14 @@ export function createServer(options: ServerOptions): PonteServer {
     done()
   })
 
-  app.addHook('onResponse', async (req, reply) => {
-    if (req.url === '/healthz' || req.url === '/readyz') return
-    const line = { method: req.method, url: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }
-    if (reply.statusCode >= 500) req.log.error(line, 'request completed')
-    else req.log.info(line, 'request completed')
+  // One access line per request (a callback-style hook: cheaper than an async one on the hot path).
+  app.addHook('onResponse', (req, reply, done) => {
+    if (req.url !== '/healthz' && req.url !== '/readyz') {
+      const line = { method: req.method, url: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }
+      if (reply.statusCode >= 500) req.log.error(line, 'request completed')
+      else req.log.info(line, 'request completed')
+    }
+    done()
   })
 
   app.setNotFoundHandler((req, reply) => {
