@@ -44,6 +44,8 @@ test: install ## Typecheck, lint, unit and integration tests against real Postgr
 	@echo "== tests" && rm -f .run/test-results.json && status=0 && { vitest run || status=$$?; } && node scripts/test-summary.ts; exit $$status
 
 bench: install ## Benchmarks (loopback, bounded); writes docs/benchmarks.md
+	@command -v haproxy >/dev/null || { echo "bench: installing Debian's haproxy (the gateway's peer in the comparison)"; \
+	  (apt-get install -y -qq haproxy >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq haproxy)) || echo "bench: haproxy unavailable; the peer row is skipped"; }
 	@node bench/run.ts
 
 kafka-up: ## Start the project's Kafka broker only
