@@ -23,6 +23,7 @@ export {
   createServiceTokenIssuer,
   createServiceTokenVerifier,
   requireServiceToken,
+  registerInternalInfo,
 } from './service-auth.ts'
 export type { ServiceTokenClaims, ServiceKeyPair, ServiceTokenIssuer, ServiceTokenVerifier } from './service-auth.ts'
 export { createRedis, pingRedis } from './redis.ts'

@@ -90,4 +90,16 @@ describe('internal routes', () => {
     // Health endpoints stay open.
     expect((await app.inject('/healthz')).statusCode).toBe(200)
   })
+
+  it('serve /internal/info only to callers with a token for this service', async () => {
+    const { createServer } = await import('./server.ts')
+    const { createLogger } = await import('./logger.ts')
+    const { registerInternalInfo, SERVICE_TOKEN_HEADER } = await import('./service-auth.ts')
+    const app = createServer({ logger: createLogger({ service: 'consent', level: 'silent' }) })
+    registerInternalInfo(app, 'consent', verifier)
+    expect((await app.inject('/internal/info')).statusCode).toBe(401)
+    const res = await app.inject({ url: '/internal/info', headers: { [SERVICE_TOKEN_HEADER]: await issuer.sign('consent') } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ service: 'consent', caller: 'gateway', uptimeSeconds: expect.any(Number) })
+  })
 })

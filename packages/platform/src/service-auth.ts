@@ -1,6 +1,7 @@
 import { randomUUID, generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto'
 import { SignJWT, jwtVerify, importPKCS8, errors as joseErrors } from 'jose'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { PonteServer } from './server.ts'
 import { DomainError } from './errors.ts'
 
 /**
@@ -121,4 +122,17 @@ export function requireServiceToken(verifier: ServiceTokenVerifier) {
     if (!token) throw new DomainError('UNAUTHORIZED', 'missing service token')
     req.serviceCaller = await verifier.verify(token)
   }
+}
+
+const processStartedAt = Date.now()
+
+/**
+ * Registers `GET /internal/info` behind the service-token hook: the service's name, the calling service and the
+ * uptime (operations and the admin console use it to see that a service answers and trusts their key).
+ */
+export function registerInternalInfo(app: PonteServer, service: string, verifier: ServiceTokenVerifier): void {
+  app.register(async (internal) => {
+    internal.addHook('onRequest', requireServiceToken(verifier))
+    internal.get('/internal/info', async (req) => ({ service, caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - processStartedAt) / 1000) }))
+  })
 }

@@ -1,4 +1,4 @@
-import { createServer, requireServiceToken, type Pool, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import { createServer, registerInternalInfo, type PonteServer, type Pool, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { CertificateSourceOptions } from './adapters/client-certificate.ts'
 import type { LoginThrottle } from './adapters/login-throttle.ts'
 import type { ConnectorsPort, ConsentPort, DirectoryPort } from './adapters/services.ts'
@@ -31,15 +31,10 @@ export interface AppDeps {
   oidc: { issuer: string; accessTokenAudience: string }
 }
 
-const startedAt = Date.now()
-
 /** Builds the auth-server app from its dependencies. It never listens. */
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
-  app.register(async (internal) => {
-    internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
-    internal.get('/internal/info', async (req) => ({ service: 'auth-server', caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }))
-  })
+  registerInternalInfo(app, 'auth-server', deps.serviceAuth)
   app.register(providerRoutes, { holder: deps.holder, certificates: deps.certificates })
   app.register(userinfoRoutes, {
     holder: deps.holder, certificates: deps.certificates, subjects: deps.subjects, consents: deps.consents,

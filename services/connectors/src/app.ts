@@ -1,4 +1,4 @@
-import { createServer, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import { createServer, registerInternalInfo, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { CoreConnector } from '@ponte/contracts'
 import type { PaginationKeys } from './domain/pagination.ts'
 import { accountsRoutes } from './routes/accounts.ts'
@@ -23,8 +23,6 @@ export interface AppDeps {
   clock?: () => Date
 }
 
-const startedAt = Date.now()
-
 /**
  * Builds the connectors app from its dependencies. It never listens. The regulated read APIs are served at the same
  * paths as the public API (the gateway forwards them with a service token carrying the verified consent); the
@@ -33,10 +31,7 @@ const startedAt = Date.now()
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
   const regulated = { ...deps, publicBaseUrl: deps.publicBaseUrl.replace(/\/$/, ''), clock: deps.clock ?? (() => new Date()) }
-  app.register(async (internal) => {
-    internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
-    internal.get('/internal/info', async (req) => ({ service: 'connectors', caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }))
-  })
+  registerInternalInfo(app, 'connectors', deps.serviceAuth)
   internalCustomerRoutes(app, deps)
   resourcesRoutes(app, regulated)
   accountsRoutes(app, regulated)

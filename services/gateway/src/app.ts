@@ -1,4 +1,4 @@
-import { createServer, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import { createServer, registerInternalInfo, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import { recordCalls, regulatedRoutes, type RegulatedRoutesOptions } from './routes/regulated.routes.ts'
 
 /** What the gateway app is built from; `main.ts` passes real connections, tests pass their own. */
@@ -8,11 +8,10 @@ export interface AppDeps extends RegulatedRoutesOptions {
   serviceAuth: ServiceTokenVerifier
 }
 
-const startedAt = Date.now()
-
 /** Builds the gateway app from its dependencies. It never listens. */
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
+  registerInternalInfo(app, 'gateway', deps.serviceAuth)
   // The certificate header is believed only from trusted proxies: remove it from everyone else before anything runs.
   app.addHook('onRequest', (req, _reply, done) => {
     deps.certificates.strip(req.headers, req.raw.socket.remoteAddress)
@@ -34,7 +33,6 @@ export function buildApp(deps: AppDeps): PonteServer {
   })
   app.register(async (internal) => {
     internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
-    internal.get('/internal/info', async (req) => ({ service: 'gateway', caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }))
     internal.get('/internal/stats', async () => ({
       tokens: deps.tokens.stats,
       consents: deps.consents.stats,

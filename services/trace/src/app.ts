@@ -1,4 +1,4 @@
-import { createServer, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import { createServer, registerInternalInfo, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 
 /** What the trace app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {
@@ -7,14 +7,9 @@ export interface AppDeps {
   serviceAuth: ServiceTokenVerifier
 }
 
-const startedAt = Date.now()
-
 /** Builds the trace app from its dependencies. It never listens. */
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
-  app.register(async (internal) => {
-    internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
-    internal.get('/internal/info', async (req) => ({ service: 'trace', caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }))
-  })
+  registerInternalInfo(app, 'trace', deps.serviceAuth)
   return app
 }

@@ -1,5 +1,5 @@
 import type { CatalogueEntry } from '@ponte/contracts'
-import { createServer, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
+import { createServer, registerInternalInfo, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { UsageReader } from './adapters/usage-reader.ts'
 import { indexCatalogue } from './domain/policy-rules.ts'
 import type { PolicyService } from './policy-service.ts'
@@ -17,14 +17,12 @@ export interface AppDeps {
   now?: () => Date
 }
 
-const startedAt = Date.now()
-
 /** Builds the traffic app from its dependencies. It never listens. */
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
+  registerInternalInfo(app, 'traffic', deps.serviceAuth)
   app.register(async (internal) => {
     internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
-    internal.get('/internal/info', async (req) => ({ service: 'traffic', caller: req.serviceCaller?.iss, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }))
     await internal.register(internalRoutes, {
       policies: deps.policies,
       catalogue: indexCatalogue(deps.catalogue),
