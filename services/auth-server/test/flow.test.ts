@@ -332,7 +332,7 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
       }
     })
 
-    it('PAR: RS256 or none request object, unsigned request, missing or plain PKCE, unregistered redirect URI, response_type=code', async () => {
+    it('PAR: RS256 or none request object, unsigned request, missing or plain PKCE, unregistered redirect URI, response_type=code, response_mode other than fragment', async () => {
       expect(await parError({ request: await signed(await baseRequest(), 'RS256') })).toBe('invalid_request_object')
       expect(await parError({ request: new UnsecuredJWT(await baseRequest()).setIssuer(clientA.client_id).setAudience(h.issuer).setIssuedAt().setNotBefore(Math.floor(Date.now() / 1000)).setExpirationTime('5m').encode() })).toBe('invalid_request_object')
       expect(await parError(await baseRequest() as Record<string, string>)).toBe('invalid_request')
@@ -341,6 +341,10 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
       expect(await parError({ request: await signed(await baseRequest({ code_challenge_method: 'plain', code_challenge: 'a'.repeat(43) })) })).toBe('invalid_request')
       expect(await parError({ request: await signed(await baseRequest({ redirect_uri: 'https://evil.example.com/cb' })) })).toBe('invalid_request')
       expect(await parError({ request: await signed(await baseRequest({ response_type: 'code' })) })).toMatch(/^(unsupported_response_type|invalid_request)$/)
+      // FAPI-BR: the hybrid response comes back in the fragment only.
+      for (const mode of ['form_post', 'query']) {
+        expect(await parError({ request: await signed(await baseRequest({ response_mode: mode })) }), mode).toMatch(/^(unsupported_response_mode|invalid_request)$/)
+      }
       // The same request, correctly signed, is accepted: the refusals above come from what they change.
       expect(await parError({ request: await signed(await baseRequest()) })).toBeUndefined()
     })

@@ -252,6 +252,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
       (ctx.body as Record<string, unknown>).response_modes_supported = ['fragment']
     }
+    // FAPI-BR §5.2.2 items 12 and 21: `code id_token` with `response_mode=fragment`. The library would also honour
+    // form_post, so a pushed request asking for anything but the fragment is refused (and its request_uri dropped).
+    if (ctx.oidc?.route === 'pushed_authorization_request' && ctx.status === 201) {
+      const mode = ctx.oidc.params?.response_mode
+      if (mode !== undefined && mode !== 'fragment') {
+        const uri = (ctx.body as { request_uri?: string } | undefined)?.request_uri
+        const id = uri?.split(':').pop()
+        if (id) await (await ctx.oidc.provider.PushedAuthorizationRequest.find(id))?.destroy()
+        ctx.status = 400
+        ctx.body = { error: 'invalid_request', error_description: 'response_mode must be fragment' }
+      }
+    }
   })
   provider.on('server_error', (ctx, err) => log.error({ err, route: ctx.oidc?.route }, 'oidc server_error'))
   provider.on('grant.success', (ctx) => log.info({ clientId: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type }, 'token issued'))
