@@ -29,6 +29,19 @@ export interface PermissionGroup {
 
 const P = (permission: string, pt: string, en: string) => ({ permission, text: { 'pt-BR': pt, en } })
 
+/** A credit-operation group: the spec gives each product the same four permissions under its own prefix. */
+const creditGroup = (id: string, prefix: string, resourceType: ResourceType, pt: string, en: string, contractsPt: string, contractsEn: string): PermissionGroup => ({
+  id,
+  title: { 'pt-BR': `Operações de crédito: ${pt}`, en: `Credit operations: ${en}` },
+  resourceType,
+  items: [
+    P(`${prefix}_READ`, contractsPt, contractsEn),
+    P(`${prefix}_WARRANTIES_READ`, 'Garantias', 'Warranties'),
+    P(`${prefix}_SCHEDULED_INSTALMENTS_READ`, 'Parcelas', 'Instalments'),
+    P(`${prefix}_PAYMENTS_READ`, 'Pagamentos', 'Payments'),
+  ],
+})
+
 /** The permission catalogue, in the spec's order of groups. RESOURCES_READ is implied by every group. */
 export const PERMISSION_GROUPS: PermissionGroup[] = [
   { id: 'cadastro', title: { 'pt-BR': 'Dados cadastrais', en: 'Registration data' }, items: [
@@ -50,30 +63,10 @@ export const PERMISSION_GROUPS: PermissionGroup[] = [
     P('CREDIT_CARDS_ACCOUNTS_BILLS_READ', 'Faturas', 'Bills'),
     P('CREDIT_CARDS_ACCOUNTS_BILLS_TRANSACTIONS_READ', 'Transações das faturas', 'Bill transactions'),
   ] },
-  { id: 'emprestimos', title: { 'pt-BR': 'Operações de crédito: empréstimos', en: 'Credit operations: loans' }, resourceType: 'LOAN', items: [
-    P('LOANS_READ', 'Dados dos contratos de empréstimo', 'Loan contracts'),
-    P('LOANS_WARRANTIES_READ', 'Garantias', 'Warranties'),
-    P('LOANS_SCHEDULED_INSTALMENTS_READ', 'Parcelas', 'Instalments'),
-    P('LOANS_PAYMENTS_READ', 'Pagamentos', 'Payments'),
-  ] },
-  { id: 'financiamentos', title: { 'pt-BR': 'Operações de crédito: financiamentos', en: 'Credit operations: financings' }, resourceType: 'FINANCING', items: [
-    P('FINANCINGS_READ', 'Dados dos contratos de financiamento', 'Financing contracts'),
-    P('FINANCINGS_WARRANTIES_READ', 'Garantias', 'Warranties'),
-    P('FINANCINGS_SCHEDULED_INSTALMENTS_READ', 'Parcelas', 'Instalments'),
-    P('FINANCINGS_PAYMENTS_READ', 'Pagamentos', 'Payments'),
-  ] },
-  { id: 'adiantamento', title: { 'pt-BR': 'Operações de crédito: adiantamento a depositantes', en: 'Credit operations: unarranged overdraft' }, resourceType: 'UNARRANGED_ACCOUNT_OVERDRAFT', items: [
-    P('UNARRANGED_ACCOUNTS_OVERDRAFT_READ', 'Dados dos contratos', 'Contracts'),
-    P('UNARRANGED_ACCOUNTS_OVERDRAFT_WARRANTIES_READ', 'Garantias', 'Warranties'),
-    P('UNARRANGED_ACCOUNTS_OVERDRAFT_SCHEDULED_INSTALMENTS_READ', 'Parcelas', 'Instalments'),
-    P('UNARRANGED_ACCOUNTS_OVERDRAFT_PAYMENTS_READ', 'Pagamentos', 'Payments'),
-  ] },
-  { id: 'direitos-creditorios', title: { 'pt-BR': 'Operações de crédito: direitos creditórios descontados', en: 'Credit operations: invoice financings' }, resourceType: 'INVOICE_FINANCING', items: [
-    P('INVOICE_FINANCINGS_READ', 'Dados dos contratos', 'Contracts'),
-    P('INVOICE_FINANCINGS_WARRANTIES_READ', 'Garantias', 'Warranties'),
-    P('INVOICE_FINANCINGS_SCHEDULED_INSTALMENTS_READ', 'Parcelas', 'Instalments'),
-    P('INVOICE_FINANCINGS_PAYMENTS_READ', 'Pagamentos', 'Payments'),
-  ] },
+  creditGroup('emprestimos', 'LOANS', 'LOAN', 'empréstimos', 'loans', 'Dados dos contratos de empréstimo', 'Loan contracts'),
+  creditGroup('financiamentos', 'FINANCINGS', 'FINANCING', 'financiamentos', 'financings', 'Dados dos contratos de financiamento', 'Financing contracts'),
+  creditGroup('adiantamento', 'UNARRANGED_ACCOUNTS_OVERDRAFT', 'UNARRANGED_ACCOUNT_OVERDRAFT', 'adiantamento a depositantes', 'unarranged overdraft', 'Dados dos contratos', 'Contracts'),
+  creditGroup('direitos-creditorios', 'INVOICE_FINANCINGS', 'INVOICE_FINANCING', 'direitos creditórios descontados', 'invoice financings', 'Dados dos contratos', 'Contracts'),
   { id: 'renda-fixa-bancaria', title: { 'pt-BR': 'Investimentos: renda fixa bancária', en: 'Investments: bank fixed income' }, resourceType: 'BANK_FIXED_INCOME', items: [
     P('BANK_FIXED_INCOMES_READ', 'Dados das operações', 'Operations'),
   ] },
