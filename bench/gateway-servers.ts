@@ -55,6 +55,7 @@ if (role === 'upstream') {
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   console.log(JSON.stringify({ port: (server.address() as { port: number }).port }))
+  process.on('SIGTERM', () => process.exit(0))
 } else if (role === 'gateway') {
   const up = `http://127.0.0.1:${setup.upstreamPort}`
   const env = {
@@ -105,6 +106,8 @@ if (role === 'upstream') {
     void (async () => {
       await g.app.close()
       for (const c of g.closers) await c()
+      // What happened to the api-call events under load (published, dropped), for the bench's notes.
+      process.stderr.write(`gateway bench events: ${JSON.stringify(g.events.stats)}\n`)
       await ('disconnect' in publisher ? publisher.disconnect() : publisher.close())
       process.exit(0)
     })()
@@ -112,4 +115,3 @@ if (role === 'upstream') {
 } else {
   throw new Error(`unknown role ${role}`)
 }
-process.on('SIGTERM', () => process.exit(0))

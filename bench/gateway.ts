@@ -4,20 +4,24 @@
  *   (b) HAProxy (Debian) as a peer gateway: mTLS with a required client certificate, the access token's RS256 signature
  *       verified on every request with the same RSA key, `alg`, `exp`, `iss` and the `cnf.x5t#S256` binding checked,
  *       then proxied with keep-alive to the upstream (bench/haproxy/haproxy.cfg.template; probed below, refusals too)
+ *   (n) the Node floor (bench/servers/node-floor.ts): raw node:https with the same listener options, one Redis script
+ *       and one undici hop, no checks: the least any Node edge pays, which (c) is read against
  *   (c) Ponte's gateway, the full protected path GET /open-banking/accounts/v2/accounts/{accountId}, warm caches
  * plus the latency the gateway adds over calling the upstream directly at fixed open-loop rates (300 and 1 000 req/s,
  * latency measured from each request's scheduled time, so queueing shows), the capacity one gateway process holds with
  * p95 under the 1 500 ms SLA, and the cost of a new mTLS connection (no resumption: FAPI-BR).
  *
- * Every server runs in its own process; the load generator (autocannon, and the open-loop client) runs here. The
- * machine is shared, so (a), (b) and (c) are measured in interleaved rounds and compared within each round; the
+ * Every server runs in its own process; the closed-loop load generator (autocannon) runs here, each open-loop run in a
+ * process of its own (bench/open-loop.ts). The
+ * machine is shared, so (a), (b), (n) and (c) are measured in interleaved rounds and compared within each round; the
  * figures are the medians over the rounds. Each server's CPU time per request (from /proc) is reported too: it does
  * not depend on what else runs on the machine and explains the ratios.
  * The upstream is a minimal node:http stand-in answering a fixed spec-valid body (not the connectors app), the same for
  * (b), (c) and the direct calls.
  *
  * Knobs (environment): GATEWAY_BENCH_ROUNDS (3), GATEWAY_BENCH_SECONDS (closed-loop run length, 5, at most 10),
- * GATEWAY_BENCH_CONNECTIONS (20), GATEWAY_BENCH_ONLY=c (only (a) and (c), no open loop: the quick loop while tuning),
+ * GATEWAY_BENCH_CONNECTIONS (20), GATEWAY_BENCH_ONLY=c (only the closed loop of (a), (n) and (c): the quick loop while tuning; =latency: only the
+ * open-loop added latency),
  * GATEWAY_BENCH_CPU_PROFILE_DIR (write a --cpu-prof of the gateway process), GATEWAY_BENCH_NODE_FLAGS (extra node flags
  * for the gateway process, e.g. --perf-basic-prof), HAPROXY_THREADS (1),
  * GATEWAY_BENCH_SET_<NAME>=value (sets the gateway's <NAME> variable, for experiments).
@@ -38,6 +42,7 @@ import { issueClientCertificate, loadOrCreateDevPki } from '@ponte/pki'
 import { repoRoot } from '@ponte/testkit'
 import { Pool } from 'undici'
 import { load, machine, type BenchResult, type BenchRow } from './lib.ts'
+import { openLoop } from './open-loop.ts'
 
 const ROUNDS = Math.max(1, Number(process.env.GATEWAY_BENCH_ROUNDS ?? 3))
 const DURATION_S = Math.min(10, Math.max(1, Number(process.env.GATEWAY_BENCH_SECONDS ?? 5)))
@@ -148,44 +153,6 @@ const median = (xs: number[]) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : 0
 }
 
-/**
- * Open-loop load: requests are scheduled at a fixed rate whatever the answers, and each latency is measured from its
- * scheduled time (no coordinated omission). A keep-alive pool of `connections` carries them.
- */
-async function openLoop(name: string, o: { origin: string; path: string; rate: number; seconds: number; headers: Record<string, string>; tls?: Record<string, unknown>; connections?: number }): Promise<BenchRow> {
-  const pool = new Pool(o.origin, { connections: o.connections ?? 16, pipelining: 1, keepAliveTimeout: 30_000, ...(o.tls ? { connect: o.tls } : {}) })
-  // Open the connections first: the first requests must not pay the handshakes.
-  await Promise.all(Array.from({ length: Math.min(o.connections ?? 16, 8) }, () => pool.request({ method: 'GET', path: o.path, headers: o.headers }).then((r) => r.body.dump())))
-  const latencies: number[] = []
-  let errors = 0
-  let non2xx = 0
-  const total = Math.round(o.rate * o.seconds)
-  const start = performance.now()
-  const inflight: Promise<void>[] = []
-  let sent = 0
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * o.rate) + 1)
-      for (; sent < due; sent++) {
-        const scheduled = start + (sent / o.rate) * 1000
-        inflight.push(pool.request({ method: 'GET', path: o.path, headers: o.headers }).then(async (res) => {
-          await res.body.dump()
-          if (res.statusCode < 200 || res.statusCode >= 300) non2xx++
-          latencies.push(performance.now() - scheduled)
-        }, () => { errors++ }))
-      }
-      if (sent >= total) return resolve()
-      setTimeout(tick, 1)
-    }
-    tick()
-  })
-  await Promise.all(inflight)
-  const elapsed = (performance.now() - start) / 1000
-  await pool.close()
-  latencies.sort((a, b) => a - b)
-  return { case: name, requestsPerSecond: Math.round(latencies.length / elapsed), p50: r2(pctl(latencies, 50)), p95: r2(pctl(latencies, 95)), p99: r2(pctl(latencies, 99)), errors, non2xx }
-}
-
 /** Time of a fresh mTLS handshake (RSA 2048, no resumption) plus one request on it, sequentially. */
 async function newConnectionCost(port: number, tls: { cert: string; key: string; ca: Buffer }, path: string, headers: Record<string, string>, n = 100) {
   const handshakes: number[] = []
@@ -264,12 +231,14 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
   writeFileSync(`${dir}/setup.json`, JSON.stringify(setup))
 
   const tlsOptions = { cert: client.chainPem, key: client.privateKeyPem, ca: caPem, rejectUnauthorized: true, servername: 'localhost' }
+  const openLoopTls = { cert: client.chainPem, key: client.privateKeyPem, ca: caPem.toString('utf8') }
   const path = '/open-banking/accounts/v2/accounts/acc-1'
   const headers = { authorization: `Bearer ${token}`, 'x-fapi-interaction-id': randomUUID() }
   const rsHeaders = { ...headers, authorization: `Bearer ${rsToken}` }
   const rows: BenchRow[] = []
   const notes: string[] = []
   const quick = process.env.GATEWAY_BENCH_ONLY === 'c'
+  const latencyOnly = process.env.GATEWAY_BENCH_ONLY === 'latency'
   const summary: Record<string, unknown> = {
     machine: machine(),
     method: `${ROUNDS} interleaved rounds of ${DURATION_S} s closed-loop runs (${CONNECTIONS} keep-alive connections); figures are medians over rounds; ratios are taken within each round`,
@@ -294,7 +263,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
 
     let haproxyUrl: string | undefined
     let haproxyName = ''
-    if (!quick) try {
+    if (!quick && !latencyOnly) try {
       const version = execFileSync('haproxy', ['-v'], { encoding: 'utf8' }).split('\n')[0]!.replace('HAProxy version ', '').split(' ')[0]
       const port = await freePort()
       const cfg = readFileSync(fileURLToPath(new URL('./haproxy/haproxy.cfg.template', import.meta.url)), 'utf8')
@@ -325,6 +294,11 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
     }
     const haproxyPid = haproxy?.pid
 
+    // The floor of any Node edge (mTLS + one Redis script + one undici hop, no checks): what (c) is read against.
+    const floor = await startProcess(fileURLToPath(new URL('./servers/node-floor.ts', import.meta.url)), [dir, String(upstream.info.port)])
+    children.push(floor)
+    const floorUrl = `https://127.0.0.1:${floor.info.port}${path}`
+
     const gateway = await startRole('gateway', dir)
     children.push(gateway)
     const gatewayOrigin = `https://127.0.0.1:${gateway.info.port}`
@@ -336,14 +310,17 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
     log('warming up')
     await load('warm-up', { url: helloUrl, tlsOptions, durationSeconds: 2, connections: CONNECTIONS })
     if (haproxyUrl) await load('warm-up', { url: haproxyUrl, tlsOptions, headers: rsHeaders, durationSeconds: 2, connections: CONNECTIONS })
+    await load('warm-up', { url: floorUrl, tlsOptions, durationSeconds: 2, connections: CONNECTIONS })
     await load('warm-up', { url: gatewayOrigin + path, tlsOptions, headers, durationSeconds: 3, connections: CONNECTIONS })
 
     const cases = [
       { key: 'a', name: '(a) bare fastify hello, mTLS, keep-alive', pids: { hello: hello.pid }, url: helloUrl, headers: {} },
       ...(haproxyUrl ? [{ key: 'b', name: haproxyName, pids: { haproxy: haproxyPid, upstream: upstream.pid }, url: haproxyUrl, headers: rsHeaders }] : []),
+      { key: 'n', name: '(n) Node floor: raw node:https mTLS + one Redis script + undici hop, no checks', pids: { floor: floor.pid, upstream: upstream.pid, redis: redisPid }, url: floorUrl, headers: {} },
       { key: 'c', name: '(c) Ponte gateway, full protected path, warm caches', pids: { gateway: gateway.pid, 'gateway event loop': -gateway.pid, upstream: upstream.pid, redis: redisPid }, url: gatewayOrigin + path, headers },
     ]
-    const runs: Record<string, Measured[]> = { a: [], b: [], c: [] }
+    if (!latencyOnly) {
+    const runs: Record<string, Measured[]> = { a: [], b: [], n: [], c: [] }
     const perRound: Array<Record<string, number>> = []
     for (let round = 0; round < ROUNDS; round++) {
       const rps: Record<string, number> = {}
@@ -359,23 +336,30 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
     }
     const a = summarise(cases[0]!.name, runs.a!)
     const b = runs.b!.length ? summarise(haproxyName, runs.b!) : undefined
+    const n = summarise(cases[cases.length - 2]!.name, runs.n!)
     const c = summarise(cases[cases.length - 1]!.name, runs.c!)
-    rows.push(a, ...(b ? [b] : []), c)
+    rows.push(a, ...(b ? [b] : []), n, c)
     const cOverA = perRound.map((r) => r.c! / r.a!)
     const cOverB = b ? perRound.map((r) => r.c! / r.b!) : []
-    summary.closedLoop = Object.fromEntries([['a', a], ...(b ? [['b', b]] : []), ['c', c]].map(([k, r]) => {
+    const cOverN = perRound.map((r) => r.c! / r.n!)
+    const nOverA = perRound.map((r) => r.n! / r.a!)
+    summary.closedLoop = Object.fromEntries([['a', a], ...(b ? [['b', b]] : []), ['n', n], ['c', c]].map(([k, r]) => {
       const row = r as Measured
       return [k as string, { requestsPerSecond: row.requestsPerSecond, p50: row.p50, p99: row.p99, non2xx: row.non2xx, errors: row.errors, cpuUsPerRequest: row.cpuUsPerRequest, rounds: runs[k as string]!.map((x) => x.requestsPerSecond) }]
     }))
     summary.ratios = {
       cOverA: r2(median(cOverA)), cOverAPerRound: cOverA.map(r2),
       ...(b ? { cOverB: r2(median(cOverB)), cOverBPerRound: cOverB.map(r2) } : {}),
+      cOverFloor: r2(median(cOverN)), floorOverA: r2(median(nOverA)),
     }
     notes.push(`c/a = ${(median(cOverA) * 100).toFixed(1)} % (median of per-round ratios ${cOverA.map((x) => (x * 100).toFixed(0)).join(', ')} %; target ≥ 25 %)`)
     if (b) notes.push(`c/b = ${(median(cOverB) * 100).toFixed(1)} % (per round ${cOverB.map((x) => (x * 100).toFixed(0)).join(', ')} %; target ≥ 100 %)`)
+    notes.push(`the Node floor (n) reaches ${(median(nOverA) * 100).toFixed(1)} % of a${b ? ` and ${(median(perRound.map((r) => r.n! / r.b!)) * 100).toFixed(1)} % of b` : ''}; Ponte's full pipeline keeps ${(median(cOverN) * 100).toFixed(1)} % of the floor's requests/s (per round ${cOverN.map((x) => (x * 100).toFixed(0)).join(', ')} %)`)
     const cpuC = c.cpuUsPerRequest
     const cpuA = a.cpuUsPerRequest
-    notes.push(`CPU per request (µs, medians): (a) hello ${cpuA.hello} + load generator ${cpuA['load generator']}; ${b ? `(b) haproxy ${b.cpuUsPerRequest.haproxy} + upstream ${b.cpuUsPerRequest.upstream} + load generator ${b.cpuUsPerRequest['load generator']}; ` : ''}(c) gateway ${cpuC.gateway} (of which its event-loop thread ${cpuC['gateway event loop']}) + upstream ${cpuC.upstream} + redis ${cpuC.redis ?? '?'} + load generator ${cpuC['load generator']}`)
+    notes.push(`CPU per request (µs, medians): (a) hello ${cpuA.hello} + load generator ${cpuA['load generator']}; ${b ? `(b) haproxy ${b.cpuUsPerRequest.haproxy} + upstream ${b.cpuUsPerRequest.upstream} + load generator ${b.cpuUsPerRequest['load generator']}; ` : ''}(n) floor ${n.cpuUsPerRequest.floor} + upstream ${n.cpuUsPerRequest.upstream} + redis ${n.cpuUsPerRequest.redis ?? '?'} + load generator ${n.cpuUsPerRequest['load generator']}; (c) gateway ${cpuC.gateway} (of which its event-loop thread ${cpuC['gateway event loop']}) + upstream ${cpuC.upstream} + redis ${cpuC.redis ?? '?'} + load generator ${cpuC['load generator']}`)
+
+    }
 
     if (!quick) {
       // Added latency at fixed open-loop rates: gateway vs the upstream directly (plain HTTP, keep-alive), interleaved.
@@ -384,25 +368,31 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
       for (const rate of [300, 1000]) {
         const p50s: number[] = []
         const p99s: number[] = []
-        let last: { direct: BenchRow; via: BenchRow } | undefined
+        const floorP50s: number[] = []
+        const floorP99s: number[] = []
+        let last: { direct: BenchRow; via: BenchRow; viaFloor: BenchRow } | undefined
         for (let round = 0; round < ROUNDS; round++) {
           const direct = await openLoop(`upstream directly, open loop ${rate} req/s`, { origin: upstreamOrigin, path, rate, seconds: OPEN_LOOP_S, headers })
-          const via = await openLoop(`through the gateway, open loop ${rate} req/s`, { origin: gatewayOrigin, path, rate, seconds: OPEN_LOOP_S, headers, tls: tlsOptions })
+          const via = await openLoop(`through the gateway, open loop ${rate} req/s`, { origin: gatewayOrigin, path, rate, seconds: OPEN_LOOP_S, headers, tls: openLoopTls })
+          const viaFloor = await openLoop(`through the Node floor, open loop ${rate} req/s`, { origin: `https://127.0.0.1:${floor.info.port}`, path, rate, seconds: OPEN_LOOP_S, headers: {}, tls: openLoopTls })
           p50s.push(via.p50 - direct.p50)
           p99s.push(via.p99 - direct.p99)
-          last = { direct, via }
-          log(`open loop ${rate}/s round ${round + 1}: direct p50 ${direct.p50} p99 ${direct.p99}; gateway p50 ${via.p50} p99 ${via.p99} (non-2xx ${via.non2xx}, errors ${via.errors})`)
+          floorP50s.push(viaFloor.p50 - direct.p50)
+          floorP99s.push(viaFloor.p99 - direct.p99)
+          last = { direct, via, viaFloor }
+          log(`open loop ${rate}/s round ${round + 1}: direct p50 ${direct.p50} p99 ${direct.p99}; gateway p50 ${via.p50} p99 ${via.p99} (non-2xx ${via.non2xx}, errors ${via.errors}); floor p50 ${viaFloor.p50} p99 ${viaFloor.p99}`)
         }
-        rows.push(last!.direct, last!.via)
-        added[rate] = { p50Ms: r2(median(p50s)), p99Ms: r2(median(p99s)), p50PerRound: p50s.map(r2), p99PerRound: p99s.map(r2), lastRound: { direct: { p50: last!.direct.p50, p99: last!.direct.p99 }, gateway: { p50: last!.via.p50, p99: last!.via.p99 } } }
-        notes.push(`added by the gateway at ${rate} req/s (median of ${ROUNDS}): p50 +${r2(median(p50s))} ms, p99 +${r2(median(p99s))} ms (per round p50 ${p50s.map(r2).join(', ')}; p99 ${p99s.map(r2).join(', ')})${rate === 300 ? ' (target ≤ 1 ms p50, ≤ 2 ms p99)' : ''}`)
+        rows.push(last!.direct, last!.via, last!.viaFloor)
+        added[rate] = { p50Ms: r2(median(p50s)), p99Ms: r2(median(p99s)), floor: { p50Ms: r2(median(floorP50s)), p99Ms: r2(median(floorP99s)) }, p50PerRound: p50s.map(r2), p99PerRound: p99s.map(r2), lastRound: { direct: { p50: last!.direct.p50, p99: last!.direct.p99 }, gateway: { p50: last!.via.p50, p99: last!.via.p99 } } }
+        notes.push(`added by the gateway at ${rate} req/s (median of ${ROUNDS}): p50 +${r2(median(p50s))} ms, p99 +${r2(median(p99s))} ms (per round p50 ${p50s.map(r2).join(', ')}; p99 ${p99s.map(r2).join(', ')})${rate === 300 ? ' (target ≤ 1 ms p50, ≤ 2 ms p99)' : ''}; by the Node floor: p50 +${r2(median(floorP50s))} ms, p99 +${r2(median(floorP99s))} ms`)
       }
       summary.addedLatency = added
 
+      if (!latencyOnly) {
       // Capacity with p95 < 1 500 ms: open-loop steps until the SLA breaks (or the step no longer keeps its rate).
       let capacity = 0
       for (const rate of [1000, 1500, 2000, 2500, 3000, 4000]) {
-        const step = await openLoop(`capacity step ${rate} req/s`, { origin: gatewayOrigin, path, rate, seconds: OPEN_LOOP_S, headers, tls: tlsOptions, connections: 32 })
+        const step = await openLoop(`capacity step ${rate} req/s`, { origin: gatewayOrigin, path, rate, seconds: OPEN_LOOP_S, headers, tls: openLoopTls, connections: 32 })
         const ok = step.p95! < 1500 && step.errors === 0 && step.non2xx === 0 && step.requestsPerSecond >= rate * 0.9
         rows.push({ ...step, note: `p95 ${step.p95} ms${ok ? '' : ', SLA or rate not held'}` })
         log(`capacity step ${rate}/s: ${step.requestsPerSecond} req/s p95 ${step.p95} ${ok ? 'held' : 'not held'}`)
@@ -418,6 +408,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
       const helloCost = await newConnectionCost(Number(hello.info.port), tlsFiles, '/hello', {})
       summary.newMtlsConnection = { gateway: tlsCost, bareHello: helloCost }
       notes.push(`new mTLS connection to the gateway (RSA 2048, no resumption): handshake p50 ${tlsCost.handshakeP50Ms} ms, p99 ${tlsCost.handshakeP99Ms} ms; handshake + first request p50 ${tlsCost.connectionPlusRequestP50Ms} ms (≈ ${tlsCost.sequentialConnectionsPerSecond} sequential connections/s; bare hello: handshake p50 ${helloCost.handshakeP50Ms} ms): keep-alive is the lever`)
+      }
     }
   } finally {
     haproxy?.kill('SIGTERM')
@@ -430,7 +421,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
       'Upstream: a minimal node:http stand-in answering a fixed spec-valid GET /accounts/{accountId} body, the same for HAProxy, Ponte and the direct calls. (b) verifies the RS256 signature, alg, exp, iss and the cnf.x5t#S256 binding on every request (HAProxy 2.6 cannot verify PS256), no cache. ' +
       'Ponte runs the whole pipeline (certificate, cached token verification, binding, scope, cached consent and organisation, one Redis script with TPS/TPM/monthly/usage counters, cached service token, undici keep-alive hop, api-call event to Kafka).',
     rows,
-    notes: [...notes, `HAProxy refusals checked before the run: ${Object.entries(summary.haproxyChecks as Record<string, string>).map(([k, v]) => `${k} ${v.split(' ')[0]}`).join(', ')}`],
+    notes: [...notes, ...(summary.haproxyChecks ? [`HAProxy refusals checked before the run: ${Object.entries(summary.haproxyChecks as Record<string, string>).map(([k, v]) => `${k} ${v.split(' ')[0]}`).join(', ')}`] : [])],
     summary,
   }
 }

@@ -6,6 +6,7 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { prepareInfra } from '@ponte/testkit'
 import { machine, type BenchResult } from './lib.ts'
 
 const dir = fileURLToPath(new URL('./cases/', import.meta.url))
@@ -13,6 +14,8 @@ const all = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.te
 const wanted = process.argv.slice(2)
 const names = wanted.length ? all.filter((n) => wanted.includes(n)) : all
 
+// The same servers the tests use: PostgreSQL and Redis checked, the project's broker started when none answers, topics made.
+const releaseInfra = await prepareInfra()
 const results: Array<{ name: string; result?: BenchResult; error?: string }> = []
 for (const name of names) {
   console.log(`bench: ${name} …`)
@@ -53,4 +56,5 @@ const out = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
 if (!wanted.length) writeFileSync(out, lines.join('\n'))
 else console.log(`(partial run: ${out} not rewritten)`)
 console.log(lines.join('\n'))
+await releaseInfra()
 if (results.some((r) => r.error)) process.exitCode = 1

@@ -3,10 +3,11 @@ import { createKafka, createLogger, ensureTopics } from '@ponte/platform'
 import { canConnect, ensureDatabase, kafkaScript, testInfra } from './infra.ts'
 
 /**
- * Runs once before the test files: checks that PostgreSQL and Redis answer (one-line explanation otherwise), creates
- * the test database, starts the project's Kafka broker when none answers, and creates every `ponte.*` topic.
+ * Makes the real servers the tests and benchmarks need ready: checks that PostgreSQL and Redis answer (one-line
+ * explanation otherwise), creates the test database, starts the project's Kafka broker when none answers, and creates
+ * every `ponte.*` topic. Returns what undoes it (stops the broker it started, unless KEEP_KAFKA is set).
  */
-export default async function setup(): Promise<() => Promise<void>> {
+export async function prepareInfra(): Promise<() => Promise<void>> {
   const infra = testInfra()
   const pgUrl = new URL(infra.databaseUrl)
   if (!(await canConnect(pgUrl.hostname, Number(pgUrl.port || 5432)))) {
@@ -31,4 +32,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   return async () => {
     if (startedKafka && !process.env.KEEP_KAFKA) await kafkaScript(['stop'])
   }
+}
+
+/** Vitest global setup: runs {@link prepareInfra} once before the test files. */
+export default function setup(): Promise<() => Promise<void>> {
+  return prepareInfra()
 }

@@ -1,4 +1,5 @@
 export { repoRoot, testInfra, canConnect, ensureDatabase, kafkaScript, waitFor, deleteTopics } from './infra.ts'
+export { prepareInfra } from './global-setup.ts'
 export { testSchema, uniqueSchemaName } from './schema.ts'
 export type { TestSchema } from './schema.ts'
 export { startTcpProxy } from './tcp-proxy.ts'
