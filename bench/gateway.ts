@@ -41,7 +41,7 @@ import { generateServiceKeyPair } from '@ponte/platform'
 import { issueClientCertificate, loadOrCreateDevPki } from '@ponte/pki'
 import { repoRoot } from '@ponte/testkit'
 import { Pool } from 'undici'
-import { load, machine, type BenchResult, type BenchRow } from './lib.ts'
+import { load, machine, startChild, type BenchResult, type BenchRow, type ChildServer } from './lib.ts'
 import { openLoop } from './open-loop.ts'
 
 const ROUNDS = Math.max(1, Number(process.env.GATEWAY_BENCH_ROUNDS ?? 3))
@@ -50,34 +50,10 @@ const CONNECTIONS = Number(process.env.GATEWAY_BENCH_CONNECTIONS ?? 20)
 const OPEN_LOOP_S = 5
 const log = (msg: string) => process.stderr.write(`gateway bench: ${msg}\n`)
 
-interface Child { info: Record<string, unknown>; pid: number; stop(): Promise<void> }
-
-/** Starts a server script in its own process and waits for its JSON ready line (`{"port":N}`). */
-function startProcess(file: string, args: string[], nodeFlags: string[] = []): Promise<Child> {
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, file, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-  return new Promise((resolve, reject) => {
-    let buf = ''
-    const timer = setTimeout(() => reject(new Error(`${file} did not start`)), 60_000)
-    child.stdout!.on('data', (c) => {
-      buf += String(c)
-      const line = buf.split('\n').find((l) => l.startsWith('{'))
-      if (line) {
-        clearTimeout(timer)
-        resolve({
-          info: JSON.parse(line) as Record<string, unknown>,
-          pid: child.pid!,
-          stop: () => new Promise<void>((r) => { if (child.exitCode !== null) return r(); child.once('exit', () => r()); child.kill('SIGTERM') }),
-        })
-      }
-    })
-    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)))
-  })
-}
-
-function startRole(role: 'upstream' | 'gateway', dir: string): Promise<Child> {
+function startRole(role: 'upstream' | 'gateway', dir: string): Promise<ChildServer> {
   const prof = role === 'gateway' && process.env.GATEWAY_BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GATEWAY_BENCH_CPU_PROFILE_DIR}`] : []
   const flags = role === 'gateway' && process.env.GATEWAY_BENCH_NODE_FLAGS ? process.env.GATEWAY_BENCH_NODE_FLAGS.split(' ').filter(Boolean) : []
-  return startProcess(fileURLToPath(new URL('./gateway-servers.ts', import.meta.url)), [role, dir], [...prof, ...flags])
+  return startChild(fileURLToPath(new URL('./gateway-servers.ts', import.meta.url)), { args: [role, dir], nodeFlags: [...prof, ...flags] })
 }
 
 function freePort(): Promise<number> {
@@ -245,7 +221,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
     upstream: 'minimal node:http stand-in answering a fixed spec-valid GET /accounts/{accountId} body (not the connectors app), shared by (b), (c) and the direct calls',
   }
 
-  const children: Child[] = []
+  const children: ChildServer[] = []
   let haproxy: ChildProcess | undefined
   try {
     const upstream = await startRole('upstream', dir)
@@ -257,7 +233,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
     })()
 
     // Start every server once; each case is loaded in turn (an idle server costs nothing).
-    const hello = await startProcess(fileURLToPath(new URL('./servers/tls-hello.ts', import.meta.url)), ['bare', pkiDir])
+    const hello = await startChild('tls-hello.ts', { args: ['bare', pkiDir] })
     children.push(hello)
     const helloUrl = `https://127.0.0.1:${hello.info.port}/hello`
 
@@ -295,7 +271,7 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
     const haproxyPid = haproxy?.pid
 
     // The floor of any Node edge (mTLS + one Redis script + one undici hop, no checks): what (c) is read against.
-    const floor = await startProcess(fileURLToPath(new URL('./servers/node-floor.ts', import.meta.url)), [dir, String(upstream.info.port)])
+    const floor = await startChild('node-floor.ts', { args: [dir, String(upstream.info.port)] })
     children.push(floor)
     const floorUrl = `https://127.0.0.1:${floor.info.port}${path}`
 

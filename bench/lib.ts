@@ -75,27 +75,47 @@ export async function load(name: string, o: LoadOptions): Promise<BenchRow> {
 export interface ChildServer {
   /** What the child printed as its ready line (JSON), e.g. `{ "port": 1234 }`. */
   info: Record<string, unknown>
+  pid: number
   stop(): Promise<void>
 }
 
-/** Starts `bench/servers/<script>` in a child process and waits for its JSON ready line on stdout. */
-export async function startChild(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<ChildServer> {
-  const file = fileURLToPath(new URL(`./servers/${script}`, import.meta.url))
-  const child: ChildProcess = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
+/** Options of {@link startChild}. */
+export interface ChildOptions {
+  args?: string[]
+  env?: Record<string, string>
+  /** Flags for node itself (e.g. `--cpu-prof`). */
+  nodeFlags?: string[]
+  /** How long the ready line may take; past it the child is killed. */
+  startTimeoutMs?: number
+}
+
+/**
+ * Starts a server script in a child process and waits for its JSON ready line on stdout. `script` is a file name under
+ * `bench/servers/` or an absolute path.
+ */
+export async function startChild(script: string, o: ChildOptions = {}): Promise<ChildServer> {
+  const file = script.startsWith('/') ? script : fileURLToPath(new URL(`./servers/${script}`, import.meta.url))
+  const startTimeoutMs = o.startTimeoutMs ?? 60_000
+  const child: ChildProcess = spawn(process.execPath, [...(o.nodeFlags ?? []), file, ...(o.args ?? [])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...o.env } })
   const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
     let buf = ''
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 30_000)
+    // A server that does not come up is stopped, so it cannot load the machine under the next cases.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${script} did not start within ${Math.round(startTimeoutMs / 1000)} s`))
+    }, startTimeoutMs)
     child.stdout!.on('data', (chunk) => {
       buf += String(chunk)
       const line = buf.split('\n').find((l) => l.startsWith('{'))
       if (line) { clearTimeout(timer); resolve(JSON.parse(line) as Record<string, unknown>) }
     })
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${script} exited with ${code}`)) })
   })
   return {
     info,
+    pid: child.pid!,
     stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve()
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
       child.once('exit', () => resolve())
       child.kill('SIGTERM')
     }),

@@ -6,7 +6,8 @@ import { load, startChild, type BenchResult } from '../lib.ts'
  * window, page-size 25 and 1000. The seed time is reported from the load that created the data.
  */
 export async function run(): Promise<BenchResult> {
-  const server = await startChild('connectors-transactions.ts')
+  // The first run on a machine seeds the data before listening (about 3 minutes here): allow it 20.
+  const server = await startChild('connectors-transactions.ts', { startTimeoutMs: 20 * 60_000 })
   try {
     const { port, accountId, token, seed } = server.info as { port: number; accountId: string; token: string; seed: { customers: number; transactions: number; seconds: number; loaded: boolean } }
     const today = new Date(Date.now() - 3 * 3_600_000).toISOString().slice(0, 10)

@@ -14,7 +14,7 @@ export async function run(): Promise<BenchResult> {
   const tlsOptions = { cert: client.chainPem, key: client.privateKeyPem, ca: readFileSync(pki.files.caBundle), rejectUnauthorized: true, servername: 'localhost' }
   const rows = []
   for (const mode of ['bare', 'platform'] as const) {
-    const server = await startChild('tls-hello.ts', [mode, dir])
+    const server = await startChild('tls-hello.ts', { args: [mode, dir] })
     try {
       const url = `https://127.0.0.1:${server.info.port}/hello`
       await load('warm-up', { url, tlsOptions, durationSeconds: 2, connections: 10 })
