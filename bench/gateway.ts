@@ -393,8 +393,9 @@ export async function run(): Promise<BenchResult & { summary: Record<string, unk
   summary.notes = notes
   return {
     title: 'Gateway: the regulated edge against its ceiling and a peer',
-    description: `Closed loop: ${CONNECTIONS} keep-alive mTLS connections, ${DURATION_S} s runs, (a), (b) and (c) interleaved over ${ROUNDS} rounds (autocannon); rows are medians. Open loop: requests scheduled at a fixed rate, latency from the scheduled time. ` +
+    description: `Closed loop: ${CONNECTIONS} keep-alive mTLS connections, ${DURATION_S} s runs, (a), (b), (n) and (c) interleaved over ${ROUNDS} rounds (autocannon); rows are medians. Open loop: requests scheduled at a fixed rate, latency from the scheduled time, each run from a process of its own. ` +
       'Upstream: a minimal node:http stand-in answering a fixed spec-valid GET /accounts/{accountId} body, the same for HAProxy, Ponte and the direct calls. (b) verifies the RS256 signature, alg, exp, iss and the cnf.x5t#S256 binding on every request (HAProxy 2.6 cannot verify PS256), no cache. ' +
+      '(n) is the least any Node edge pays for this path: the same TLS listener, one Redis script, one undici hop, no checks. ' +
       'Ponte runs the whole pipeline (certificate, cached token verification, binding, scope, cached consent and organisation, one Redis script with TPS/TPM/monthly/usage counters, cached service token, undici keep-alive hop, api-call event to Kafka).',
     rows,
     notes: [...notes, ...(summary.haproxyChecks ? [`HAProxy refusals checked before the run: ${Object.entries(summary.haproxyChecks as Record<string, string>).map(([k, v]) => `${k} ${v.split(' ')[0]}`).join(', ')}`] : [])],
