@@ -1,9 +1,10 @@
 import { z } from 'zod'
+import type { FastifyRequest } from 'fastify'
 import type { PonteServer } from '@ponte/platform'
 import { CoreAccountType, type CoreAccount, type CoreAccountTransaction } from '@ponte/contracts'
-import { consentedIds, ownerOf, requireAvailable, requireConsentedResource, requirePermissions } from '../domain/access.ts'
+import { consentedIds, ownerOf, requirePermissions } from '../domain/access.ts'
 import { CURRENT_WINDOW, HISTORY_WINDOW, resolveWindow } from '../domain/dates.ts'
-import { consentOf, countedBody, money, pageQuery, paging, regulatedGroup, resourceId, singleBody, windowBody, type RegulatedDeps } from './common.ts'
+import { consentedResource, consentOf, countedBody, money, pageQuery, paging, regulatedGroup, resourceId, singleBody, windowBody, type RegulatedDeps } from './common.ts'
 
 /** Accounts API v2.5.1 (`/open-banking/accounts/v2`). */
 export const ACCOUNTS_VERSION = '2.5.1'
@@ -55,16 +56,7 @@ export function accountsRoutes(app: PonteServer, deps: RegulatedDeps): void {
       accountId: a.accountId,
     })
 
-    /** The consented, available account of the path, or the spec's error. */
-    async function consentedAccount(req: Parameters<typeof consentOf>[0], permission: string) {
-      const consent = consentOf(req)
-      requirePermissions(consent, [permission])
-      const { accountId } = req.params as { accountId: string }
-      requireConsentedResource(consent, 'ACCOUNT', accountId)
-      const owner = ownerOf(consent)
-      const account = requireAvailable(await deps.core.account(owner, accountId))
-      return { consent, owner, account }
-    }
+    const consentedAccount = (req: FastifyRequest, permission: string) => consentedResource(req, [permission], 'ACCOUNT', 'accountId', (o, id) => deps.core.account(o, id))
 
     r.get(BASE, { schema: { querystring: z.object({ ...pageQuery, accountType: CoreAccountType.optional() }) } }, async (req, reply) => {
       const consent = consentOf(req)
@@ -75,7 +67,7 @@ export function accountsRoutes(app: PonteServer, deps: RegulatedDeps): void {
     })
 
     r.get(`${BASE}/:accountId`, { schema: { params } }, async (req) => {
-      const { account: a } = await consentedAccount(req, 'ACCOUNTS_READ')
+      const { resource: a } = await consentedAccount(req, 'ACCOUNTS_READ')
       return singleBody(req, deps, {
         compeCode: a.compeCode,
         ...(a.branchCode ? { branchCode: a.branchCode } : {}),
@@ -88,7 +80,7 @@ export function accountsRoutes(app: PonteServer, deps: RegulatedDeps): void {
     })
 
     r.get(`${BASE}/:accountId/balances`, { schema: { params } }, async (req) => {
-      const { owner, account } = await consentedAccount(req, 'ACCOUNTS_BALANCES_READ')
+      const { owner, resource: account } = await consentedAccount(req, 'ACCOUNTS_BALANCES_READ')
       const b = await deps.core.balances(owner, account.accountId)
       if (!b) throw new Error(`account ${account.accountId} has no balance record`)
       return singleBody(req, deps, {
@@ -100,7 +92,7 @@ export function accountsRoutes(app: PonteServer, deps: RegulatedDeps): void {
     })
 
     r.get(`${BASE}/:accountId/overdraft-limits`, { schema: { params } }, async (req) => {
-      const { owner, account } = await consentedAccount(req, 'ACCOUNTS_OVERDRAFT_LIMITS_READ')
+      const { owner, resource: account } = await consentedAccount(req, 'ACCOUNTS_OVERDRAFT_LIMITS_READ')
       const l = await deps.core.overdraftLimits(owner, account.accountId)
       const data: Record<string, unknown> = {}
       if (l?.contracted) data.overdraftContractedLimit = money(l.contracted, l.currency)
@@ -111,7 +103,7 @@ export function accountsRoutes(app: PonteServer, deps: RegulatedDeps): void {
 
     for (const [suffix, rule] of [['transactions', HISTORY_WINDOW], ['transactions-current', CURRENT_WINDOW]] as const) {
       r.get(`${BASE}/:accountId/${suffix}`, { schema: { params, querystring: transactionsQuery } }, async (req, reply) => {
-        const { consent, owner, account } = await consentedAccount(req, 'ACCOUNTS_TRANSACTIONS_READ')
+        const { consent, owner, resource: account } = await consentedAccount(req, 'ACCOUNTS_TRANSACTIONS_READ')
         const now = deps.clock()
         const window = resolveWindow(req.query.fromBookingDate, req.query.toBookingDate, rule(['fromBookingDate', 'toBookingDate']), now)
         const p = paging(req, reply, deps, consent.consentId)

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { DomainError, ofbDateTime, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
-import { CallerContext, type ConsentContext, type CoreConnector } from '@ponte/contracts'
+import { CallerContext, type ConsentContext, type CoreConnector, type CoreOwner, type CoreResourceStatus, type ResourceType } from '@ponte/contracts'
+import { ownerOf, requireAvailable, requireConsentedResource, requirePermissions } from '../domain/access.ts'
 import { pageLinks, pageNotFound, pageRequest, totalPages, type PageRequest, type PaginationKeys } from '../domain/pagination.ts'
 
 /** What the regulated route plugins are built from. */
@@ -64,6 +65,21 @@ function filterQuery(req: FastifyRequest): Record<string, string | undefined> {
     out[k] = String(v)
   }
   return out
+}
+
+/**
+ * The consented, available resource the path names: the consent grants `permissions`, the id in `param` is among its
+ * resources of `type`, and the core has it, available, for the consent's owner; otherwise the spec's 403/404.
+ */
+export async function consentedResource<T extends { status: CoreResourceStatus }>(
+  req: FastifyRequest, permissions: string[], type: ResourceType, param: string, load: (owner: CoreOwner, id: string) => Promise<T | undefined>,
+): Promise<{ consent: ConsentContext; owner: CoreOwner; resource: T }> {
+  const consent = consentOf(req)
+  requirePermissions(consent, permissions)
+  const id = (req.params as Record<string, string>)[param]!
+  requireConsentedResource(consent, type, id)
+  const owner = ownerOf(consent)
+  return { consent, owner, resource: requireAvailable(await load(owner, id)) }
 }
 
 /** The paging state of one request: page and size applied, the public base of its links, and its pagination-key. */

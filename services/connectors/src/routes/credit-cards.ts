@@ -1,9 +1,10 @@
 import { z } from 'zod'
+import type { FastifyRequest } from 'fastify'
 import { DomainError, type PonteServer } from '@ponte/platform'
 import { CoreCardTransactionType, type CoreBill, type CoreCardAccount, type CoreCardTransaction } from '@ponte/contracts'
-import { consentedIds, ownerOf, requireAvailable, requireConsentedResource, requirePermissions } from '../domain/access.ts'
+import { consentedIds, ownerOf, requirePermissions } from '../domain/access.ts'
 import { CURRENT_WINDOW, HISTORY_WINDOW, optionalDate, resolveWindow } from '../domain/dates.ts'
-import { consentOf, countedBody, money, pageQuery, paging, regulatedGroup, resourceId, singleBody, windowBody, type RegulatedDeps } from './common.ts'
+import { consentedResource, consentOf, countedBody, money, pageQuery, paging, regulatedGroup, resourceId, singleBody, windowBody, type RegulatedDeps } from './common.ts'
 
 /** Credit Cards Accounts API v2.4.0 (`/open-banking/credit-cards-accounts/v2`). */
 export const CREDIT_CARDS_VERSION = '2.4.0'
@@ -55,15 +56,7 @@ function transactionItem(t: CoreCardTransaction, withForecast: boolean) {
 /** Registers the Credit Cards Accounts API routes. */
 export function creditCardsRoutes(app: PonteServer, deps: RegulatedDeps): void {
   regulatedGroup(app, deps, CREDIT_CARDS_VERSION, (r) => {
-    async function consentedCard(req: Parameters<typeof consentOf>[0], permissions: string[]) {
-      const consent = consentOf(req)
-      requirePermissions(consent, permissions)
-      const { creditCardAccountId } = req.params as { creditCardAccountId: string }
-      requireConsentedResource(consent, 'CREDIT_CARD_ACCOUNT', creditCardAccountId)
-      const owner = ownerOf(consent)
-      const card = requireAvailable(await deps.core.cardAccount(owner, creditCardAccountId))
-      return { consent, owner, card }
-    }
+    const consentedCard = (req: FastifyRequest, permissions: string[]) => consentedResource(req, permissions, 'CREDIT_CARD_ACCOUNT', 'creditCardAccountId', (o, id) => deps.core.cardAccount(o, id))
     const listItem = (c: CoreCardAccount) => ({
       creditCardAccountId: c.creditCardAccountId,
       brandName: deps.brand.brandName,
@@ -84,7 +77,7 @@ export function creditCardsRoutes(app: PonteServer, deps: RegulatedDeps): void {
     })
 
     r.get(`${BASE}/:creditCardAccountId`, { schema: { params } }, async (req) => {
-      const { card: c } = await consentedCard(req, [`${PREFIX}_READ`])
+      const { resource: c } = await consentedCard(req, [`${PREFIX}_READ`])
       return singleBody(req, deps, {
         name: c.name,
         productType: c.productType,
@@ -96,7 +89,7 @@ export function creditCardsRoutes(app: PonteServer, deps: RegulatedDeps): void {
     })
 
     r.get(`${BASE}/:creditCardAccountId/limits`, { schema: { params } }, async (req) => {
-      const { owner, card } = await consentedCard(req, [`${PREFIX}_LIMITS_READ`])
+      const { owner, resource: card } = await consentedCard(req, [`${PREFIX}_LIMITS_READ`])
       const limits = await deps.core.cardLimits(owner, card.creditCardAccountId)
       return singleBody(req, deps, limits.map((l) => ({
         creditLineLimitType: l.creditLineLimitType,
@@ -111,7 +104,7 @@ export function creditCardsRoutes(app: PonteServer, deps: RegulatedDeps): void {
     })
 
     r.get(`${BASE}/:creditCardAccountId/bills`, { schema: { params, querystring: z.object({ ...pageQuery, fromDueDate: z.string().max(10).optional(), toDueDate: z.string().max(10).optional() }) } }, async (req, reply) => {
-      const { consent, owner, card } = await consentedCard(req, [`${PREFIX}_BILLS_READ`])
+      const { consent, owner, resource: card } = await consentedCard(req, [`${PREFIX}_BILLS_READ`])
       const fromDueDate = optionalDate('fromDueDate', req.query.fromDueDate)
       const toDueDate = optionalDate('toDueDate', req.query.toDueDate)
       if (fromDueDate && toDueDate && fromDueDate > toDueDate) throw new DomainError('UNPROCESSABLE_ENTITY', 'fromDueDate is after toDueDate')
@@ -121,7 +114,7 @@ export function creditCardsRoutes(app: PonteServer, deps: RegulatedDeps): void {
     })
 
     r.get(`${BASE}/:creditCardAccountId/bills/:billId/transactions`, { schema: { params: params.extend({ billId: resourceId }), querystring: z.object(txFilter) } }, async (req, reply) => {
-      const { consent, owner, card } = await consentedCard(req, [`${PREFIX}_BILLS_TRANSACTIONS_READ`])
+      const { consent, owner, resource: card } = await consentedCard(req, [`${PREFIX}_BILLS_TRANSACTIONS_READ`])
       const bill = await deps.core.bill(owner, card.creditCardAccountId, req.params.billId)
       if (!bill) throw new DomainError('NOT_FOUND', 'the bill was not found for this card account')
       const fromDate = optionalDate('fromTransactionDate', req.query.fromTransactionDate)
@@ -136,7 +129,7 @@ export function creditCardsRoutes(app: PonteServer, deps: RegulatedDeps): void {
 
     for (const [suffix, rule] of [['transactions', HISTORY_WINDOW], ['transactions-current', CURRENT_WINDOW]] as const) {
       r.get(`${BASE}/:creditCardAccountId/${suffix}`, { schema: { params, querystring: z.object(txFilter) } }, async (req, reply) => {
-        const { consent, owner, card } = await consentedCard(req, [`${PREFIX}_TRANSACTIONS_READ`])
+        const { consent, owner, resource: card } = await consentedCard(req, [`${PREFIX}_TRANSACTIONS_READ`])
         const now = deps.clock()
         const window = resolveWindow(req.query.fromTransactionDate, req.query.toTransactionDate, rule(['fromTransactionDate', 'toTransactionDate']), now)
         const p = paging(req, reply, deps, consent.consentId)

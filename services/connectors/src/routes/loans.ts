@@ -1,8 +1,9 @@
 import { z } from 'zod'
+import type { FastifyRequest } from 'fastify'
 import { ofbDateTime, type PonteServer } from '@ponte/platform'
 import type { CoreLoanContract } from '@ponte/contracts'
-import { consentedIds, ownerOf, requireAvailable, requireConsentedResource, requirePermissions } from '../domain/access.ts'
-import { consentOf, countedBody, pageQuery, paging, regulatedGroup, resourceId, type RegulatedDeps } from './common.ts'
+import { consentedIds, ownerOf, requirePermissions } from '../domain/access.ts'
+import { consentedResource, consentOf, countedBody, pageQuery, paging, regulatedGroup, resourceId, type RegulatedDeps } from './common.ts'
 
 /** Loans API v2.7.0 (`/open-banking/loans/v2`). */
 export const LOANS_VERSION = '2.7.0'
@@ -36,15 +37,7 @@ function contractData(c: CoreLoanContract) {
 /** Registers the Loans API routes. */
 export function loansRoutes(app: PonteServer, deps: RegulatedDeps): void {
   regulatedGroup(app, deps, LOANS_VERSION, (r) => {
-    async function consentedContract(req: Parameters<typeof consentOf>[0], permission: string) {
-      const consent = consentOf(req)
-      requirePermissions(consent, [permission])
-      const { contractId } = req.params as { contractId: string }
-      requireConsentedResource(consent, 'LOAN', contractId)
-      const owner = ownerOf(consent)
-      const contract = requireAvailable(await deps.core.loanContract(owner, contractId))
-      return { consent, owner, contract }
-    }
+    const consentedContract = (req: FastifyRequest, permission: string) => consentedResource(req, [permission], 'LOAN', 'contractId', (o, id) => deps.core.loanContract(o, id))
     const plain = (req: { url: string }, data: unknown) => ({
       data,
       links: { self: `${deps.publicBaseUrl}${req.url.split('?')[0]}` },
@@ -67,19 +60,19 @@ export function loansRoutes(app: PonteServer, deps: RegulatedDeps): void {
     })
 
     r.get(`${BASE}/:contractId`, { schema: { params } }, async (req) => {
-      const { contract } = await consentedContract(req, 'LOANS_READ')
+      const { resource: contract } = await consentedContract(req, 'LOANS_READ')
       return plain(req, contractData(contract))
     })
 
     r.get(`${BASE}/:contractId/warranties`, { schema: { params, querystring: z.object(pageQuery) } }, async (req, reply) => {
-      const { consent, owner, contract } = await consentedContract(req, 'LOANS_WARRANTIES_READ')
+      const { consent, owner, resource: contract } = await consentedContract(req, 'LOANS_WARRANTIES_READ')
       const p = paging(req, reply, deps, consent.consentId)
       const result = await deps.core.warranties(owner, contract.contractId, { offset: p.offset, limit: p.pageSize })
       return countedBody(p, result, result.items.map((w) => ({ currency: w.currency, warrantyType: w.warrantyType, warrantySubType: w.warrantySubType, warrantyAmount: w.amount })), deps.clock())
     })
 
     r.get(`${BASE}/:contractId/scheduled-instalments`, { schema: { params } }, async (req) => {
-      const { owner, contract } = await consentedContract(req, 'LOANS_SCHEDULED_INSTALMENTS_READ')
+      const { owner, resource: contract } = await consentedContract(req, 'LOANS_SCHEDULED_INSTALMENTS_READ')
       const i = await deps.core.instalments(owner, contract.contractId)
       if (!i) throw new Error(`contract ${contract.contractId} vanished`)
       return plain(req, {
@@ -94,7 +87,7 @@ export function loansRoutes(app: PonteServer, deps: RegulatedDeps): void {
     })
 
     r.get(`${BASE}/:contractId/payments`, { schema: { params } }, async (req) => {
-      const { owner, contract } = await consentedContract(req, 'LOANS_PAYMENTS_READ')
+      const { owner, resource: contract } = await consentedContract(req, 'LOANS_PAYMENTS_READ')
       const pay = await deps.core.loanPayments(owner, contract.contractId)
       if (!pay) throw new Error(`contract ${contract.contractId} vanished`)
       return plain(req, {
