@@ -109,88 +109,80 @@ export async function dcrRoutes(app: PonteServer, opts: DcrRoutesOptions): Promi
     return reply.raw.statusCode
   }
 
-  app.post(ROUTES.registration, async (req, reply) => {
-    try {
-      const cert = certificate(req)
-      const { facts, ssa } = await verifySsa(req.body)
-      await checkCertificate(cert.pem, facts.softwareId, facts.orgId)
-      const metadata = buildClientMetadata({
-        request: req.body as Record<string, unknown>,
-        ssa: facts,
-        jwksHasEncryptionKey: await jwksHasEncryptionKey(facts.jwksUri),
-        offeredScopes: opts.offeredScopes,
-      })
-      const clientId = randomUUID()
-      const hash = ssaHash(ssa)
-      const reserved = await pool.query(
-        'insert into ssa_registrations (ssa_hash, client_id, org_id, software_id) values ($1, $2, $3, $4) on conflict do nothing',
-        [hash, clientId, facts.orgId, facts.softwareId])
-      if (reserved.rowCount !== 1) throw new DcrError('invalid_software_statement', 'this software statement was already used for a registration')
-      const status = await forward(req, reply, metadata, { ponteClientId: clientId })
-      if (status !== 201) await pool.query('delete from ssa_registrations where ssa_hash = $1 and client_id = $2', [hash, clientId])
-      return reply
-    } catch (err) {
-      if (err instanceof DcrError) return send(reply, err)
-      throw err
-    }
-  })
-
-  app.get<{ Params: { clientId: string } }>(`${ROUTES.registration}/:clientId`, async (req, reply) => {
-    try {
-      const cert = certificate(req)
-      const client = await authorisedClient(req)
-      await checkCertificate(cert.pem, client.softwareId, client.orgId)
-      await forward(req, reply)
-      return reply
-    } catch (err) {
-      if (err instanceof DcrError) return send(reply, err)
-      throw err
-    }
-  })
-
-  app.put<{ Params: { clientId: string } }>(`${ROUTES.registration}/:clientId`, async (req, reply) => {
-    try {
-      const cert = certificate(req)
-      const client = await authorisedClient(req)
-      const { facts, ssa } = await verifySsa(req.body)
-      if (facts.orgId !== client.orgId || facts.softwareId !== client.softwareId) {
-        throw new DcrError('unapproved_software_statement', 'the software statement belongs to another organisation or software')
+  /** A DCR/DCM handler whose refusals ({@link DcrError}) are answered in the RFC 7591 envelope. */
+  function handled<P>(handler: (req: FastifyRequest<{ Params: P }>, reply: FastifyReply) => Promise<FastifyReply>) {
+    return async (req: FastifyRequest<{ Params: P }>, reply: FastifyReply) => {
+      try {
+        return await handler(req, reply)
+      } catch (err) {
+        if (err instanceof DcrError) return send(reply, err)
+        throw err
       }
-      await checkCertificate(cert.pem, facts.softwareId, facts.orgId)
-      const metadata = buildClientMetadata({
-        request: req.body as Record<string, unknown>,
-        ssa: facts,
-        jwksHasEncryptionKey: await jwksHasEncryptionKey(facts.jwksUri),
-        offeredScopes: opts.offeredScopes,
-      })
-      const hash = ssaHash(ssa)
-      const used = await pool.query<{ client_id: string }>('select client_id from ssa_registrations where ssa_hash = $1', [hash])
-      if (used.rows[0] && used.rows[0].client_id !== client.clientId) {
-        throw new DcrError('invalid_software_statement', 'this software statement was already used for another registration')
-      }
-      const status = await forward(req, reply, { ...metadata, client_id: client.clientId })
-      if (status === 200 && !used.rows[0]) {
-        await pool.query('insert into ssa_registrations (ssa_hash, client_id, org_id, software_id) values ($1, $2, $3, $4) on conflict do nothing',
-          [hash, client.clientId, facts.orgId, facts.softwareId])
-      }
-      return reply
-    } catch (err) {
-      if (err instanceof DcrError) return send(reply, err)
-      throw err
     }
-  })
+  }
 
-  app.delete<{ Params: { clientId: string } }>(`${ROUTES.registration}/:clientId`, async (req, reply) => {
-    try {
-      const cert = certificate(req)
-      const client = await authorisedClient(req)
-      await checkCertificate(cert.pem, client.softwareId, client.orgId)
-      const status = await forward(req, reply)
-      if (status === 204) await pool.query('delete from ssa_registrations where client_id = $1', [client.clientId])
-      return reply
-    } catch (err) {
-      if (err instanceof DcrError) return send(reply, err)
-      throw err
+  /**
+   * The software statement of a registration request, verified by the directory, held by the presenting certificate
+   * (and, for an update, of the client's own organisation and software), with the client metadata built from it.
+   */
+  async function checkedStatement(req: FastifyRequest, certificatePem: string, client?: StoredClient) {
+    const { facts, ssa } = await verifySsa(req.body)
+    if (client && (facts.orgId !== client.orgId || facts.softwareId !== client.softwareId)) {
+      throw new DcrError('unapproved_software_statement', 'the software statement belongs to another organisation or software')
     }
-  })
+    await checkCertificate(certificatePem, facts.softwareId, facts.orgId)
+    const metadata = buildClientMetadata({
+      request: req.body as Record<string, unknown>,
+      ssa: facts,
+      jwksHasEncryptionKey: await jwksHasEncryptionKey(facts.jwksUri),
+      offeredScopes: opts.offeredScopes,
+    })
+    return { facts, metadata, hash: ssaHash(ssa) }
+  }
+
+  app.post(ROUTES.registration, handled(async (req, reply) => {
+    const cert = certificate(req)
+    const { facts, metadata, hash } = await checkedStatement(req, cert.pem)
+    const clientId = randomUUID()
+    const reserved = await pool.query(
+      'insert into ssa_registrations (ssa_hash, client_id, org_id, software_id) values ($1, $2, $3, $4) on conflict do nothing',
+      [hash, clientId, facts.orgId, facts.softwareId])
+    if (reserved.rowCount !== 1) throw new DcrError('invalid_software_statement', 'this software statement was already used for a registration')
+    const status = await forward(req, reply, metadata, { ponteClientId: clientId })
+    if (status !== 201) await pool.query('delete from ssa_registrations where ssa_hash = $1 and client_id = $2', [hash, clientId])
+    return reply
+  }))
+
+  app.get(`${ROUTES.registration}/:clientId`, handled<{ clientId: string }>(async (req, reply) => {
+    const cert = certificate(req)
+    const client = await authorisedClient(req)
+    await checkCertificate(cert.pem, client.softwareId, client.orgId)
+    await forward(req, reply)
+    return reply
+  }))
+
+  app.put(`${ROUTES.registration}/:clientId`, handled<{ clientId: string }>(async (req, reply) => {
+    const cert = certificate(req)
+    const client = await authorisedClient(req)
+    const { facts, metadata, hash } = await checkedStatement(req, cert.pem, client)
+    const used = await pool.query<{ client_id: string }>('select client_id from ssa_registrations where ssa_hash = $1', [hash])
+    if (used.rows[0] && used.rows[0].client_id !== client.clientId) {
+      throw new DcrError('invalid_software_statement', 'this software statement was already used for another registration')
+    }
+    const status = await forward(req, reply, { ...metadata, client_id: client.clientId })
+    if (status === 200 && !used.rows[0]) {
+      await pool.query('insert into ssa_registrations (ssa_hash, client_id, org_id, software_id) values ($1, $2, $3, $4) on conflict do nothing',
+        [hash, client.clientId, facts.orgId, facts.softwareId])
+    }
+    return reply
+  }))
+
+  app.delete(`${ROUTES.registration}/:clientId`, handled<{ clientId: string }>(async (req, reply) => {
+    const cert = certificate(req)
+    const client = await authorisedClient(req)
+    await checkCertificate(cert.pem, client.softwareId, client.orgId)
+    const status = await forward(req, reply)
+    if (status === 204) await pool.query('delete from ssa_registrations where client_id = $1', [client.clientId])
+    return reply
+  }))
 }
