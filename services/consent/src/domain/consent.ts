@@ -132,16 +132,7 @@ export function parseRequestedExpiry(value: string | undefined, now: Date): { ok
 }
 
 /** Input of {@link createConsent}, already validated by {@link resolvePermissions}. */
-export interface NewConsent {
-  consentId: string
-  clientId: string
-  organisationId?: string
-  permissions: string[]
-  loggedUserCpf: string
-  businessEntityCnpj?: string
-  expirationDateTime?: Date
-  isLinked?: boolean
-}
+export type NewConsent = Pick<Consent, 'consentId' | 'clientId' | 'organisationId' | 'permissions' | 'loggedUserCpf' | 'businessEntityCnpj' | 'expirationDateTime' | 'isLinked'>
 
 /** A new data consent, `AWAITING_AUTHORISATION`, authorisable for 60 minutes. */
 export function createConsent(input: NewConsent, now: Date): Change {

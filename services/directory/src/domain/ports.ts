@@ -1,14 +1,7 @@
-import type { DirectoryOrganisation, OrganisationRole, OrganisationStatus } from './participants.ts'
+import type { DirectoryOrganisation } from './participants.ts'
 
-/** An organisation as the connector stored it at the last sync. */
-export interface StoredOrganisation {
-  organisationId: string
-  name: string
-  cnpj: string
-  status: OrganisationStatus
-  roles: OrganisationRole[]
-  logoUri?: string | undefined
-}
+/** An organisation as the connector stored it at the last sync (the published document is not kept with it). */
+export type StoredOrganisation = Omit<DirectoryOrganisation, 'document'>
 
 /** A software statement this bank has verified an SSA of; its keystores are re-checked at each sync. */
 export interface KnownSoftwareStatement {
