@@ -41,6 +41,8 @@ export interface InternalClient {
    * `GATEWAY_TIMEOUT`, an unreachable service `UPSTREAM_UNAVAILABLE`.
    */
   call<S extends z.ZodType, C = unknown>(method: string, path: string, schema: S, options?: InternalCallOptions<C>): Promise<z.output<S>>
+  /** As {@link call}, but a 404 answers `undefined`: the lookup of something that may not exist. */
+  find<S extends z.ZodType, C = unknown>(method: string, path: string, schema: S, options?: InternalCallOptions<C>): Promise<z.output<S> | undefined>
   /** Calls and returns status, headers and parsed JSON body without interpreting them. */
   raw<C = unknown>(method: string, path: string, options?: InternalCallOptions<C>): Promise<InternalResponse>
   close(): Promise<void>
@@ -85,19 +87,29 @@ export function createInternalClient(options: InternalClientOptions): InternalCl
     }
   }
 
+  async function call<S extends z.ZodType, C>(method: string, path: string, schema: S, o?: InternalCallOptions<C>): Promise<z.output<S>> {
+    const res = await raw(method, path, o)
+    if (res.status >= 200 && res.status < 300) return schema.parse(res.body)
+    const first = (res.body as OfbErrorBody | undefined)?.errors?.[0]
+    if (res.status >= 500) throw new DomainError('UPSTREAM_UNAVAILABLE', `${options.audience} failed (${res.status})`)
+    const code = res.status === 404 ? 'NOT_FOUND' : res.status === 401 ? 'UNAUTHORIZED' : res.status === 403 ? 'FORBIDDEN' : res.status === 422 ? 'UNPROCESSABLE_ENTITY' : 'INVALID_REQUEST'
+    throw new DomainError(code, first?.detail ?? `${options.audience} answered ${res.status}`, {
+      status: res.status,
+      ...(first?.code ? { ofbCode: first.code } : {}),
+      ...(first?.title ? { title: first.title } : {}),
+    })
+  }
+
   return {
     raw,
-    async call(method, path, schema, o) {
-      const res = await raw(method, path, o)
-      if (res.status >= 200 && res.status < 300) return schema.parse(res.body)
-      const first = (res.body as OfbErrorBody | undefined)?.errors?.[0]
-      if (res.status >= 500) throw new DomainError('UPSTREAM_UNAVAILABLE', `${options.audience} failed (${res.status})`)
-      const code = res.status === 404 ? 'NOT_FOUND' : res.status === 401 ? 'UNAUTHORIZED' : res.status === 403 ? 'FORBIDDEN' : res.status === 422 ? 'UNPROCESSABLE_ENTITY' : 'INVALID_REQUEST'
-      throw new DomainError(code, first?.detail ?? `${options.audience} answered ${res.status}`, {
-        status: res.status,
-        ...(first?.code ? { ofbCode: first.code } : {}),
-        ...(first?.title ? { title: first.title } : {}),
-      })
+    call,
+    async find(method, path, schema, o) {
+      try {
+        return await call(method, path, schema, o)
+      } catch (err) {
+        if (err instanceof DomainError && err.status === 404) return undefined
+        throw err
+      }
     },
     close: () => dispatcher.close(),
   }

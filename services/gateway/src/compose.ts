@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
 import { ConsentEvent, ConsentLookup, DirectoryEvent, OrganisationSummary, PolicyList, TrafficPolicyEvent, topics } from '@ponte/contracts'
-import { createInternalClient, createServiceTokenIssuer, createServiceTokenVerifier, DomainError, subscribe, type Closer, type EventPublisher, type Kafka, type Logger, type PonteServer, type ReadinessCheck, type Subscription } from '@ponte/platform'
+import { createInternalClient, createServiceTokenIssuer, createServiceTokenVerifier, subscribe, type Closer, type EventPublisher, type Kafka, type Logger, type PonteServer, type ReadinessCheck, type Subscription } from '@ponte/platform'
 import type { KeyObject } from 'node:crypto'
 import { TrustStore } from '@ponte/pki'
 import { Agent } from 'undici'
@@ -61,22 +61,15 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
   const consentClient = createInternalClient({ baseUrl: config.services.consent, audience: 'consent', issuer, timeoutMs: 3_000 })
   const directoryClient = createInternalClient({ baseUrl: config.services.directory, audience: 'directory', issuer, timeoutMs: 3_000 })
   const trafficClient = createInternalClient({ baseUrl: config.services.traffic, audience: 'traffic', issuer, timeoutMs: 5_000 })
-  const notFound = (err: unknown) => err instanceof DomainError && err.status === 404
 
   const consents = createConsentCache({
     ...config.consents,
-    source: (id) => consentClient.call('GET', `/internal/consents/${encodeURIComponent(id)}/lookup`, ConsentLookup).catch((err) => {
-      if (notFound(err)) return undefined
-      throw err
-    }),
+    source: (id) => consentClient.find('GET', `/internal/consents/${encodeURIComponent(id)}/lookup`, ConsentLookup),
   })
   const organisations = createOrganisationStatus({
     ...config.organisations,
     logger: log,
-    source: (id) => directoryClient.call('GET', `/internal/organisations/${encodeURIComponent(id)}`, OrganisationSummary).catch((err) => {
-      if (notFound(err)) return undefined
-      throw err
-    }),
+    source: (id) => directoryClient.find('GET', `/internal/organisations/${encodeURIComponent(id)}`, OrganisationSummary),
   })
   const policies = createPolicyStore(seedPolicies(routes, config.limits.globalTpsDefault, new Date()))
   const redis = createLimitsRedis(config.redis.url, config.redis.timeoutMs, log)

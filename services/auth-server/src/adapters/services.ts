@@ -60,14 +60,7 @@ export function createDirectoryPort(o: InternalPortOptions): DirectoryPort & { c
       return res.claims
     },
     checkCertificate: (input) => http.call('POST', '/internal/certificates/check', CheckedCertificate, { body: input }),
-    async organisation(orgId) {
-      try {
-        return await http.call('GET', `/internal/organisations/${enc(orgId)}`, OrganisationSummary)
-      } catch (err) {
-        if (err instanceof DomainError && err.status === 404) return undefined
-        throw err
-      }
-    },
+    organisation: (orgId) => http.find('GET', `/internal/organisations/${enc(orgId)}`, OrganisationSummary),
     close: () => http.close(),
   }
 }
@@ -76,14 +69,7 @@ export function createDirectoryPort(o: InternalPortOptions): DirectoryPort & { c
 export function createConsentPort(o: InternalPortOptions): ConsentPort & { close(): Promise<void> } {
   const http = client('consent', o)
   return {
-    async get(consentId) {
-      try {
-        return await http.call('GET', `/internal/consents/${enc(consentId)}`, InternalConsent)
-      } catch (err) {
-        if (err instanceof DomainError && err.status === 404) return undefined
-        throw err
-      }
-    },
+    get: (consentId) => http.find('GET', `/internal/consents/${enc(consentId)}`, InternalConsent),
     authorise: (consentId, body) => http.call('POST', `/internal/consents/${enc(consentId)}/authorise`, InternalConsent, { body }),
     reject: (consentId, body) => http.call('POST', `/internal/consents/${enc(consentId)}/reject`, InternalConsent, { body }),
     close: () => http.close(),
