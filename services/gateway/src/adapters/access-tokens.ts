@@ -2,6 +2,7 @@ import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type 
 import { fetch as undiciFetch, type Dispatcher } from 'undici'
 import { consentIdOf, type AccessTokenFacts } from '../domain/authorise.ts'
 import { refuse } from '../domain/refusals.ts'
+import { createSingleFlight } from './single-flight.ts'
 import { createLru } from './lru.ts'
 
 /** Options of {@link createAccessTokenVerifier}. */
@@ -56,7 +57,6 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     [customFetch]: (url, init) => undiciFetch(url, { ...(init as object), ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) }) as unknown as Promise<Response>,
   })
   const cache = createLru<string, AccessTokenFacts>(options.cacheSize)
-  const inflight = new Map<string, Promise<AccessTokenFacts>>()
   const stats = { hits: 0, misses: 0, failures: 0 }
 
   async function verifySlow(raw: string): Promise<AccessTokenFacts> {
@@ -80,6 +80,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       throw err
     }
   }
+  const verifications = createSingleFlight(verifySlow)
 
   return {
     stats,
@@ -100,12 +101,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         throw refuse('TOKEN_EXPIRED')
       }
       stats.misses++
-      let p = inflight.get(raw)
-      if (!p) {
-        p = verifySlow(raw).finally(() => inflight.delete(raw))
-        inflight.set(raw, p)
-      }
-      return p
+      return verifications.run(raw)
     },
   }
 }

@@ -1,4 +1,5 @@
 import type { ConsentLookup } from '@ponte/contracts'
+import { createSingleFlight } from './single-flight.ts'
 import { createLru } from './lru.ts'
 
 /** Reads a consent from the consent service (`undefined` when it does not exist). */
@@ -34,7 +35,6 @@ interface Entry { value: ConsentLookup | undefined; at: number; generation: numb
 export function createConsentCache(options: ConsentCacheOptions): ConsentCache {
   const now = options.now ?? Date.now
   const entries = createLru<string, Entry>(options.maxEntries)
-  const inflight = new Map<string, Promise<ConsentLookup | undefined>>()
   // Bumped by every invalidation; a read stores its result only if no invalidation happened since it started.
   let generation = 0
   let clearedAt = -1
@@ -48,6 +48,7 @@ export function createConsentCache(options: ConsentCacheOptions): ConsentCache {
     if (lastInvalidation <= started && clearedAt <= started) entries.set(consentId, { value, at: now(), generation: started })
     return value
   }
+  const loads = createSingleFlight(load)
 
   return {
     stats,
@@ -64,12 +65,7 @@ export function createConsentCache(options: ConsentCacheOptions): ConsentCache {
         return e.value
       }
       stats.misses++
-      let p = inflight.get(consentId)
-      if (!p) {
-        p = load(consentId).finally(() => inflight.delete(consentId))
-        inflight.set(consentId, p)
-      }
-      return p
+      return loads.run(consentId)
     },
     invalidate(consentId) {
       stats.invalidations++
@@ -77,13 +73,13 @@ export function createConsentCache(options: ConsentCacheOptions): ConsentCache {
       invalidatedAt.set(consentId, generation)
       entries.delete(consentId)
       // A read in flight now would store pre-event state: forget it so the next request reads again.
-      inflight.delete(consentId)
+      loads.forget(consentId)
     },
     clear() {
       generation++
       clearedAt = generation
       entries.clear()
-      inflight.clear()
+      loads.clear()
     },
   }
 }

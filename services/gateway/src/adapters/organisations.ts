@@ -1,5 +1,6 @@
 import type { DirectoryEvent, OrganisationSummary } from '@ponte/contracts'
 import type { Logger } from '@ponte/platform'
+import { createSingleFlight } from './single-flight.ts'
 import { createLru } from './lru.ts'
 
 /** Reads an organisation from the directory connector (`undefined` when unknown). */
@@ -33,7 +34,6 @@ export function createOrganisationStatus(options: OrganisationStatusOptions): Or
   const now = options.now ?? Date.now
   const known = createLru<string, { active: boolean; at: number }>(50_000)
   const revokedStatements = new Set<string>()
-  const inflight = new Map<string, Promise<boolean>>()
   const stats = { lookups: 0, directoryFailures: 0 }
 
   async function lookup(organisationId: string): Promise<boolean> {
@@ -51,6 +51,7 @@ export function createOrganisationStatus(options: OrganisationStatusOptions): Or
       return options.onDirectoryDown === 'allow'
     }
   }
+  const lookups = createSingleFlight(lookup)
 
   return {
     stats,
@@ -65,14 +66,7 @@ export function createOrganisationStatus(options: OrganisationStatusOptions): Or
       const entry = known.get(organisationId)
       let active: boolean
       if (entry && now() - entry.at < options.ttlMs) active = entry.active
-      else {
-        let p = inflight.get(organisationId)
-        if (!p) {
-          p = lookup(organisationId).finally(() => inflight.delete(organisationId))
-          inflight.set(organisationId, p)
-        }
-        active = await p
-      }
+      else active = await lookups.run(organisationId)
       return active ? 'active' : 'suspended'
     },
     apply(event) {
