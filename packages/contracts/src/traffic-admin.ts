@@ -16,7 +16,7 @@ export const EndpointKey = z.string().regex(/^(GET|POST|PUT|PATCH|DELETE) \/[A-Z
 export const PolicyView = TrafficPolicy.extend({
   scope: z.enum(['default', 'override']),
   level: z.enum(['organisation-endpoint', 'organisation', 'endpoint', 'global', 'default']),
-  /** The lowest limit the rules allow for this policy's scope (ofb-rules §11). */
+  /** The lowest limit the rules allow for this policy's scope (docs/regulation/traffic-and-slas.md#any-limit-at-least-the-floor). */
   floor: z.number().int().positive(),
 })
 export type PolicyView = z.infer<typeof PolicyView>

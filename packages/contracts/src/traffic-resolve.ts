@@ -9,7 +9,7 @@ import type { LimitKind, TrafficPolicy } from './traffic.ts'
  * {@link policyIdOf}: `<kind>|<scope>|<organisationId or *>|<endpoint or *>`.
  *
  * For `tpm` and `monthly`, an endpoint is limitable only if it has a default policy of that kind; endpoints without one
- * are exempt (Consents, Resources, security, services, reports: ofb-rules §11) whatever overrides exist. Among the
+ * are exempt (Consents, Resources, security, services, reports: docs/regulation/traffic-and-slas.md#exempt-apis) whatever overrides exist. Among the
  * policies that match, the most specific wins:
  *   1. override for the organisation and the endpoint,
  *   2. override for the organisation (every limitable endpoint of that kind),

@@ -4,7 +4,7 @@ import { eventEnvelope } from './envelope.ts'
 /**
  * Traffic-limit policies (owned by `traffic`, enforced by `gateway`) and the Redis counter layout both services share:
  * the gateway increments the counters in one Lua script per request; `traffic` reads them for usage reports.
- * ofb-rules §11: per-minute TPM per endpoint × origin (organisation, or client IP for open data) → 429; global TPS → 529;
+ * docs/regulation/traffic-and-slas.md#per-origin-limit-tpm: per-minute TPM per endpoint × origin (organisation, or client IP for open data) → 429; global TPS → 529;
  * monthly operational limits per endpoint × resource × customer × receiving organisation → 423 (2xx only).
  */
 

@@ -1,7 +1,7 @@
 /**
  * One error type with stable codes, mapped to HTTP statuses and to the Open Finance Brasil error envelope in one place.
  * Domain code throws {@link DomainError}; the server factory's error handler turns it into
- * `{ errors: [{ code, title, detail }], meta: { requestDateTime } }` (ofb-rules §1).
+ * `{ errors: [{ code, title, detail }], meta: { requestDateTime } }` (docs/regulation/data-apis.md#error-envelope).
  */
 
 /** Every platform-level error code and its HTTP status. A code without a status does not compile. */

@@ -37,7 +37,7 @@ const interactionKey = Symbol('ponte.interactionId')
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/
 
-/** Whether a value is a valid `x-fapi-interaction-id` (RFC 4122 UUID, ofb-rules §1). */
+/** Whether a value is a valid `x-fapi-interaction-id` (RFC 4122 UUID, docs/regulation/data-apis.md#interaction-id). */
 export function isInteractionId(value: unknown): value is string {
   return typeof value === 'string' && value.length <= 36 && UUID_RE.test(value)
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { ConfigError, baseServiceConfig, commonEnvShape, dbConfig, envBoolean, envList, envPort, parseEnv, tlsEnvShape } from '@ponte/platform'
 
-/** Production endpoints of the Open Finance Brasil central directory (ofb-rules §4). */
+/** Production endpoints of the Open Finance Brasil central directory (docs/regulation/dcr.md#central-directory-participants-list). */
 export const OFB_DIRECTORY = {
   production: {
     participants: 'https://data.directory.openbankingbrasil.org.br/participants',

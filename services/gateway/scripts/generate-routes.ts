@@ -24,7 +24,7 @@ const apis = [
   { file: 'opendata-accounts-v1.1.0.yaml', service: 'connectors', nfrApi: '[DA] API Produtos e Serviços', access: 'open-data' },
 ] as const
 
-/** QCA-scaled (high class) TPM at the lowest QCA band (≤ 1 M active consents), ofb-rules §11. */
+/** QCA-scaled (high class) TPM at the lowest QCA band (≤ 1 M active consents), docs/regulation/traffic-and-slas.md#high-class-limit-by-active-consents. */
 const QCA_SCALED_FLOOR = 2500
 
 type Json = Record<string, unknown>

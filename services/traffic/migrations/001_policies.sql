@@ -1,6 +1,7 @@
 -- Up Migration
 
--- The current traffic-limit policies: defaults seeded from the NFR reference and staff overrides (ofb-rules §11).
+-- The current traffic-limit policies: defaults seeded from the NFR reference and staff overrides
+-- (docs/regulation/traffic-and-slas.md).
 -- policy_id = '<kind>|<scope>|<organisationId or *>|<endpoint or *>' (packages/contracts/src/traffic-resolve.ts).
 create table policies (
   policy_id text primary key,

@@ -41,7 +41,7 @@ describe('NFR catalogue', () => {
     expect(catalogue.some((c) => / \/open-banking\/(consents|resources|payments|automatic-payments|enrollments|admin|discovery)\//.test(c.endpoint))).toBe(false)
   })
 
-  it('spot checks from ofb-rules §11', () => {
+  it('spot checks from docs/regulation/traffic-and-slas.md#endpoint-reference-table', () => {
     const by = (endpoint: string) => catalogue.find((c) => c.endpoint === endpoint)
     expect(by('GET /open-banking/accounts/v2/accounts/{accountId}/balances')).toMatchObject({ frequency: 'high', tpmFloor: 2500, monthlyFloor: 420 })
     expect(by('GET /open-banking/credit-cards-accounts/v2/accounts/{creditCardAccountId}')).toMatchObject({ tpmFloor: 2000, monthlyFloor: 120 })

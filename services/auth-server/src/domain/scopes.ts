@@ -1,5 +1,6 @@
 /**
- * Scopes of Open Finance Brasil as the authorization server sees them (ofb-rules §2-§3).
+ * Scopes of Open Finance Brasil as the authorization server sees them (docs/regulation/security-profile.md#consent-scopes,
+ * docs/regulation/dcr.md#roles-and-allowed-scopes).
  */
 
 /** FAPI-BR v2.1 §5.1.3: listed in discovery even when the product is not offered. */

@@ -52,7 +52,7 @@ export const EXTRA_CLIENT_METADATA = ['software_id', 'org_id', 'software_roles',
 const PS256 = ['PS256']
 
 /**
- * Builds the oidc-provider instance configured to FAPI-BR v2.1 / DCR-BR v2.1 (ofb-rules §2-§3): private_key_jwt with
+ * Builds the oidc-provider instance configured to FAPI-BR v2.1 / DCR-BR v2.1 (docs/regulation/security-profile.md, docs/regulation/dcr.md): private_key_jwt with
  * PS256 only, PAR and signed request objects required, PKCE S256 always, `code id_token` with fragment, encrypted
  * id_tokens (RSA-OAEP / A256GCM), JWT access tokens bound to the client certificate, non-rotating refresh tokens,
  * `consent:<id>` dynamic scopes. Everything not certified is switched off so discovery does not advertise it.

@@ -1,10 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { DomainError } from '@ponte/platform'
 
-/** Page-size rules of the customer-data APIs (ofb-rules §1): default 25, at most 1 000, below 25 treated as 25. */
+/** Page-size rules of the customer-data APIs (docs/regulation/data-apis.md#pagination): default 25, at most 1 000, below 25 treated as 25. */
 export const DEFAULT_PAGE_SIZE = 25
 export const MAX_PAGE_SIZE = 1000
-/** Validity of a minted `pagination-key` (ofb-rules §1). */
+/** Validity of a minted `pagination-key` (docs/regulation/data-apis.md#pagination-key). */
 export const PAGINATION_KEY_TTL_MS = 60 * 60_000
 
 /** The page a request asked for, after the conventions were applied. */

@@ -17,7 +17,7 @@ export interface RegulatedDeps {
   clock: () => Date
 }
 
-/** Response header telling the gateway how the call's `pagination-key` was judged (ofb-rules §1: a valid key is not counted). */
+/** Response header telling the gateway how the call's `pagination-key` was judged (a valid key is not counted: docs/regulation/data-apis.md#pagination-key). */
 export const PAGINATION_KEY_STATUS_HEADER = 'x-ponte-pagination-key-status'
 
 /** Query parameters shared by paged endpoints. */
@@ -91,7 +91,8 @@ export interface Paging extends PageRequest {
 
 /**
  * Applies the paging conventions and, for customer data, judges the presented `pagination-key` (bound to the consent
- * and the path): a valid one is reused, anything else is replaced by a fresh key (the call still succeeds, ofb-rules §1).
+ * and the path): a valid one is reused, anything else is replaced by a fresh key (the call still succeeds,
+ * docs/regulation/data-apis.md#pagination-key).
  */
 export function paging(req: FastifyRequest, reply: FastifyReply, deps: RegulatedDeps, scope: string | undefined): Paging {
   const q = req.query as { page?: number; 'page-size'?: number; 'pagination-key'?: string }

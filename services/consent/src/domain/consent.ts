@@ -3,7 +3,7 @@ import type { ConsentResource } from '@ponte/contracts'
 import { allowedResourceTypes } from './permissions.ts'
 
 /**
- * The consent lifecycle, in one place (ofb-rules §6). Every state change of a consent is decided here by a pure
+ * The consent lifecycle, in one place (docs/regulation/consents.md#consent-statuses). Every state change of a consent is decided here by a pure
  * function of the current consent, the request and the time; the service persists the decision atomically with its
  * audit row and its event. No function here does I/O.
  *
@@ -89,10 +89,10 @@ export interface Decision {
   refusal?: DomainError
 }
 
-/** Data consents must be authorised within 60 minutes of creation (ofb-rules §6). */
+/** Data consents must be authorised within 60 minutes of creation (docs/regulation/consents.md#authorisation-window). */
 export const DATA_AUTHORISATION_WINDOW_MS = 60 * 60_000
 
-/** The v2.2 "indefinite" date, accepted as indefinite during the coexistence period (ofb-rules §6). */
+/** The v2.2 "indefinite" date, accepted as indefinite during the coexistence period (docs/regulation/consents.md#consent-expiry-date). */
 export const LEGACY_INDEFINITE = '2300-01-01T00:00:00Z'
 
 /** The latest expiry a consent may have when created or renewed at `now`: one year ahead. */

@@ -1,5 +1,5 @@
 /**
- * Permission groups of the Consents API v3.3.1 (the table in the spec's description; ofb-rules §6). A request must be
+ * Permission groups of the Consents API v3.3.1 (the table in the spec's description; docs/regulation/consents.md#permission-groups). A request must be
  * made of complete groups, each of which includes `RESOURCES_READ`. Pure: no I/O.
  */
 
@@ -58,7 +58,8 @@ const credit = (p: string): Permission[] =>
   [`${p}_READ`, `${p}_WARRANTIES_READ`, `${p}_SCHEDULED_INSTALMENTS_READ`, `${p}_PAYMENTS_READ`, 'RESOURCES_READ'] as Permission[]
 
 /**
- * The groups. Per-resource groups are the ones a bank may decline to offer (they are trimmed from a request, §6).
+ * The groups. Per-resource groups are the ones a bank may decline to offer (they are trimmed from a
+ * request, docs/regulation/consents.md#trimming-permissions).
  * Credit operations and investments appear here one product at a time: the spec's table lists each as one block,
  * and a request of the whole block is the union of its products (see docs/decisions/consent-permission-groups.md).
  */
@@ -119,7 +120,7 @@ const order = new Map<string, number>(PERMISSIONS.map((p, i) => [p, i]))
 const sortPermissions = (ps: Iterable<Permission>) => [...ps].sort((a, b) => order.get(a)! - order.get(b)!)
 
 /**
- * Checks a requested permission list and trims it to what the bank offers (ofb-rules §6):
+ * Checks a requested permission list and trims it to what the bank offers (docs/regulation/consents.md#trimming-permissions):
  * 1. the list must be exactly a union of complete groups (`COMBINACAO_PERMISSOES_INCORRETA`);
  * 2. personal and business registration data never mix (`PERMISSAO_PF_PJ_EM_CONJUNTO`); business data needs
  *    `businessEntity` (`INFORMACOES_PJ_NAO_INFORMADAS`); `businessEntity` excludes personal data (`PERMISSOES_PJ_INCORRETAS`);

@@ -45,7 +45,7 @@ const ExtendHeaders = z.object({
 
 const ExtensionsQuery = z.object({
   page: z.coerce.number().int().min(1).max(2_147_483_647).default(1),
-  // ofb-rules §1: below 25 counts as 25; above 1000 is refused.
+  // docs/regulation/data-apis.md#pagination: below 25 counts as 25; above 1000 is refused.
   'page-size': z.coerce.number().int().min(1).max(1000).default(25).transform((n) => Math.max(25, n)),
 })
 
@@ -73,9 +73,9 @@ function requireScope(caller: CallerContext, scope: string): void {
 }
 
 /**
- * `/open-banking/consents/v3`: the regulated Consents API (ofb-rules §6). Requests arrive through the gateway, which
- * verified the TPP's certificate and access token and forwards the caller in the service token's `ctx`; this plugin
- * trusts nothing else. Order of checks: service token and caller context (401), `x-fapi-interaction-id` (400), scope
+ * `/open-banking/consents/v3`: the regulated Consents API (docs/regulation/consents.md#consent-endpoints).
+ * Requests arrive through the gateway, which verified the TPP's certificate and access token and forwards the caller
+ * in the service token's `ctx`; this plugin trusts nothing else. Order of checks: service token and caller context (401), `x-fapi-interaction-id` (400), scope
  * (403), request schema (400), ownership (403), business rules (422).
  */
 export async function consentsRoutes(app: PonteServer, opts: ConsentsRoutesOptions): Promise<void> {

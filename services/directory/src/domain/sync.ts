@@ -10,7 +10,7 @@ export interface ParticipantsSyncOptions {
   keystore: Keystore
   store: DirectoryStore
   participantsUrl: string
-  /** Interval used when the directory sends no `Cache-Control: max-age` (ofb-rules §4: 900 s). */
+  /** Interval used when the directory sends no `Cache-Control: max-age` (900 s: docs/regulation/dcr.md#central-directory-participants-list). */
   defaultIntervalS: number
   /** Least time between two syncs forced by a lookup of an unknown organisation. */
   minForcedIntervalMs: number

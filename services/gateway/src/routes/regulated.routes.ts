@@ -222,7 +222,7 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
       })
       if (route.access === 'open-data') o.openData.set(req.url, res)
       // Monthly limits count 2xx only: give back a reservation otherwise; count a follow-up page whose key was not
-      // honoured (the server minted a fresh one, so the call counts, ofb-rules §1).
+      // honoured (the server minted a fresh one, so the call counts, docs/regulation/data-apis.md#pagination-key).
       const ok = res.status >= 200 && res.status < 300
       if (monthlyField) {
         if (verdict.monthlyReserved && !ok) o.limiter.adjustMonthly(monthlyField, started, -1)

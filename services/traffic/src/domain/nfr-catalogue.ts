@@ -1,16 +1,16 @@
 import type { CatalogueEntry } from '@ponte/contracts'
 
 /**
- * Turns the NFR reference table (`specs/ofb/nfr-endpoint-reference.csv`, ofb-rules §11) into the catalogue of
+ * Turns the NFR reference table (`specs/ofb/nfr-endpoint-reference.csv`, docs/regulation/traffic-and-slas.md#endpoint-reference-table) into the catalogue of
  * limitable endpoints: every row with a per-origin TPM (open data and customer data apart from Consents and
  * Resources). Rows whose TPM is `NA` are exempt and left out; so every endpoint outside the catalogue is exempt.
  * `scripts/generate-catalogue.ts` writes the result to `nfr-catalogue.json`; a test proves the file matches the CSV.
  */
 
-/** Lowest TPM of the high class: the first QCA tier (≤ 1 M active consents), ofb-rules §11. */
+/** Lowest TPM of the high class: the first QCA tier (≤ 1 M active consents), docs/regulation/traffic-and-slas.md#high-class-limit-by-active-consents. */
 export const QCA_BASE_TPM = 2500
 
-/** Global capacity floor in requests per second, ofb-rules §11. */
+/** Global capacity floor in requests per second, docs/regulation/traffic-and-slas.md#global-capacity-tps. */
 export const GLOBAL_TPS_FLOOR = 300
 
 /** One row of the CSV, as written. */
@@ -106,7 +106,7 @@ export function buildCatalogue(rows: NfrRow[]): CatalogueEntry[] {
   const out: CatalogueEntry[] = []
   for (const row of rows) {
     if (row.tpm === 'NA') {
-      // Exempt from TPM (ofb-rules §11); the rules never give such endpoints a monthly limit either.
+      // Exempt from TPM (docs/regulation/traffic-and-slas.md#exempt-apis); the rules never give such endpoints a monthly limit either.
       if (row.monthly !== 'NA') throw new Error(`NFR CSV: ${row.method} ${row.path} has a monthly limit but no TPM`)
       continue
     }

@@ -4,7 +4,7 @@ import { DomainError } from '@ponte/platform'
 import { GLOBAL_TPS_FLOOR } from './nfr-catalogue.ts'
 
 /**
- * The rules of traffic-limit policies (ofb-rules §11), free of I/O: which defaults exist, which overrides are allowed,
+ * The rules of traffic-limit policies (docs/regulation/traffic-and-slas.md), free of I/O: which defaults exist, which overrides are allowed,
  * and the regulatory floor under which no limit may be set.
  */
 
@@ -91,13 +91,13 @@ export function overrideScope(catalogue: CatalogueIndex, input: { kind: LimitKin
   return { kind, organisationId: organisationId!, floor, ...(floorSetBy ? { floorSetBy } : {}) }
 }
 
-/** Refuses a limit under the scope's floor (ofb-rules §11: any limit set must be at least the floor). */
+/** Refuses a limit under the scope's floor (docs/regulation/traffic-and-slas.md#any-limit-at-least-the-floor). */
 export function assertAtLeastFloor(scope: OverrideScope, limit: number): void {
   if (limit >= scope.floor) return
   const where = scope.endpoint ?? (scope.organisationId ? `every endpoint of organisation ${scope.organisationId}` : 'the global capacity')
   const unit = scope.kind === 'tpm' ? 'requests per minute' : scope.kind === 'monthly' ? 'calls per month' : 'requests per second'
   const because = scope.floorSetBy && scope.floorSetBy !== scope.endpoint ? ` (set by ${scope.floorSetBy})` : ''
-  throw refuse('LIMIT_BELOW_FLOOR', `${scope.kind} limit ${limit} for ${where} is below the regulatory floor of ${scope.floor} ${unit}${because}; ofb-rules §11: any limit must be at least the floor`)
+  throw refuse('LIMIT_BELOW_FLOOR', `${scope.kind} limit ${limit} for ${where} is below the regulatory floor of ${scope.floor} ${unit}${because}; any limit must be at least the floor (docs/regulation/traffic-and-slas.md#any-limit-at-least-the-floor)`)
 }
 
 /** The floor that applies to an existing policy (shown next to it, and enforced when it is written). */
