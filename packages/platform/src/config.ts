@@ -51,17 +51,29 @@ export const envList = (fallback: string[] = []) =>
 /** A TCP port env variable. */
 export const envPort = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback)
 
-/** The variables every service shares. Spread into a service's own schema. */
-export const commonEnvShape = {
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+/** The PostgreSQL variables, part of {@link commonEnvShape}. */
+export const databaseEnvShape = {
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/ponte').describe('PostgreSQL connection URL'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10).describe('PostgreSQL pool size'),
+} as const
+
+/**
+ * The variables every service shares, PostgreSQL aside. A service that keeps nothing in PostgreSQL (the gateway)
+ * spreads this instead of {@link commonEnvShape}, so its configuration table lists no variable it never reads.
+ */
+export const sharedEnvShape = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   KAFKA_BROKERS: envList(['127.0.0.1:9092']).describe('Kafka bootstrap brokers, comma-separated'),
   SERVICE_TOKEN_PRIVATE_KEY: z.string().min(1).optional().describe('Ed25519 private key (PKCS#8 PEM) that signs internal service tokens'),
   SERVICE_TOKEN_PUBLIC_KEYS: z.string().min(1).optional().describe('Ed25519 public keys (SPKI PEM, concatenated) accepted on internal endpoints'),
   ALLOW_DEV_DEFAULTS: envBoolean(false).describe('Allow development shortcuts (generated keys, sandbox CA); never in production'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000).describe('Grace period for in-flight requests on SIGTERM'),
 } as const
+
+const { LOG_LEVEL, ...sharedAfterLogLevel } = sharedEnvShape
+
+/** The variables every service with a PostgreSQL schema shares. Spread into a service's own schema. */
+export const commonEnvShape = { LOG_LEVEL, ...databaseEnvShape, ...sharedAfterLogLevel } as const
 
 /** Redis connection variable. */
 export const redisEnvShape = {

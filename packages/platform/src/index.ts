@@ -1,4 +1,4 @@
-export { ConfigError, parseEnv, deepFreeze, envBoolean, envList, envPort, commonEnvShape, redisEnvShape, tlsEnvShape, listenerEnvShape, schemaEnvShape, baseServiceConfig, dbConfig } from './config.ts'
+export { ConfigError, parseEnv, deepFreeze, envBoolean, envList, envPort, commonEnvShape, databaseEnvShape, sharedEnvShape, redisEnvShape, tlsEnvShape, listenerEnvShape, schemaEnvShape, baseServiceConfig, dbConfig } from './config.ts'
 export { DomainError, httpStatus, ofbError, ofbDateTime, domainErrorBody, errorTitle } from './errors.ts'
 export type { ErrorCode, DomainErrorOptions, OfbErrorItem, OfbErrorBody } from './errors.ts'
 export { createLogger, maskSensitive, redactedKeys } from './logger.ts'

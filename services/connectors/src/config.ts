@@ -13,7 +13,7 @@ export const Env = z.object({
   CORE_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5).describe('Consecutive failures of the external core that open the circuit breaker'),
   CORE_BREAKER_RESET_MS: z.coerce.number().int().min(100).default(10_000).describe('How long the open circuit refuses calls before one trial call'),
   PUBLIC_BASE_URL: z.url().default('https://localhost:8443').describe('Public base URL of the regulated API (links in responses point at the gateway)'),
-  PAGINATION_KEY_SECRET: z.string().min(32).optional().describe('HMAC secret of pagination-key values (≥ 32 characters; shared by all replicas); generated with ALLOW_DEV_DEFAULTS'),
+  PAGINATION_KEY_SECRET: z.string().min(32).optional().describe('HMAC secret of pagination-key values (≥ 32 characters; shared by all replicas); required unless ALLOW_DEV_DEFAULTS, which generates one per process'),
   BRAND_NAME: z.string().min(1).max(80).default('Banco Ponte').describe('Brand name shown in the data APIs (brandName)'),
   COMPANY_CNPJ: z.string().regex(/^[0-9A-Z]{12}\d{2}$/).default('12345678000195').describe('CNPJ of the institution (companyCnpj)'),
   SEED_DEMO_BANK: envBoolean(false).describe('Load the demo bank into the reference core at start-up (idempotent)'),

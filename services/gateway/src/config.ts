@@ -1,12 +1,12 @@
 import { z } from 'zod'
 import { topics } from '@ponte/contracts'
-import { baseServiceConfig, commonEnvShape, envList, listenerEnvShape, parseEnv, redisEnvShape, tlsEnvShape } from '@ponte/platform'
+import { baseServiceConfig, envList, listenerEnvShape, parseEnv, redisEnvShape, sharedEnvShape, tlsEnvShape } from '@ponte/platform'
 
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback)
 
 /** Environment variables of the gateway service. Every field is documented in the README's configuration table. */
 export const Env = z.object({
-  ...commonEnvShape,
+  ...sharedEnvShape,
   ...redisEnvShape,
   ...tlsEnvShape,
   ...listenerEnvShape(8443, 'Listen port (TLS, client certificate requested)'),
