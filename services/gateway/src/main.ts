@@ -3,7 +3,9 @@ import { createWorkerPublisher } from './adapters/worker-publisher.ts'
 import { composeGateway } from './compose.ts'
 import { loadConfig } from './config.ts'
 
-// The only file that reads the environment, opens connections and listens.
+// The only file that reads the environment and listens. It opens the process-wide runtime (logger, Kafka client) and
+// the event worker; composeGateway (compose.ts) opens the gateway's own connections (Redis, upstream pools, JWKS agent,
+// Kafka subscriptions), so the integration tests build exactly this gateway without a process.
 const config = orExit(() => loadConfig(process.env))
 const serviceKeys = orExit(() => loadServiceKeys(config.serviceKeys))
 const https = orExit(() => loadTls(config.tls))

@@ -31,8 +31,9 @@ export const pageQuery = {
 export const resourceId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,99}$/).max(100)
 
 /**
- * Registers a group of regulated routes: every request must carry a valid service token; its `ctx` must be a
- * {@link CallerContext}; responses carry `x-v`. With `consent: true` the context must name a consent.
+ * Registers a group of regulated routes: every request must carry a valid service token and responses carry `x-v`.
+ * Handlers read the verified caller with {@link callerContext} (a {@link CallerContext}, else 401) and, for customer
+ * data, its consent with {@link consentOf} (403 when the context names none).
  */
 export function regulatedGroup(app: PonteServer, deps: RegulatedDeps, version: string, register: (group: PonteServer) => void): void {
   app.register(async (instance) => {
