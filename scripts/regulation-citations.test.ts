@@ -64,4 +64,23 @@ describe('the checker', () => {
     ])
     expect(staleCitations(files)).toEqual([`src/a.ts:5: // ${['ofb', 'rules'].join('-')} §2`])
   })
+
+  it('reports links inside docs/regulation to a missing file, heading or spec line', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ponte-regulation-'))
+    mkdirSync(join(root, regulationDir), { recursive: true })
+    mkdirSync(join(root, 'specs'))
+    writeFileSync(join(root, 'specs', 'api.yaml'), 'a: 1\nb: 2\n')
+    writeFileSync(join(root, regulationDir, 'a.md'), [
+      '# A', '', '## Rule', '',
+      '[ok](#rule) [ok](b.md#other) [ok](../../specs/api.yaml#L2) [ok](https://example.org/x#y)',
+      '[bad](#nope) [bad](b.md#rule) [bad](c.md) [bad](../../specs/api.yaml#L30)',
+    ].join('\n'))
+    writeFileSync(join(root, regulationDir, 'b.md'), '# B\n\n## Other\n')
+    expect(brokenRegulationLinks(root)).toEqual([
+      `${regulationDir}/a.md:6: #nope names no heading`,
+      `${regulationDir}/a.md:6: b.md#rule names no heading`,
+      `${regulationDir}/a.md:6: c.md does not exist`,
+      `${regulationDir}/a.md:6: ../../specs/api.yaml#L30 is past the end of the file`,
+    ])
+  })
 })

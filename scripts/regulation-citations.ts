@@ -117,7 +117,15 @@ export function brokenCitations(files: Array<{ path: string; text: string }>, ro
   return problems
 }
 
-/** The broken relative links (missing file, or missing heading) of the markdown files in docs/regulation/. */
+/** The number of lines of a file (a `#L<n>` link into a spec must stay inside it). */
+function lineCount(path: string): number {
+  return readFileSync(path, 'utf8').split('\n').length
+}
+
+/**
+ * The broken relative links of the markdown files in docs/regulation/: a missing file, a missing heading, or a line
+ * anchor (`#L<n>`, into a spec file) past the end of the file.
+ */
 export function brokenRegulationLinks(root: string = repoRoot): string[] {
   const hasAnchor = anchorChecker()
   const problems: string[] = []
@@ -132,8 +140,10 @@ export function brokenRegulationLinks(root: string = repoRoot): string[] {
         const [file, anchor] = link.split('#') as [string, string | undefined]
         const target = file === '' ? path : resolve(dirname(path), file)
         const where = `${regulationDir}/${name}:${i + 1}`
+        const line = anchor === undefined ? undefined : /^L(\d+)$/.exec(anchor)?.[1]
         if (!existsSync(target)) problems.push(`${where}: ${link} does not exist`)
         else if (anchor !== undefined && target.endsWith('.md') && !hasAnchor(target, anchor)) problems.push(`${where}: ${link} names no heading`)
+        else if (line !== undefined && !target.endsWith('.md') && lineCount(target) < Number(line)) problems.push(`${where}: ${link} is past the end of the file`)
       }
     })
   }
