@@ -53,5 +53,5 @@ process.once('SIGTERM', () => {
     await pool.end()
     await schema.drop()
     process.exit(0)
-  })()
+  })().catch((err: unknown) => { console.error(err); process.exit(1) })
 })
