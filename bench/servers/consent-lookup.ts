@@ -11,7 +11,7 @@ import {
 } from '@ponte/platform'
 import { ensureDatabase, testInfra, testSchema } from '@ponte/testkit'
 import { buildApp } from '../../services/consent/src/app.ts'
-import { createConsentService, createIds, systemClock } from '../../services/consent/src/consent-service.ts'
+import { createConsentService, createIds, systemClock } from '../../services/consent/src/adapters/consent-service.ts'
 import { DEFAULT_OFFERED_GROUPS } from '../../services/consent/src/domain/permissions.ts'
 
 const { databaseUrl } = testInfra()

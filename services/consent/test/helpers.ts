@@ -4,7 +4,7 @@ import type { CallerContext } from '@ponte/contracts'
 import { SERVICE_TOKEN_HEADER, createPool, migrate, type Pool } from '@ponte/platform'
 import { testLogger, testSchema, testServiceAuth } from '@ponte/testkit'
 import { buildApp } from '../src/app.ts'
-import { createConsentService, createIds, type Clock, type ConsentService } from '../src/consent-service.ts'
+import { createConsentService, createIds, type Clock, type ConsentService } from '../src/adapters/consent-service.ts'
 import { DEFAULT_OFFERED_GROUPS, type PermissionGroupName } from '../src/domain/permissions.ts'
 
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url))

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { CallerContext } from '@ponte/contracts'
 import { DomainError, ofbDateTime, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
 import type { FastifyRequest } from 'fastify'
-import type { CallMeta, ConsentService } from '../consent-service.ts'
+import type { CallMeta, ConsentService } from '../adapters/consent-service.ts'
 import { PERMISSIONS } from '../domain/permissions.ts'
 import { consentData, consentReadData, extensionItem } from './views.ts'
 
