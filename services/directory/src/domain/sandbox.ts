@@ -2,7 +2,7 @@ import { randomBytes, randomUUID, type KeyObject } from 'node:crypto'
 import { SignJWT, type JWK } from 'jose'
 import { DomainError } from '@ponte/platform'
 import { generateEncryptionKey, issueClientCertificate, issueSigningCertificate, type DevCa, type RsaPrivateJwk } from '@ponte/pki'
-import type { SandboxKey, SandboxOrganisation, SandboxSoftwareStatement, SandboxStore } from '../adapters/pg-sandbox-store.ts'
+import type { SandboxKey, SandboxOrganisation, SandboxSoftwareStatement, SandboxStore } from './sandbox-store.ts'
 import { bankParticipant, type BankIdentity } from './bank-participant.ts'
 import { randomCnpj } from './cnpj.ts'
 
