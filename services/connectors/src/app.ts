@@ -32,12 +32,12 @@ export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
   const regulated = { ...deps, publicBaseUrl: deps.publicBaseUrl.replace(/\/$/, ''), clock: deps.clock ?? (() => new Date()) }
   registerInternalInfo(app, 'connectors', deps.serviceAuth)
-  internalCustomerRoutes(app, deps)
-  resourcesRoutes(app, regulated)
-  accountsRoutes(app, regulated)
-  creditCardsRoutes(app, regulated)
-  customersRoutes(app, regulated)
-  loansRoutes(app, regulated)
-  openDataRoutes(app, regulated)
+  app.register(internalCustomerRoutes, deps)
+  app.register(resourcesRoutes, regulated)
+  app.register(accountsRoutes, regulated)
+  app.register(creditCardsRoutes, regulated)
+  app.register(customersRoutes, regulated)
+  app.register(loansRoutes, regulated)
+  app.register(openDataRoutes, regulated)
   return app
 }
