@@ -92,7 +92,7 @@ async function server(): Promise<void> {
       await pool.end()
       await schema.drop()
       process.exit(0)
-    })()
+    })().catch((err: unknown) => { console.error(err); process.exit(1) })
   })
 }
 

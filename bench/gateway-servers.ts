@@ -110,7 +110,7 @@ if (role === 'upstream') {
       process.stderr.write(`gateway bench events: ${JSON.stringify(g.events.stats)}\n`)
       await ('disconnect' in publisher ? publisher.disconnect() : publisher.close())
       process.exit(0)
-    })()
+    })().catch((err: unknown) => { console.error(err); process.exit(1) })
   })
 } else {
   throw new Error(`unknown role ${role}`)

@@ -32,14 +32,14 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { constants, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { connect, createServer as createNetServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { generateServiceKeyPair } from '@ponte/platform'
 import { issueClientCertificate, loadOrCreateDevPki } from '@ponte/pki'
-import { repoRoot } from '@ponte/testkit'
+import { freePort, repoRoot } from '@ponte/testkit'
 import { Pool } from 'undici'
 import { load, machine, startChild, type BenchResult, type BenchRow, type ChildServer } from './lib.ts'
 import { openLoop } from './open-loop.ts'
@@ -54,16 +54,6 @@ function startRole(role: 'upstream' | 'gateway', dir: string): Promise<ChildServ
   const prof = role === 'gateway' && process.env.GATEWAY_BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GATEWAY_BENCH_CPU_PROFILE_DIR}`] : []
   const flags = role === 'gateway' && process.env.GATEWAY_BENCH_NODE_FLAGS ? process.env.GATEWAY_BENCH_NODE_FLAGS.split(' ').filter(Boolean) : []
   return startChild(fileURLToPath(new URL('./gateway-servers.ts', import.meta.url)), { args: [role, dir], nodeFlags: [...prof, ...flags] })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createNetServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 async function waitPort(port: number): Promise<void> {

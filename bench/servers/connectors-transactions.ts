@@ -51,5 +51,5 @@ const token = await createServiceTokenIssuer('gateway', keys.privateKeyPem).sign
 console.log(JSON.stringify({ port, accountId, token, seed }))
 
 process.once('SIGTERM', () => {
-  void app.close().then(() => pool.end()).then(() => process.exit(0))
+  void app.close().then(() => pool.end()).then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1) })
 })

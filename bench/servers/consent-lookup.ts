@@ -7,11 +7,11 @@
 import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
 import {
-  createLogger, createPool, createServiceTokenIssuer, createServiceTokenVerifier, generateServiceKeyPair, migrate, parsePublicKeys,
+  createLogger, createPool, createServiceTokenIssuer, createServiceTokenVerifier, generateServiceKeyPair, migrate, ofbDateTime, parsePublicKeys,
 } from '@ponte/platform'
 import { ensureDatabase, testInfra, testSchema } from '@ponte/testkit'
 import { buildApp } from '../../services/consent/src/app.ts'
-import { createConsentService, createIds, systemClock } from '../../services/consent/src/consent-service.ts'
+import { createConsentService, createIds, systemClock } from '../../services/consent/src/adapters/consent-service.ts'
 import { DEFAULT_OFFERED_GROUPS } from '../../services/consent/src/domain/permissions.ts'
 
 const { databaseUrl } = testInfra()
@@ -26,7 +26,7 @@ const consent = await consents.create({
   organisationId: 'bench-org',
   permissions: ['ACCOUNTS_READ', 'ACCOUNTS_BALANCES_READ', 'RESOURCES_READ'],
   loggedUserCpf: '76109277673',
-  expirationDateTime: new Date(Date.now() + 30 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  expirationDateTime: ofbDateTime(new Date(Date.now() + 30 * 86_400_000)),
 }, meta)
 await consents.authorise(consent.consentId, {
   resources: [{ type: 'ACCOUNT', resourceId: 'acc-1' }, { type: 'ACCOUNT', resourceId: 'acc-2' }],
@@ -53,5 +53,5 @@ process.once('SIGTERM', () => {
     await pool.end()
     await schema.drop()
     process.exit(0)
-  })()
+  })().catch((err: unknown) => { console.error(err); process.exit(1) })
 })

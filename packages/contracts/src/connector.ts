@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { AuthenticatedCustomer, Cnpj, ConsentResource, Cpf, SelectableResource } from './internal.ts'
+import { RESOURCE_ID_RE } from './ids.ts'
 
 /**
  * The connector contract: what Ponte needs from a bank's core systems. `services/connectors` serves the regulated
@@ -18,7 +19,7 @@ export const CoreDate = z.iso.date()
 /** An instant (RFC 3339, UTC). */
 export const CoreInstant = z.iso.datetime({ offset: false })
 /** A public identifier of a resource (OFB id pattern). */
-export const CoreId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,99}$/)
+export const CoreId = z.string().regex(RESOURCE_ID_RE)
 
 /**
  * Whose data is read: a person (`cpf`), or a business (`cnpj`) through a person who may act for it. A core must

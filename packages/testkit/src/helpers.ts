@@ -1,3 +1,4 @@
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import {
   createLogger,
@@ -40,4 +41,20 @@ export function testServiceAuth(pair: ServiceKeyPair = generateServiceKeyPair())
     issuer: (service: string) => createServiceTokenIssuer(service, pair.privateKeyPem),
     verifier: (audience: string) => createServiceTokenVerifier(audience, parsePublicKeys(pair.publicKeyPem)),
   }
+}
+
+/** A free TCP port on 127.0.0.1 (listen on 0, read it, close), for a server whose URL must be known before it starts. */
+export async function freePort(): Promise<number> {
+  const srv = createNetServer()
+  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const { port } = srv.address() as AddressInfo
+  await new Promise<void>((resolve) => srv.close(() => resolve()))
+  return port
+}
+
+/** Distinct free ports (a port handed out twice in a row by the kernel is asked again). */
+export async function freePorts(n: number): Promise<number[]> {
+  const out = new Set<number>()
+  while (out.size < n) out.add(await freePort())
+  return [...out]
 }

@@ -33,7 +33,7 @@ import { createSandboxDirectory, type OnboardedSoftwareStatement } from '../../d
 import { createSsaVerifier } from '../../directory/src/domain/ssa-verifier.ts'
 import { createParticipantsSync } from '../../directory/src/domain/sync.ts'
 import { buildApp as buildConsentApp } from '../../consent/src/app.ts'
-import { createConsentService, createIds, systemClock } from '../../consent/src/consent-service.ts'
+import { createConsentService, createIds, systemClock } from '../../consent/src/adapters/consent-service.ts'
 import { DEFAULT_OFFERED_GROUPS } from '../../consent/src/domain/permissions.ts'
 import { buildApp as buildConnectorsApp } from '../../connectors/src/app.ts'
 import { createPgCore } from '../../connectors/src/adapters/pg-core.ts'

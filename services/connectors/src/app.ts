@@ -1,13 +1,13 @@
 import { createServer, registerInternalInfo, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { CoreConnector } from '@ponte/contracts'
 import type { PaginationKeys } from './domain/pagination.ts'
-import { accountsRoutes } from './routes/accounts.ts'
-import { creditCardsRoutes } from './routes/credit-cards.ts'
-import { customersRoutes } from './routes/customers.ts'
-import { internalCustomerRoutes } from './routes/internal-customers.ts'
-import { loansRoutes } from './routes/loans.ts'
-import { openDataRoutes } from './routes/open-data.ts'
-import { resourcesRoutes } from './routes/resources.ts'
+import { accountsRoutes } from './routes/accounts.routes.ts'
+import { creditCardsRoutes } from './routes/credit-cards.routes.ts'
+import { customersRoutes } from './routes/customers.routes.ts'
+import { internalCustomerRoutes } from './routes/internal-customers.routes.ts'
+import { loansRoutes } from './routes/loans.routes.ts'
+import { openDataRoutes } from './routes/open-data.routes.ts'
+import { resourcesRoutes } from './routes/resources.routes.ts'
 
 /** What the connectors app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {
@@ -32,12 +32,12 @@ export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
   const regulated = { ...deps, publicBaseUrl: deps.publicBaseUrl.replace(/\/$/, ''), clock: deps.clock ?? (() => new Date()) }
   registerInternalInfo(app, 'connectors', deps.serviceAuth)
-  internalCustomerRoutes(app, deps)
-  resourcesRoutes(app, regulated)
-  accountsRoutes(app, regulated)
-  creditCardsRoutes(app, regulated)
-  customersRoutes(app, regulated)
-  loansRoutes(app, regulated)
-  openDataRoutes(app, regulated)
+  app.register(internalCustomerRoutes, deps)
+  app.register(resourcesRoutes, regulated)
+  app.register(accountsRoutes, regulated)
+  app.register(creditCardsRoutes, regulated)
+  app.register(customersRoutes, regulated)
+  app.register(loansRoutes, regulated)
+  app.register(openDataRoutes, regulated)
   return app
 }

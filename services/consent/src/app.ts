@@ -1,5 +1,5 @@
 import { createServer, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
-import type { ConsentService } from './consent-service.ts'
+import type { ConsentService } from './adapters/consent-service.ts'
 import { consentsRoutes } from './routes/consents.routes.ts'
 import { internalConsentRoutes } from './routes/internal.routes.ts'
 

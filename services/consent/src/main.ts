@@ -1,8 +1,8 @@
 import { bootService, createOutboxRelay, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
-import { createConsentService, createIds, systemClock } from './consent-service.ts'
-import { createExpiryScheduler } from './scheduler.ts'
+import { createConsentService, createIds, systemClock } from './adapters/consent-service.ts'
+import { createExpiryScheduler } from './adapters/scheduler.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))

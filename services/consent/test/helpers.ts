@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import type { CallerContext } from '@ponte/contracts'
-import { SERVICE_TOKEN_HEADER, createPool, migrate, type Pool } from '@ponte/platform'
+import { SERVICE_TOKEN_HEADER, createPool, migrate, ofbDateTime, type Pool } from '@ponte/platform'
 import { testLogger, testSchema, testServiceAuth } from '@ponte/testkit'
 import { buildApp } from '../src/app.ts'
-import { createConsentService, createIds, type Clock, type ConsentService } from '../src/consent-service.ts'
+import { createConsentService, createIds, type Clock, type ConsentService } from '../src/adapters/consent-service.ts'
 import { DEFAULT_OFFERED_GROUPS, type PermissionGroupName } from '../src/domain/permissions.ts'
 
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url))
@@ -86,7 +86,7 @@ export type TestConsentApp = Awaited<ReturnType<typeof startConsentApp>>
 
 /** An RFC 3339 date `ms` after the clock's now, without fractions. */
 export function isoIn(clock: Clock, ms: number): string {
-  return new Date(clock.now().getTime() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  return ofbDateTime(new Date(clock.now().getTime() + ms))
 }
 
 export const DAY = 24 * 60 * 60_000

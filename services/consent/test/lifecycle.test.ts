@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testLogger } from '@ponte/testkit'
-import { createConsentService, createIds } from '../src/consent-service.ts'
+import { createConsentService, createIds } from '../src/adapters/consent-service.ts'
 import { DEFAULT_OFFERED_GROUPS } from '../src/domain/permissions.ts'
-import { createExpiryScheduler } from '../src/scheduler.ts'
+import { createExpiryScheduler } from '../src/adapters/scheduler.ts'
 import { DAY, isoIn, startConsentApp, type TestConsentApp } from './helpers.ts'
 
 describe('consent lifecycle: time-based transitions and races', () => {

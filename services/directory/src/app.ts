@@ -10,7 +10,7 @@ export interface AppDeps extends InternalRoutesDeps {
 /** Builds the directory connector's internal API (plain HTTP, service-token protected). It never listens. */
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer(deps.server)
-  internalRoutes(app, deps)
+  app.register(internalRoutes, deps)
   return app
 }
 
@@ -22,6 +22,6 @@ export interface SandboxAppDeps extends SandboxRoutesDeps {
 /** Builds the sandbox central directory (its own TLS listener). It never listens. */
 export function buildSandboxApp(deps: SandboxAppDeps): PonteServer {
   const app = createServer(deps.server)
-  sandboxRoutes(app, deps)
+  app.register(sandboxRoutes, deps)
   return app
 }

@@ -102,7 +102,7 @@ runtime.closers.unshift(() => relay.stop())
 if (connector.syncEnabled) {
   const tick = () => sync.syncIfDue().catch((err: Error) => log.warn({ err: err.message }, 'participants sync failed; retrying later'))
   void tick()
-  const timer = setInterval(tick, 30_000)
+  const timer = setInterval(() => void tick(), 30_000)
   timer.unref()
   runtime.closers.unshift(() => clearInterval(timer))
 }

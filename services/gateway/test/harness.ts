@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ConsentLookup, OrganisationSummary } from '@ponte/contracts'
-import { createKafka, createPublisher, createServer, fapiTlsOptions, parsePublicKeys, requireServiceToken, type PonteServer } from '@ponte/platform'
+import { createKafka, createPublisher, createServer, fapiTlsOptions, ofbDateTime, parsePublicKeys, requireServiceToken, type PonteServer } from '@ponte/platform'
 import { createDevCa, issueClientCertificate, issueServerCertificate, type DevCa, type IssuedSigningCertificate } from '@ponte/pki'
 import { listen, testInfra, testLogger, testServiceAuth } from '@ponte/testkit'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
@@ -28,7 +28,7 @@ export const AUDIENCE = 'https://gateway.test'
 export const ACCOUNT_BODY = (accountId: string) => ({
   data: { compeCode: '001', branchCode: '6272', number: '94088392', checkDigit: '4', type: 'CONTA_DEPOSITO_A_VISTA', subtype: 'INDIVIDUAL', currency: 'BRL' },
   links: { self: `https://api.banco.com.br/open-banking/accounts/v2/accounts/${accountId}` },
-  meta: { totalRecords: 1, totalPages: 1, requestDateTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+  meta: { totalRecords: 1, totalPages: 1, requestDateTime: ofbDateTime() },
 })
 
 /**
@@ -183,7 +183,7 @@ export async function startWorld() {
       consentId: `urn:ponte:${randomUUID()}`,
       status: 'AUTHORISED',
       clientId: t.clientId,
-      expirationDateTime: new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      expirationDateTime: ofbDateTime(new Date(Date.now() + 86_400_000)),
       permissions: ['ACCOUNTS_READ', 'ACCOUNTS_BALANCES_READ', 'ACCOUNTS_TRANSACTIONS_READ', 'RESOURCES_READ'],
       resources: [{ type: 'ACCOUNT', resourceId: 'acc-1' }, { type: 'ACCOUNT', resourceId: 'acc-2' }],
       customer: { cpf: '76109277673' },

@@ -2,8 +2,8 @@ import type { CatalogueEntry } from '@ponte/contracts'
 import { createServer, registerInternalInfo, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { UsageReader } from './adapters/usage-reader.ts'
 import { indexCatalogue } from './domain/policy-rules.ts'
-import type { PolicyService } from './policy-service.ts'
-import { internalRoutes } from './routes/internal.ts'
+import type { PolicyService } from './adapters/policy-service.ts'
+import { internalRoutes } from './routes/internal.routes.ts'
 
 /** What the traffic app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {

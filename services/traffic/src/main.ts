@@ -6,7 +6,7 @@ import { syncPolicyTopic } from './adapters/policy-topic-sync.ts'
 import { createUsageReader } from './adapters/usage-reader.ts'
 import { loadConfig } from './config.ts'
 import { indexCatalogue } from './domain/policy-rules.ts'
-import { createPolicyService } from './policy-service.ts'
+import { createPolicyService } from './adapters/policy-service.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))

@@ -12,7 +12,7 @@ import { loadCatalogue } from '../src/adapters/catalogue-file.ts'
 import { syncPolicyTopic } from '../src/adapters/policy-topic-sync.ts'
 import { createUsageReader } from '../src/adapters/usage-reader.ts'
 import { indexCatalogue } from '../src/domain/policy-rules.ts'
-import { createPolicyService, type PolicyService } from '../src/policy-service.ts'
+import { createPolicyService, type PolicyService } from '../src/adapters/policy-service.ts'
 
 const LIST = 'GET /open-banking/accounts/v2/accounts'
 const BALANCES = 'GET /open-banking/accounts/v2/accounts/{accountId}/balances'

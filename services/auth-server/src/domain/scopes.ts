@@ -3,6 +3,8 @@
  * docs/regulation/dcr.md#roles-and-allowed-scopes).
  */
 
+import { CONSENT_ID_RE } from '@ponte/contracts'
+
 /** FAPI-BR v2.1 §5.1.3: listed in discovery even when the product is not offered. */
 export const MANDATORY_DISCOVERY_SCOPES = [
   'invoice-financings', 'financings', 'loans', 'unarranged-accounts-overdraft', 'bank-fixed-incomes',
@@ -21,9 +23,6 @@ export const ROLE_SCOPES: Readonly<Record<string, readonly string[]>> = {
 
 /** Scopes a client may use without a customer (client_credentials). */
 export const CLIENT_CREDENTIALS_SCOPES = new Set(['consents', 'payments', 'recurring-payments', 'nrp-consents', 'resources'])
-
-/** Consent ids (spec consents-v3.3.1 `consentId`). */
-export const CONSENT_ID_RE = /^urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*'%/?#]+$/
 
 /** The union of the scopes allowed by the active roles, in a stable order. */
 export function scopesForRoles(roles: Iterable<string>): string[] {

@@ -2,13 +2,13 @@
 // base URLs (stand-ins in the service tests, the real services in the end-to-end test).
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer as createHttpsServer, type Server } from 'node:https'
-import { createServer as createNetServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { SignJWT, type CryptoKey as JoseKey } from 'jose'
 import { createPool, createRedis, fapiTlsOptions, migrate, type Logger, type Pool, type PonteServer, type ServiceTokenIssuer, type ServiceTokenVerifier } from '@ponte/platform'
 import { issueServerCertificate, type DevCa } from '@ponte/pki'
-import { testInfra, type TestSchema, type TestTpp } from '@ponte/testkit'
+import { freePort, testInfra, type TestSchema, type TestTpp } from '@ponte/testkit'
 import type { Redis } from 'ioredis'
 import { buildApp } from '../../src/app.ts'
 import { presentedCertificate } from '../../src/adapters/client-certificate.ts'
@@ -22,15 +22,6 @@ import { createProvider } from '../../src/provider/configuration.ts'
 import { createProviderHolder, type ProviderHolder } from '../../src/provider/provider-holder.ts'
 
 const migrationsDir = fileURLToPath(new URL('../../migrations', import.meta.url))
-
-/** A free TCP port on 127.0.0.1 (the issuer URL must be known before the provider is built). */
-export async function freePort(): Promise<number> {
-  const srv = createNetServer()
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
-  const { port } = srv.address() as AddressInfo
-  await new Promise<void>((resolve) => srv.close(() => resolve()))
-  return port
-}
 
 /** An HTTPS host serving TPP key sets, as the directory keystore does (`software_jwks_uri`). */
 export interface Keystore {

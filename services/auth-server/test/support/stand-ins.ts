@@ -2,7 +2,7 @@
 // for the auth-server's own tests (the end-to-end test uses the real services instead).
 import { createHash, randomUUID } from 'node:crypto'
 import type { InternalConsent, SelectableResource } from '@ponte/contracts'
-import { createServer, DomainError, requireServiceToken, type Logger, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
+import { createServer, DomainError, ofbDateTime, requireServiceToken, type Logger, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
 import { parseClientCertificate, verifyCertificateChain, type DevCa } from '@ponte/pki'
 import { errors as joseErrors, jwtVerify, type CryptoKey as JoseKey } from 'jose'
 
@@ -61,7 +61,7 @@ export interface ConsentState {
 
 /** A data consent awaiting authorisation. */
 export function aConsent(over: Partial<InternalConsent> & { clientId: string; cpf: string }): InternalConsent {
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+  const now = ofbDateTime()
   const { cpf, ...rest } = over
   return {
     consentId: `urn:ponte:${randomUUID()}`, kind: 'data', status: 'AWAITING_AUTHORISATION', permissions: ['ACCOUNTS_READ', 'ACCOUNTS_BALANCES_READ', 'RESOURCES_READ'],

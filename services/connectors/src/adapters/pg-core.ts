@@ -1,4 +1,4 @@
-import type { Pool } from '@ponte/platform'
+import { ofbDateTime, type Pool } from '@ponte/platform'
 import type {
   ConsentResource,
   CoreAccount,
@@ -34,7 +34,7 @@ const dayEnd = (n: number) => `(($${n}::date + 1)::timestamp at time zone 'Ameri
 const ownerParams = (o: CoreOwner) => [o.cpf, o.cnpj ?? null]
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v)
 const iso = (v: unknown) => (v as Date).toISOString()
-const isoSeconds = (v: unknown) => (v as Date).toISOString().replace(/\.\d{3}Z$/, 'Z')
+const isoSeconds = (v: unknown) => ofbDateTime(v as Date)
 const last4 = (s: string) => `•••• ${s.slice(-4)}`
 
 const ACCOUNT_LABELS: Record<string, string> = {

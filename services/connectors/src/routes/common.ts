@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { DomainError, ofbDateTime, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
-import { CallerContext, type ConsentContext, type CoreConnector, type CoreOwner, type CoreResourceStatus, type ResourceType } from '@ponte/contracts'
+import { CallerContext, CoreId, type ConsentContext, type CoreConnector, type CoreOwner, type CoreResourceStatus, type ResourceType } from '@ponte/contracts'
 import { ownerOf, requireAvailable, requireConsentedResource, requirePermissions } from '../domain/access.ts'
 import { pageLinks, pageNotFound, pageRequest, totalPages, type PageRequest, type PaginationKeys } from '../domain/pagination.ts'
 
@@ -28,7 +28,7 @@ export const pageQuery = {
 }
 
 /** A path parameter carrying a resource id (OFB id pattern). */
-export const resourceId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,99}$/).max(100)
+export const resourceId = CoreId.max(100)
 
 /**
  * Registers a group of regulated routes: every request must carry a valid service token and responses carry `x-v`.

@@ -1,16 +1,14 @@
 import { z } from 'zod'
-import { CallerContext } from '@ponte/contracts'
+import { CallerContext, CONSENT_ID_RE } from '@ponte/contracts'
 import { DomainError, ofbDateTime, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
 import type { FastifyRequest } from 'fastify'
-import type { CallMeta, ConsentService } from '../consent-service.ts'
+import type { CallMeta, ConsentService } from '../adapters/consent-service.ts'
 import { PERMISSIONS } from '../domain/permissions.ts'
 import { consentData, consentReadData, extensionItem } from './views.ts'
 
 /** The Consents API version served (the `x-v` response header). */
 export const CONSENTS_API_VERSION = '3.3.1'
 
-/** The spec's consent id pattern (`ConsentId` parameter). */
-export const CONSENT_ID_RE = /^urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*'%/?#]+$/
 /** The spec's date-time pattern of request fields. */
 const DATE_TIME_RE = /^(\d{4})-(1[0-2]|0?[1-9])-(3[01]|[12][0-9]|0?[1-9])T(?:[01]\d|2[0123]):(?:[012345]\d):(?:[012345]\d)Z$/
 /** Trimmed text, as the response patterns of the extension headers require. */

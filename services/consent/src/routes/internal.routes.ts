@@ -5,7 +5,7 @@ import {
 } from '@ponte/contracts'
 import { DomainError, ofbDateTime, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
 import type { FastifyRequest } from 'fastify'
-import type { CallMeta, ConsentService } from '../consent-service.ts'
+import type { CallMeta, ConsentService } from '../adapters/consent-service.ts'
 import { ConsentIdParams } from './consents.routes.ts'
 import { toInternalConsent, toLookup } from './views.ts'
 

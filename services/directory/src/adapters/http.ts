@@ -1,6 +1,7 @@
 import { rootCertificates } from 'node:tls'
 import { Agent, fetch as undiciFetch } from 'undici'
 import type { HostAllowList } from '../domain/allow-list.ts'
+import { DirectoryFetchError, type DirectoryHttp, type DirectoryJson } from '../domain/ports.ts'
 
 /** The part of a fetch response the connector reads. */
 export interface FetchResponse {
@@ -13,30 +14,11 @@ export interface FetchResponse {
 /** The outbound HTTP function of the connector (injectable, so tests can count or fake requests). */
 export type FetchLike = (url: string, init: { signal: AbortSignal; headers: Record<string, string>; redirect: 'error' }) => Promise<FetchResponse>
 
-/** Why a directory request failed. */
-export type DirectoryFetchErrorCode = 'HOST_NOT_ALLOWED' | 'UNAVAILABLE' | 'BAD_RESPONSE'
-
-/** A failed request to the directory. `HOST_NOT_ALLOWED` means no request was made. */
-export class DirectoryFetchError extends Error {
-  readonly code: DirectoryFetchErrorCode
-  constructor(code: DirectoryFetchErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = 'DirectoryFetchError'
-    this.code = code
-  }
-}
-
-/** A successful JSON answer of the directory. */
-export interface DirectoryJson {
-  body: unknown
-  headers: { get(name: string): string | null }
-}
-
 /**
  * Fetches JSON from the directory: the URL must pass the host allow-list (checked before anything leaves the
  * process), redirects are refused (they could lead off the allowed hosts), every request has a timeout.
  */
-export function createDirectoryHttp(options: { fetch: FetchLike; isAllowed: HostAllowList; timeoutMs: number }) {
+export function createDirectoryHttp(options: { fetch: FetchLike; isAllowed: HostAllowList; timeoutMs: number }): DirectoryHttp {
   return {
     async getJson(url: string): Promise<DirectoryJson> {
       if (!options.isAllowed(url)) throw new DirectoryFetchError('HOST_NOT_ALLOWED', `${safeUrl(url)} is not on a configured directory host`)
@@ -58,9 +40,6 @@ export function createDirectoryHttp(options: { fetch: FetchLike; isAllowed: Host
     },
   }
 }
-
-/** The directory HTTP client type. */
-export type DirectoryHttp = ReturnType<typeof createDirectoryHttp>
 
 function safeUrl(url: string): string {
   try {

@@ -1,11 +1,6 @@
 import type { JWK } from 'jose'
 import type { Logger } from '@ponte/platform'
-import type { DirectoryHttp } from './http.ts'
-
-/** A JSON Web Key Set as published by the directory. */
-export interface Jwks {
-  keys: JWK[]
-}
+import type { DirectoryHttp, Jwks, Keystore } from '../domain/ports.ts'
 
 /** Options of {@link createKeystore}. */
 export interface KeystoreOptions {
@@ -19,21 +14,6 @@ export interface KeystoreOptions {
   now?: () => number
   /** Most URLs kept (oldest evicted). Default 10 000. */
   maxEntries?: number
-}
-
-/** Cached access to the directory's keystores. */
-export interface Keystore {
-  /** The JWKS at `url`, from cache while fresh. Throws `DirectoryFetchError` (`HOST_NOT_ALLOWED` before any request). */
-  get(url: string): Promise<Jwks>
-  /**
-   * The key `kid` of the JWKS at `url`. When the cached set lacks it, the set is fetched again once, unless it was
-   * fetched less than `minRefreshIntervalMs` ago: a stream of unknown kids causes at most one fetch per interval.
-   */
-  findKey(url: string, kid: string): Promise<JWK | undefined>
-  /** Fetches `url` now (subject to the same allow-list), replacing the cached set. */
-  refresh(url: string): Promise<Jwks>
-  /** Requests made, for metrics. */
-  readonly stats: { fetches: number; failures: number }
 }
 
 interface Entry {

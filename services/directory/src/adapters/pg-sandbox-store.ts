@@ -1,54 +1,6 @@
 import { withTransaction, type Pool } from '@ponte/platform'
 import type { JWK } from 'jose'
-
-/** A role of a sandbox organisation. */
-export interface SandboxRole {
-  role: string
-  status: 'Active' | 'Inactive'
-  claimId: string
-  registrationId: string
-}
-
-/** A sandbox organisation (a TPP onboarded for development). */
-export interface SandboxOrganisation {
-  organisationId: string
-  name: string
-  cnpj: string
-  status: 'Active' | 'Pending' | 'Withdrawn'
-  roles: SandboxRole[]
-  createdAt: Date
-}
-
-/** A sandbox software statement. */
-export interface SandboxSoftwareStatement {
-  softwareStatementId: string
-  organisationId: string
-  clientId: string
-  clientName: string
-  redirectUris: string[]
-  webhookUris: string[]
-  status: 'Active' | 'Inactive'
-}
-
-/** A public key of a participant, as published in its keystores. */
-export interface SandboxKey {
-  kid: string
-  softwareStatementId: string
-  organisationId: string
-  kind: 'transport' | 'signing' | 'encryption'
-  publicJwk: JWK
-  certificatePem?: string | undefined
-  thumbprintS256?: string | undefined
-  active: boolean
-}
-
-/** The sandbox's SSA signer as stored (private key sealed). */
-export interface StoredSigner {
-  kid: string
-  alg: string
-  privateKeySealed: string
-  publicJwk: JWK
-}
+import type { SandboxKey, SandboxOrganisation, SandboxSoftwareStatement, SandboxStore, StoredSigner } from '../domain/sandbox-store.ts'
 
 interface OrgRow { organisation_id: string; name: string; cnpj: string; status: SandboxOrganisation['status']; created_at: Date; roles: { role: string; status: 'Active' | 'Inactive'; claim_id: string; registration_id: string }[] | null }
 interface SsRow { software_statement_id: string; organisation_id: string; client_id: string; client_name: string; redirect_uris: string[]; webhook_uris: string[]; status: 'Active' | 'Inactive' }
@@ -86,7 +38,7 @@ const toKey = (r: KeyRow): SandboxKey => ({
 })
 
 /** The sandbox directory's PostgreSQL storage (its own schema, e.g. `directory_sandbox`). */
-export function createPgSandboxStore(pool: Pool) {
+export function createPgSandboxStore(pool: Pool): SandboxStore {
   return {
     async activeSigner(): Promise<StoredSigner | undefined> {
       const { rows } = await pool.query<{ kid: string; alg: string; private_key_sealed: string; public_jwk: JWK }>(
@@ -191,6 +143,3 @@ export function createPgSandboxStore(pool: Pool) {
     },
   }
 }
-
-/** The sandbox store type. */
-export type SandboxStore = ReturnType<typeof createPgSandboxStore>

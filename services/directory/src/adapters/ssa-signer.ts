@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto'
 import type { JWK } from 'jose'
 import { issueSigningCertificate, type DevCa } from '@ponte/pki'
 import type { SsaSigner } from '../domain/sandbox.ts'
-import type { SandboxStore } from './pg-sandbox-store.ts'
+import type { SandboxStore } from '../domain/sandbox-store.ts'
 import type { SecretBox } from './secret-box.ts'
 
 const CONTEXT = 'directory-sandbox/ssa-signer'

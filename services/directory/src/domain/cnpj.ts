@@ -10,14 +10,6 @@ function checkDigit(base: string, weights: readonly number[]): number {
   return rest < 2 ? 0 : 11 - rest
 }
 
-/** Whether a 14-character CNPJ (numeric or 2026 alphanumeric root) has valid check digits. */
-export function isValidCnpj(cnpj: string): boolean {
-  if (!/^[0-9A-Z]{12}\d{2}$/.test(cnpj) || /^(\d)\1{13}$/.test(cnpj)) return false
-  const d1 = checkDigit(cnpj.slice(0, 12), WEIGHTS_1)
-  const d2 = checkDigit(cnpj.slice(0, 12) + String(d1), WEIGHTS_2)
-  return cnpj.endsWith(`${d1}${d2}`)
-}
-
 /** A random numeric CNPJ with valid check digits (branch 0001), for sandbox participants. */
 export function randomCnpj(): string {
   const root = Array.from({ length: 8 }, () => String(randomInt(10))).join('') + '0001'

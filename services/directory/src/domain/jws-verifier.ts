@@ -1,6 +1,5 @@
 import { compactVerify, decodeProtectedHeader, importJWK } from 'jose'
-import { DirectoryFetchError } from '../adapters/http.ts'
-import type { Keystore } from '../adapters/keystore.ts'
+import { DirectoryFetchError, type Keystore } from './ports.ts'
 import { refuse } from './refusal.ts'
 import { ORG_ID_PATTERN } from './ssa.ts'
 import { keystoreFailure, usableForSignature } from './ssa-verifier.ts'

@@ -1,3 +1,4 @@
+import type { JWK } from 'jose'
 import type { DirectoryOrganisation } from './participants.ts'
 
 /** An organisation as the connector stored it at the last sync (the published document is not kept with it). */
@@ -43,4 +44,48 @@ export interface DirectoryStore {
    * `directory.software-statement.revoked` event); different = a `directory.organisation.changed` event with `keys`.
    */
   updateSoftwareStatementKeys(softwareStatementId: string, kids: string[], now: Date): Promise<'unchanged' | 'changed' | 'revoked'>
+}
+
+/** Why a directory request failed. */
+export type DirectoryFetchErrorCode = 'HOST_NOT_ALLOWED' | 'UNAVAILABLE' | 'BAD_RESPONSE'
+
+/** A failed request to the directory. `HOST_NOT_ALLOWED` means no request was made. */
+export class DirectoryFetchError extends Error {
+  readonly code: DirectoryFetchErrorCode
+  constructor(code: DirectoryFetchErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'DirectoryFetchError'
+    this.code = code
+  }
+}
+
+/** A successful JSON answer of the directory. */
+export interface DirectoryJson {
+  body: unknown
+  headers: { get(name: string): string | null }
+}
+
+/** Fetches JSON from the directory's hosts (allow-listed, with a timeout); failures are {@link DirectoryFetchError}s. */
+export interface DirectoryHttp {
+  getJson(url: string): Promise<DirectoryJson>
+}
+
+/** A JSON Web Key Set as published by the directory. */
+export interface Jwks {
+  keys: JWK[]
+}
+
+/** Cached access to the directory's keystores. */
+export interface Keystore {
+  /** The JWKS at `url`, from cache while fresh. Throws `DirectoryFetchError` (`HOST_NOT_ALLOWED` before any request). */
+  get(url: string): Promise<Jwks>
+  /**
+   * The key `kid` of the JWKS at `url`. When the cached set lacks it, the set is fetched again once, unless it was
+   * fetched less than `minRefreshIntervalMs` ago: a stream of unknown kids causes at most one fetch per interval.
+   */
+  findKey(url: string, kid: string): Promise<JWK | undefined>
+  /** Fetches `url` now (subject to the same allow-list), replacing the cached set. */
+  refresh(url: string): Promise<Jwks>
+  /** Requests made, for metrics. */
+  readonly stats: { fetches: number; failures: number }
 }

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID, type KeyObject } from 'node:crypto'
 import { SignJWT, type JWK } from 'jose'
-import { DomainError } from '@ponte/platform'
+import { DomainError, ofbDateTime } from '@ponte/platform'
 import { generateEncryptionKey, issueClientCertificate, issueSigningCertificate, type DevCa, type RsaPrivateJwk } from '@ponte/pki'
-import type { SandboxKey, SandboxOrganisation, SandboxSoftwareStatement, SandboxStore } from '../adapters/pg-sandbox-store.ts'
+import type { SandboxKey, SandboxOrganisation, SandboxSoftwareStatement, SandboxStore } from './sandbox-store.ts'
 import { bankParticipant, type BankIdentity } from './bank-participant.ts'
 import { randomCnpj } from './cnpj.ts'
 
@@ -136,7 +136,7 @@ export function createSandboxDirectory(options: SandboxDirectoryOptions) {
           CompanyRegister: 'Cadastro Nacional da Pessoa Juridica',
           RegistrationNumber: o.cnpj,
           RegistrationId: o.cnpj,
-          CreatedOn: o.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          CreatedOn: ofbDateTime(o.createdAt),
           Contacts: [],
           AuthorisationServers: [],
           OrgDomainClaims: [{ AuthorisationDomainName: AUTHORISATION_DOMAIN, AuthorityName: 'BCB', RegistrationId: o.cnpj, Status: 'Active' }],

@@ -1,9 +1,7 @@
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
 import { DomainError } from '@ponte/platform'
-import { DirectoryFetchError } from '../adapters/http.ts'
-import type { Keystore } from '../adapters/keystore.ts'
 import type { HostAllowList } from './allow-list.ts'
-import type { DirectoryStore, StoredOrganisation } from './ports.ts'
+import { DirectoryFetchError, type DirectoryStore, type Keystore, type StoredOrganisation } from './ports.ts'
 import { refuse } from './refusal.ts'
 import { checkIat, checkOrganisation, SsaClaims } from './ssa.ts'
 

@@ -1,8 +1,6 @@
 import type { Logger } from '@ponte/platform'
-import type { DirectoryHttp } from '../adapters/http.ts'
-import type { Keystore } from '../adapters/keystore.ts'
 import { cacheMaxAge, parseParticipants } from './participants.ts'
-import type { DirectoryStore, SnapshotResult, StoredOrganisation } from './ports.ts'
+import type { DirectoryHttp, DirectoryStore, Keystore, SnapshotResult, StoredOrganisation } from './ports.ts'
 
 /** Options of {@link createParticipantsSync}. */
 export interface ParticipantsSyncOptions {

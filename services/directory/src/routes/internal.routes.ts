@@ -16,7 +16,7 @@ export interface InternalRoutesDeps {
  * The connector's internal API (packages/contracts `internal.ts`, audience `directory`), service-token protected.
  * Refusals are 422 with the reason in `errors[0].code`.
  */
-export function internalRoutes(app: PonteServer, deps: InternalRoutesDeps): void {
+export async function internalRoutes(app: PonteServer, deps: InternalRoutesDeps): Promise<void> {
   const onRequest = requireServiceToken(deps.serviceAuth)
 
   app.post('/internal/ssa/verify', { onRequest, schema: { body: VerifySsaRequest, response: { 200: VerifiedSsa } } }, async (req) => deps.verifySsa(req.body.ssa))

@@ -45,7 +45,7 @@ const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) })
  * The sandbox directory's HTTP surface, on its own TLS listener. Public paths follow the real directory
  * (participants, keystores, SSA assertion over mTLS); `/sandbox/*` onboarding exists only here.
  */
-export function sandboxRoutes(app: PonteServer, deps: SandboxRoutesDeps): void {
+export async function sandboxRoutes(app: PonteServer, deps: SandboxRoutesDeps): Promise<void> {
   const { sandbox } = deps
 
   app.get('/participants', async (_req, reply) => {

@@ -3,10 +3,9 @@
 // service's own `env()` from scripts/stack-services.ts, in the same start groups, each group ready before the next.
 // What differs from `make up`, so a run never meets a running stack or another run: free ports (every cross-service
 // URL wired to them), fresh schemas, a fresh service-token key pair and a Redis database of its own.
-import { createServer, type AddressInfo } from 'node:net'
 import { Agent, request } from 'undici'
 import { loadOrCreateDevPki, type DevPki } from '@ponte/pki'
-import { deleteTopics, repoRoot, startServiceProcess, serviceTestEnv, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
+import { deleteTopics, freePorts, repoRoot, startServiceProcess, serviceTestEnv, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
 import { services } from '../../../../scripts/stack-services.ts'
 
 /** The Redis logical database of these runs: counters (global capacity, login throttle) apart from `make up`'s. */
@@ -25,22 +24,6 @@ export interface E2eStack {
   output(name: string): string[]
   /** Stops every process (SIGTERM, then SIGKILL) and drops every schema. Safe to call after a failed start. */
   stop(): Promise<void>
-}
-
-/** A free TCP port on 127.0.0.1 (listen on 0, read it, close). */
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve))
-  const { port } = srv.address() as AddressInfo
-  await new Promise<void>((resolve) => srv.close(() => resolve()))
-  return port
-}
-
-/** Distinct free ports (a port handed out twice in a row by the kernel is asked again). */
-async function freePorts(n: number): Promise<number[]> {
-  const out = new Set<number>()
-  while (out.size < n) out.add(await freePort())
-  return [...out]
 }
 
 /** Starts directory (with the sandbox), consent, connectors (demo bank), traffic, auth-server and gateway. */

@@ -11,7 +11,7 @@ export const OPENDATA_ACCOUNTS_VERSION = '1.1.0'
 const query = z.object({ page: pageQuery.page, 'page-size': pageQuery['page-size'] })
 
 /** Registers the open data routes. Their `meta` carries totals only (the open data `Meta` schema). */
-export function openDataRoutes(app: PonteServer, deps: RegulatedDeps): void {
+export async function openDataRoutes(app: PonteServer, deps: RegulatedDeps): Promise<void> {
   type Loader = (slice: { offset: number; limit: number }) => ReturnType<RegulatedDeps['core']['channels']>
   const route = (r: PonteServer, path: string, load: Loader) => {
     r.get(path, { schema: { querystring: query } }, async (req, reply) => {

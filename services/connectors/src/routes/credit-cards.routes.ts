@@ -54,7 +54,7 @@ function transactionItem(t: CoreCardTransaction, withForecast: boolean) {
 }
 
 /** Registers the Credit Cards Accounts API routes. */
-export function creditCardsRoutes(app: PonteServer, deps: RegulatedDeps): void {
+export async function creditCardsRoutes(app: PonteServer, deps: RegulatedDeps): Promise<void> {
   regulatedGroup(app, deps, CREDIT_CARDS_VERSION, (r) => {
     const consentedCard = (req: FastifyRequest, permissions: string[]) => consentedResource(req, permissions, 'CREDIT_CARD_ACCOUNT', 'creditCardAccountId', (o, id) => deps.core.cardAccount(o, id))
     const listItem = (c: CoreCardAccount) => ({

@@ -3,13 +3,13 @@ import { ConsentEvent, topics, type ConsentSearchQuery } from '@ponte/contracts'
 import { DomainError, enqueueEvent, withTransaction, type Pool, type PoolClient } from '@ponte/platform'
 import {
   auditTrail, insertAudit, insertConsent, insertExtension, listExtensions, lockDue, searchConsents, selectConsent, updateConsent,
-} from './adapters/consent-store.ts'
+} from './consent-store.ts'
 import {
   authorise, createConsent, dueTransition, extend, parseRequestedExpiry, refusals, reject, revoke, revokeByTpp,
   type AuthoriseInput, type Change, type Consent, type Decision, type ExtendInput, type Extension, type RejectInput, type RevokeInput,
-} from './domain/consent.ts'
-import { eventFor } from './domain/events.ts'
-import { resolvePermissions, type Permission, type PermissionGroupName } from './domain/permissions.ts'
+} from '../domain/consent.ts'
+import { eventFor } from '../domain/events.ts'
+import { resolvePermissions, type Permission, type PermissionGroupName } from '../domain/permissions.ts'
 
 /** The time source; tests pass one they move by hand. */
 export interface Clock { now(): Date }

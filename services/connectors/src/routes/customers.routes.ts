@@ -14,7 +14,7 @@ function requireKind(consent: ConsentContext, kind: 'personal' | 'business'): vo
 }
 
 /** Registers the Customers API routes (registration data of the consent's person or business). */
-export function customersRoutes(app: PonteServer, deps: RegulatedDeps): void {
+export async function customersRoutes(app: PonteServer, deps: RegulatedDeps): Promise<void> {
   regulatedGroup(app, deps, CUSTOMERS_VERSION, (r) => {
     for (const kind of ['personal', 'business'] as const) {
       const P = kind.toUpperCase()

@@ -43,7 +43,7 @@ function transactionItem(t: CoreAccountTransaction) {
 }
 
 /** Registers the Accounts API routes. */
-export function accountsRoutes(app: PonteServer, deps: RegulatedDeps): void {
+export async function accountsRoutes(app: PonteServer, deps: RegulatedDeps): Promise<void> {
   regulatedGroup(app, deps, ACCOUNTS_VERSION, (r) => {
     const listItem = (a: CoreAccount) => ({
       brandName: deps.brand.brandName,

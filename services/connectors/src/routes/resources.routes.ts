@@ -11,7 +11,7 @@ export const RESOURCES_VERSION = '3.1.0'
  * `GET /resources`: exactly the consent's resources, in consent order, each with its current status in the core. A
  * resource the core no longer holds for the customer reads `UNAVAILABLE`.
  */
-export function resourcesRoutes(app: PonteServer, deps: RegulatedDeps): void {
+export async function resourcesRoutes(app: PonteServer, deps: RegulatedDeps): Promise<void> {
   regulatedGroup(app, deps, RESOURCES_VERSION, (r) => {
     r.get('/open-banking/resources/v3/resources', { schema: { querystring: z.object(pageQuery) } }, async (req, reply) => {
       const consent = consentOf(req)

@@ -8,7 +8,7 @@ import { DomainError, ofbDateTime, type PonteServer } from '@ponte/platform'
 import type { UsageReader } from '../adapters/usage-reader.ts'
 import { GLOBAL_TPS_FLOOR } from '../domain/nfr-catalogue.ts'
 import { policyView, type Actor, type CatalogueIndex } from '../domain/policy-rules.ts'
-import type { PolicyService } from '../policy-service.ts'
+import type { PolicyService } from '../adapters/policy-service.ts'
 
 /** Options of {@link internalRoutes}. */
 export interface InternalRoutesOptions {

@@ -35,7 +35,7 @@ function contractData(c: CoreLoanContract) {
 }
 
 /** Registers the Loans API routes. */
-export function loansRoutes(app: PonteServer, deps: RegulatedDeps): void {
+export async function loansRoutes(app: PonteServer, deps: RegulatedDeps): Promise<void> {
   regulatedGroup(app, deps, LOANS_VERSION, (r) => {
     const consentedContract = (req: FastifyRequest, permission: string) => consentedResource(req, [permission], 'LOAN', 'contractId', (o, id) => deps.core.loanContract(o, id))
     const plain = (req: { url: string }, data: unknown) => ({

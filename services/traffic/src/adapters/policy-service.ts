@@ -1,7 +1,7 @@
 import { policyIdOf, parsePolicyId, topics, type LimitKind, type TrafficPolicy, type UpsertOverride } from '@ponte/contracts'
 import { DomainError, withTransaction, type Pool } from '@ponte/platform'
-import { getPolicy, listPolicies, lockDefaults, lockPolicyId, policyChanges, removePolicy, savePolicy, type PolicyFilter, type StoredChange } from './adapters/policy-store.ts'
-import { assertAtLeastFloor, defaultPolicies, overrideScope, policyFloor, type Actor, type CatalogueIndex } from './domain/policy-rules.ts'
+import { getPolicy, listPolicies, lockDefaults, lockPolicyId, policyChanges, removePolicy, savePolicy, type PolicyFilter, type StoredChange } from './policy-store.ts'
+import { assertAtLeastFloor, defaultPolicies, overrideScope, policyFloor, type Actor, type CatalogueIndex } from '../domain/policy-rules.ts'
 
 /** What the admin console and the gateway can do with policies. Every write commits its event through the outbox. */
 export interface PolicyService {

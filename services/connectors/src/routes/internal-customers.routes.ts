@@ -3,7 +3,7 @@ import { DomainError, requireServiceToken, type PonteServer, type ServiceTokenVe
 import { AuthenticateCustomerRequest, Cnpj, Cpf, type CoreConnector } from '@ponte/contracts'
 
 /** Internal API for the consent journey (auth-server), as `packages/contracts/src/internal.ts` describes it. */
-export function internalCustomerRoutes(app: PonteServer, deps: { core: CoreConnector; serviceAuth: ServiceTokenVerifier }): void {
+export async function internalCustomerRoutes(app: PonteServer, deps: { core: CoreConnector; serviceAuth: ServiceTokenVerifier }): Promise<void> {
   app.register(async (instance) => {
     const r = instance as unknown as PonteServer
     r.addHook('onRequest', requireServiceToken(deps.serviceAuth))
