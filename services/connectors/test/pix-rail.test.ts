@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { request } from 'undici'
+import { specValidator } from '@ponte/testkit'
 import { DomainError } from '@ponte/platform'
 import { CorePixPayment, type CoreOwner } from '@ponte/contracts'
 import { createPixSettlement } from '../src/adapters/pix-settlement.ts'
@@ -213,5 +215,53 @@ describe.each(['postgres', 'http'] as const)('the Pix rail of the connector cont
     // 3. Unknown payments.
     expect(await f.core.cancelPix(ana, toMerchant(anaChecking, '1.00').endToEndId)).toBeUndefined()
     expect(await f.core.pixPayment(ana, toMerchant(anaChecking, '1.00').endToEndId)).toBeUndefined()
+  })
+})
+
+describe('core-api.yaml documents the Pix rail as the core-api server serves it', () => {
+  // The project's own contract file, checked like the official specs.
+  const spec = specValidator(new URL('../core-api.yaml', import.meta.url))
+  let f: PixFixture
+  beforeAll(async () => { f = await pixFixture('http') })
+  afterAll(async () => { await f?.close() })
+  const call = async (method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown) => {
+    const res = await request(`${f.url}${path}`, {
+      method,
+      headers: { 'x-core-owner-cpf': DEMO_CUSTOMERS.ana.cpf, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await res.body.text()
+    return { status: res.statusCode, body: text ? JSON.parse(text) as unknown : undefined }
+  }
+
+  it('answers every documented outcome in the documented shape', async () => {
+    const seen: string[] = []
+    const check = async (method: 'GET' | 'PUT' | 'POST', template: string, path: string, status: number, body?: unknown) => {
+      const res = await call(method, path, body)
+      expect(res.status, `${method} ${path}`).toBe(status)
+      spec.assert(method, template, status, res.body)
+      seen.push(`${method} ${template} ${status}`)
+      return res.body as Record<string, unknown>
+    }
+    await check('GET', '/pix/keys/{key}', `/pix/keys/${encodeURIComponent('+5561988887777')}?keyType=PHONE`, 200)
+    await check('GET', '/pix/keys/{key}', '/pix/keys/nobody%40example.com?keyType=EMAIL', 200)
+    await check('GET', '/pix/keys/{key}', '/pix/keys/nobody%40example.com?keyType=CPF', 200)
+    await check('GET', '/pix/keys/{key}', '/pix/keys/nobody%40example.com?keyType=IBAN', 400)
+    const debit = toMerchant(anaChecking, '3.21')
+    const p = `/pix/payments/${debit.endToEndId}`
+    const created = await check('PUT', '/pix/payments/{endToEndId}', p, 200, debit)
+    expect(await check('PUT', '/pix/payments/{endToEndId}', p, 200, debit)).toEqual(created)
+    await check('PUT', '/pix/payments/{endToEndId}', p, 409, { ...debit, amount: '3.22' })
+    await check('PUT', '/pix/payments/{endToEndId}', p, 400, { ...debit, amount: '-1.00' })
+    await check('PUT', '/pix/payments/{endToEndId}', `/pix/payments/${toMerchant(anaChecking, '1.00').endToEndId}`, 400, debit)
+    const stranger = toMerchant(marianaChecking, '1.00')
+    await check('PUT', '/pix/payments/{endToEndId}', `/pix/payments/${stranger.endToEndId}`, 404, stranger)
+    const rejected = await check('PUT', '/pix/payments/{endToEndId}', `/pix/payments/${stranger.endToEndId}`, 200, { ...stranger, debtorAccountId: anaChecking, amount: '9999999.00' })
+    expect(rejected).toMatchObject({ status: 'REJECTED', rejectionReason: { code: 'VALOR_ACIMA_LIMITE' } })
+    await check('GET', '/pix/payments/{endToEndId}', p, 200)
+    await check('GET', '/pix/payments/{endToEndId}', `/pix/payments/${toMerchant(anaChecking, '1.00').endToEndId}`, 404)
+    expect(await check('POST', '/pix/payments/{endToEndId}/cancel', `${p}/cancel`, 200)).toMatchObject({ status: 'CANCELLED' })
+    await check('POST', '/pix/payments/{endToEndId}/cancel', `/pix/payments/${toMerchant(anaChecking, '1.00').endToEndId}/cancel`, 404)
+    expect(seen).toHaveLength(15)
   })
 })

@@ -22,6 +22,8 @@ export interface PixFixture {
   pool: Pool
   settlement: PixSettlement
   clock: { now: Date }
+  /** Base URL of the core-api server (http only). */
+  url?: string
   close(): Promise<void>
 }
 
@@ -37,14 +39,15 @@ export async function pixFixture(kind: 'postgres' | 'http', options: { rejectAll
   let server: FastifyInstance | undefined
   let http: HttpCore | undefined
   let core: CoreConnector = pg
+  let url: string | undefined
   if (kind === 'http') {
     server = createCoreApiServer(pg)
-    const url = await server.listen({ host: '127.0.0.1', port: 0 })
+    url = await server.listen({ host: '127.0.0.1', port: 0 })
     http = createHttpCore({ baseUrl: url, timeoutMs: 5_000, retries: 2, breakerFailures: 1000, breakerResetMs: 1_000 })
     core = http
   }
   return {
-    core, pool, settlement, clock,
+    core, pool, settlement, clock, url,
     async close() {
       await settlement.stop()
       await http?.close()

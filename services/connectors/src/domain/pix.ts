@@ -12,9 +12,9 @@ export const DEFAULT_ISPB = '99999001'
 const KEY_FORMATS: Record<CorePixKeyType, RegExp> = {
   CPF: /^[0-9]{11}$/,
   CNPJ: /^[0-9A-Z]{12}[0-9]{2}$/,
-  // E.164, as the DICT stores phone keys (`+5561988887777`).
+  // The DICT's formats: e-mail in lower case; phone in E.164 (`+5561988887777`).
   PHONE: /^\+[1-9][0-9]{1,14}$/,
-  EMAIL: /^[a-z0-9.!#$&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/,
+  EMAIL: /^[a-z0-9.!#$&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/,
   EVP: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
 }
 
