@@ -10,7 +10,7 @@ export const Env = z.object({
   CORE_CONNECTOR: z.enum(['postgres', 'http']).default('postgres').describe('Which core serves the data: the reference core in PostgreSQL, or an external core over HTTP (core-api.yaml)'),
   CORE_HTTP_URL: z.url().optional().describe('Base URL of the external core (CORE_CONNECTOR=http)'),
   CORE_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(15_000).default(5_000).describe('Timeout of one call to the external core; past it the API answers 504'),
-  CORE_HTTP_RETRIES: z.coerce.number().int().min(0).max(5).default(2).describe('Retries of a failed idempotent GET to the external core (connection errors and 502/503/504)'),
+  CORE_HTTP_RETRIES: z.coerce.number().int().min(0).max(5).default(2).describe('Retries of a failed idempotent call to the external core (GET, and the Pix debit PUT named by its end-to-end id) after connection errors and 502/503'),
   CORE_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5).describe('Consecutive failures of the external core that open the circuit breaker'),
   CORE_BREAKER_RESET_MS: z.coerce.number().int().min(100).default(10_000).describe('How long the open circuit refuses calls before one trial call'),
   PUBLIC_BASE_URL: z.url().default('https://localhost:8443').describe('Public base URL of the regulated API (links in responses point at the gateway)'),

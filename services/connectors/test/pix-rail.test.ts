@@ -3,11 +3,14 @@ import { request } from 'undici'
 import { specValidator } from '@ponte/testkit'
 import { DomainError } from '@ponte/platform'
 import { CorePixPayment, type CoreOwner } from '@ponte/contracts'
+import { createCoreApiServer } from '../src/adapters/core-api-server.ts'
+import { createHttpCore } from '../src/adapters/http-core.ts'
 import { createPixSettlement } from '../src/adapters/pix-settlement.ts'
 import { brasiliaToday } from '../src/domain/dates.ts'
 import { toCents, fromCents } from '../src/domain/pix.ts'
 import { demoId, DEMO_CUSTOMERS } from '../src/seed/demo-bank.ts'
 import { available, DELAY_MS, ISPB, pixFixture, REJECTED_ACCOUNT, toMariana, toMerchant, type PixFixture } from './pix-support.ts'
+import { ALL_PERMISSIONS, consentCtx, demoFixture, type Fixture } from './support.ts'
 
 const ana: CoreOwner = { cpf: DEMO_CUSTOMERS.ana.cpf }
 const mariana: CoreOwner = { cpf: DEMO_CUSTOMERS.mariana.cpf }
@@ -263,5 +266,68 @@ describe('core-api.yaml documents the Pix rail as the core-api server serves it'
     expect(await check('POST', '/pix/payments/{endToEndId}/cancel', `${p}/cancel`, 200)).toMatchObject({ status: 'CANCELLED' })
     await check('POST', '/pix/payments/{endToEndId}/cancel', `/pix/payments/${toMerchant(anaChecking, '1.00').endToEndId}/cancel`, 404)
     expect(seen).toHaveLength(15)
+  })
+})
+
+describe('Pix debits and credits in the Accounts API', () => {
+  const accounts = specValidator('accounts-v2.5.1.yaml')
+  let f: Fixture
+  beforeAll(async () => { f = await demoFixture('connectors_pix_accounts') })
+  afterAll(async () => { await f?.close() })
+
+  it('the debtor sees the debit, the creditor of this bank the credit after settlement, spec-valid', async () => {
+    const p = await f.core.initiatePix(ana, toMariana(anaChecking, '19.90'))
+    expect(p?.status).toBe('PENDING')
+    const job = createPixSettlement(f.pool, { ispb: ISPB, pollMs: 60_000, rejectAll: false, rejectedCreditorAccount: REJECTED_ACCOUNT, clock: () => new Date(Date.now() + 60_000) })
+    await job.settleDue()
+    expect((await f.core.pixPayment(ana, p!.endToEndId))?.status).toBe('SETTLED')
+    const read = async (cpf: string, accountId: string) => {
+      const ctx = consentCtx({ cpf, permissions: ALL_PERMISSIONS, resources: [{ type: 'ACCOUNT', resourceId: accountId }] })
+      const res = await f.app.inject({ method: 'GET', url: `/open-banking/accounts/v2/accounts/${accountId}/transactions-current`, headers: await f.token(ctx) })
+      accounts.assert('GET', '/accounts/{accountId}/transactions-current', 200, res.json())
+      return (res.json() as { data: Array<Record<string, unknown>> }).data
+    }
+    const debit = (await read(DEMO_CUSTOMERS.ana.cpf, anaChecking)).find((t) => t.transactionId === p!.debitTransactionId)
+    expect(debit).toMatchObject({ creditDebitType: 'DEBITO', type: 'PIX', transactionAmount: { amount: '19.90', currency: 'BRL' }, partieCnpjCpf: DEMO_CUSTOMERS.mariana.cpf, codeISPB: ISPB })
+    const credit = (await read(DEMO_CUSTOMERS.mariana.cpf, marianaChecking)).filter((t) => t.creditDebitType === 'CREDITO' && (t.transactionAmount as { amount: string }).amount === '19.90')
+    expect(credit).toHaveLength(1)
+    expect(credit[0]).toMatchObject({ type: 'PIX', partieCnpjCpf: DEMO_CUSTOMERS.ana.cpf, partieBranchCode: '0001', partieNumber: '00012345' })
+  })
+})
+
+describe('the HTTP connector retries a Pix debit whose answer was lost', () => {
+  let f: PixFixture
+  beforeAll(async () => { f = await pixFixture('postgres') })
+  afterAll(async () => { await f?.close() })
+
+  it('the core debited, the answer never arrived (503), the retry gets the recorded payment: one debit', async () => {
+    const server = createCoreApiServer(f.core)
+    let lost = 0
+    // 1. The core handles the PUT (the debit commits), then the answer is replaced by a 503 twice.
+    server.addHook('onSend', async (req, reply, payload) => {
+      if (req.method === 'PUT' && lost < 2) {
+        lost += 1
+        reply.code(503)
+        return JSON.stringify({ error: 'lost' })
+      }
+      return payload
+    })
+    const url = await server.listen({ host: '127.0.0.1', port: 0 })
+    const http = createHttpCore({ baseUrl: url, timeoutMs: 5_000, retries: 2, breakerFailures: 100, breakerResetMs: 1_000 })
+    try {
+      f.clock.now = new Date()
+      const before = await available(f.pool, anaChecking)
+      const debit = toMerchant(anaChecking, '4.44')
+      // 2. The third attempt gets the payment the first one recorded.
+      const p = await http.initiatePix(ana, debit)
+      expect(lost).toBe(2)
+      expect(p).toMatchObject({ endToEndId: debit.endToEndId, status: 'PENDING' })
+      expect(await available(f.pool, anaChecking)).toBe(plus(before, '-4.44'))
+      const { rows } = await f.pool.query(`select count(*)::int as n from account_transaction t join account a on a.id = t.account_id where a.account_id = $1 and t.amount = 4.44`, [anaChecking])
+      expect(rows[0].n).toBe(1)
+    } finally {
+      await http.close()
+      await server.close()
+    }
   })
 })
