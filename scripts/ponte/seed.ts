@@ -35,7 +35,8 @@ export async function run(argv: string[]): Promise<void> {
   await migrate({ url, schema, dir: migrationsDir })
   const pool = createPool({ url, schema, max: 2 })
   try {
-    const demo = await seedDemoBank(pool)
+    // The demo Pix keys of the bank's own customers point at its ISPB (the connectors' PIX_ISPB).
+    const demo = await seedDemoBank(pool, process.env.PIX_ISPB ? { ispb: process.env.PIX_ISPB } : {})
     console.log(demo.loaded ? 'demo bank loaded' : 'demo bank already present')
     if (values.customers !== undefined) {
       const customers = Number(values.customers)

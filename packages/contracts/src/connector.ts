@@ -295,6 +295,93 @@ export type CoreChannelKind = z.infer<typeof CoreChannelKind>
 export const CoreOfferSegment = z.enum(['personal', 'business'])
 export type CoreOfferSegment = z.infer<typeof CoreOfferSegment>
 
+// ---------------------------------------------------------------------------------------------------------------
+// Pix rail: DICT lookups and Pix debits. Status and reason codes follow the Payments API (docs/regulation/payments.md)
+// so the payments service maps them without a table of its own.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A Pix key type as the DICT and the Payments API name it. */
+export const CorePixKeyType = z.enum(['CPF', 'CNPJ', 'PHONE', 'EMAIL', 'EVP'])
+export type CorePixKeyType = z.infer<typeof CorePixKeyType>
+
+/** Account types a Pix creditor may hold (Payments API `EnumAccountPaymentsType`). */
+export const CorePixAccountType = z.enum(['CACC', 'SVGS', 'TRAN'])
+export type CorePixAccountType = z.infer<typeof CorePixAccountType>
+
+/** A positive amount with two fraction digits (Pix amounts). */
+export const CorePixAmount = z.string().regex(/^\d{1,16}\.\d{2}$/).refine((v) => Number(v) > 0, 'must be positive')
+
+/** A Pix end-to-end id (`E` + ISPB + `yyyyMMddHHmm` + 11 characters; Payments API `EndToEndId`). */
+export const CorePixEndToEndId = z.string().regex(/^E[0-9]{8}[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[1-2][0-9]|3[0-1])(2[0-3]|[01][0-9])[0-5][0-9][a-zA-Z0-9]{11}$/)
+
+/** A transactional account somewhere in the Pix arrangement, and who holds it. */
+export const CorePixAccount = z.object({
+  ispb: z.string().regex(/^[0-9]{8}$/),
+  /** Branch (up to 4 digits). */
+  issuer: z.string().regex(/^[0-9]{1,4}$/),
+  number: z.string().regex(/^[0-9]{1,20}$/),
+  accountType: CorePixAccountType,
+})
+export type CorePixAccount = z.infer<typeof CorePixAccount>
+
+/** A DICT entry: the key, the account it points at and its holder. */
+export const CorePixKeyEntry = z.object({
+  key: z.string().min(1).max(77),
+  keyType: CorePixKeyType,
+  account: CorePixAccount,
+  holder: z.object({ document: z.string().regex(/^([0-9]{11}|[0-9A-Z]{12}[0-9]{2})$/), personType: z.enum(['PESSOA_NATURAL', 'PESSOA_JURIDICA']), name: z.string().min(1).max(140) }),
+})
+export type CorePixKeyEntry = z.infer<typeof CorePixKeyEntry>
+
+/**
+ * The answer of a DICT lookup. `KEY_TYPE_MISMATCH`: the key is not of the declared type (malformed for it, or
+ * registered under another type); `NOT_FOUND`: no such key.
+ */
+export const CorePixKeyLookup = z.discriminatedUnion('result', [
+  z.object({ result: z.literal('FOUND'), entry: CorePixKeyEntry }),
+  z.object({ result: z.literal('NOT_FOUND') }),
+  z.object({ result: z.literal('KEY_TYPE_MISMATCH') }),
+])
+export type CorePixKeyLookup = z.infer<typeof CorePixKeyLookup>
+
+/** What a Pix debit asks the core to do. The `endToEndId` names it: a second call with the same id is the same debit. */
+export const CorePixDebit = z.object({
+  endToEndId: CorePixEndToEndId,
+  /** The owner's account to debit (public id). */
+  debtorAccountId: CoreId,
+  amount: CorePixAmount,
+  currency: z.literal('BRL'),
+  creditor: CorePixAccount.extend({
+    document: z.string().regex(/^([0-9]{11}|[0-9A-Z]{12}[0-9]{2})$/),
+    name: z.string().min(1).max(140),
+  }),
+  remittanceInformation: z.string().max(140).optional(),
+})
+export type CorePixDebit = z.infer<typeof CorePixDebit>
+
+/**
+ * Where a Pix payment stands in the core. `PENDING`: debited, awaiting settlement (Payments API ACPD); `SETTLED`:
+ * credited to the creditor (ACSC); `REJECTED`: refused at initiation (nothing debited) or at settlement (debit
+ * returned), with a reason (RJCT); `CANCELLED`: cancelled before settlement, debit returned.
+ */
+export const CorePixStatus = z.enum(['PENDING', 'SETTLED', 'REJECTED', 'CANCELLED'])
+export type CorePixStatus = z.infer<typeof CorePixStatus>
+
+/** Why the core rejected a Pix payment (a subset of the Payments API `EnumRejectionReasonTypeGetPix`). */
+export const CorePixRejectionCode = z.enum(['SALDO_INSUFICIENTE', 'VALOR_ACIMA_LIMITE', 'CONTAS_ORIGEM_DESTINO_IGUAIS', 'PAGAMENTO_RECUSADO_SPI', 'PAGAMENTO_RECUSADO_DETENTORA'])
+export type CorePixRejectionCode = z.infer<typeof CorePixRejectionCode>
+
+/** A Pix payment as the core recorded it. */
+export const CorePixPayment = CorePixDebit.extend({
+  status: CorePixStatus,
+  rejectionReason: z.object({ code: CorePixRejectionCode, detail: z.string().max(2048) }).optional(),
+  /** The debit's line in the debtor account's transactions (absent when nothing was debited). */
+  debitTransactionId: CoreId.optional(),
+  createdAt: CoreInstant,
+  statusUpdatedAt: CoreInstant,
+})
+export type CorePixPayment = z.infer<typeof CorePixPayment>
+
 /** Schemas of what each {@link CoreConnector} method answers (the HTTP connector validates with them). */
 export const CoreAnswers = {
   authenticatedCustomer: AuthenticatedCustomer,
@@ -319,10 +406,39 @@ export const CoreAnswers = {
   instalments: CoreInstalments,
   loanPayments: CoreLoanPayments,
   documents: corePage(CoreDocument),
+  pixKeyLookup: CorePixKeyLookup,
+  pixPayment: CorePixPayment,
 } as const
 
 type Page<T> = { items: T[]; total: number }
 type Window<T> = { items: T[]; hasMore: boolean }
+
+/**
+ * The core's Pix rail. Debits are idempotent by `endToEndId` and never settled twice; settlement happens later, on
+ * the core's side, and is observed with {@link CorePixRail.pixPayment}. Scheduling is not the core's concern: the
+ * payments service calls {@link CorePixRail.initiatePix} on the payment date.
+ */
+export interface CorePixRail {
+  /** Looks a key up in the DICT, checking that it is of the declared type. */
+  pixKeyLookup(key: string, keyType: CorePixKeyType): Promise<CorePixKeyLookup>
+  /**
+   * Debits the owner's account for a Pix payment, or refuses it (`REJECTED` with `SALDO_INSUFICIENTE`,
+   * `VALOR_ACIMA_LIMITE` or `CONTAS_ORIGEM_DESTINO_IGUAIS`, nothing debited). Balance and the owner's daily Pix limit
+   * are checked and the debit written atomically. Idempotent: a call with an `endToEndId` already recorded for this
+   * owner answers that payment as it stands now and debits nothing, however many calls race; with different debit
+   * data it rejects with `DomainError('CONFLICT')`. `undefined` when the debtor account (or the recorded payment) is
+   * not the owner's.
+   */
+  initiatePix(owner: CoreOwner, debit: CorePixDebit): Promise<CorePixPayment | undefined>
+  /** The payment as it stands; `undefined` when unknown or not the owner's. */
+  pixPayment(owner: CoreOwner, endToEndId: string): Promise<CorePixPayment | undefined>
+  /**
+   * Cancels a payment that is still `PENDING` (the debit is returned) and answers it as it stands afterwards:
+   * `CANCELLED` when it is (now or already) cancelled; `SETTLED` or `REJECTED` when it was too late to cancel.
+   * `undefined` when unknown or not the owner's.
+   */
+  cancelPix(owner: CoreOwner, endToEndId: string): Promise<CorePixPayment | undefined>
+}
 
 /**
  * A bank core as Ponte sees it. Every customer read is scoped by an {@link CoreOwner}; a resource that does not
@@ -330,7 +446,7 @@ type Window<T> = { items: T[]; hasMore: boolean }
  * Failures of the core itself reject with a platform `DomainError` (`GATEWAY_TIMEOUT`, `BAD_GATEWAY`,
  * `UPSTREAM_UNAVAILABLE`).
  */
-export interface CoreConnector {
+export interface CoreConnector extends CorePixRail {
   /** The customer when `cpf` and `password` match; `undefined` otherwise (same outcome for unknown CPFs). */
   authenticateCustomer(cpf: string, password: string): Promise<AuthenticatedCustomer | undefined>
   /** The resources the owner holds, for the consent review page; `undefined` when the person or the business link is unknown. */

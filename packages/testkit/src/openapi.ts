@@ -38,11 +38,15 @@ function resolve(doc: Json, ref: string): Json {
   return node as Json
 }
 
-/** Loads (once) a validator for `specs/ofb/<file>`, e.g. `consents-v3.3.1.yaml`. */
-export function specValidator(file: string): SpecValidator {
-  const cached = cache.get(file)
+/**
+ * Loads (once) a validator for `specs/ofb/<file>`, e.g. `consents-v3.3.1.yaml`, or for an OpenAPI file of the project
+ * given as a `file:` URL (e.g. `services/connectors/core-api.yaml`).
+ */
+export function specValidator(spec: string | URL): SpecValidator {
+  const file = typeof spec === 'string' ? spec : spec.pathname.split('/').pop()!
+  const cached = cache.get(String(spec))
   if (cached) return cached
-  const text = readFileSync(`${repoRoot}specs/ofb/${file}`, 'utf8').replace(/^\uFEFF/, '')
+  const text = readFileSync(typeof spec === 'string' ? `${repoRoot}specs/ofb/${spec}` : spec, 'utf8').replace(/^\uFEFF/, '')
   const doc = parse(text) as Json
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true })
   addFormats(ajv)
@@ -89,6 +93,6 @@ export function specValidator(file: string): SpecValidator {
       return run(pointer('components', 'schemas', name), value)
     },
   }
-  cache.set(file, validator)
+  cache.set(String(spec), validator)
   return validator
 }

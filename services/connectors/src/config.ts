@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { baseServiceConfig, commonEnvShape, dbConfig, envBoolean, listenerEnvShape, parseEnv } from '@ponte/platform'
+import { DEFAULT_ISPB } from './domain/pix.ts'
 
 /** Environment variables of the connectors service. Every field is documented in the README's configuration table. */
 export const Env = z.object({
@@ -9,7 +10,7 @@ export const Env = z.object({
   CORE_CONNECTOR: z.enum(['postgres', 'http']).default('postgres').describe('Which core serves the data: the reference core in PostgreSQL, or an external core over HTTP (core-api.yaml)'),
   CORE_HTTP_URL: z.url().optional().describe('Base URL of the external core (CORE_CONNECTOR=http)'),
   CORE_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(15_000).default(5_000).describe('Timeout of one call to the external core; past it the API answers 504'),
-  CORE_HTTP_RETRIES: z.coerce.number().int().min(0).max(5).default(2).describe('Retries of a failed idempotent GET to the external core (connection errors and 502/503/504)'),
+  CORE_HTTP_RETRIES: z.coerce.number().int().min(0).max(5).default(2).describe('Retries of a failed idempotent call to the external core (GET, and the Pix debit PUT named by its end-to-end id) after connection errors and 502/503'),
   CORE_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5).describe('Consecutive failures of the external core that open the circuit breaker'),
   CORE_BREAKER_RESET_MS: z.coerce.number().int().min(100).default(10_000).describe('How long the open circuit refuses calls before one trial call'),
   PUBLIC_BASE_URL: z.url().default('https://localhost:8443').describe('Public base URL of the regulated API (links in responses point at the gateway)'),
@@ -17,6 +18,12 @@ export const Env = z.object({
   BRAND_NAME: z.string().min(1).max(80).default('Banco Ponte').describe('Brand name shown in the data APIs (brandName)'),
   COMPANY_CNPJ: z.string().regex(/^[0-9A-Z]{12}\d{2}$/).default('12345678000195').describe('CNPJ of the institution (companyCnpj)'),
   SEED_DEMO_BANK: envBoolean(false).describe('Load the demo bank into the reference core at start-up (idempotent)'),
+  PIX_ISPB: z.string().regex(/^[0-9]{8}$/).default(DEFAULT_ISPB).describe('ISPB of this institution in the Pix arrangement (reference core): creditors with it are credited here at settlement; the demo Pix keys of its customers point at it'),
+  PIX_DAILY_LIMIT: z.string().regex(/^\d{1,15}\.\d{2}$/).default('5000.00').describe('Daily Pix limit of a customer of the reference core (sum of pending and settled Pix debits per Brasília calendar day), unless the customer has their own (customer.pix_daily_limit)'),
+  PIX_SETTLEMENT_DELAY_MS: z.coerce.number().int().min(0).max(86_400_000).default(2_000).describe('How long after the debit a Pix payment of the reference core settles'),
+  PIX_SETTLEMENT_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500).describe('How often the reference core\'s settlement job looks for due Pix payments (also woken at each due time by the process that made the debit)'),
+  PIX_SETTLEMENT_REJECT_ALL: envBoolean(false).describe('Reject every Pix settlement of the reference core (PAGAMENTO_RECUSADO_SPI; the debit is returned) — to exercise failed payments'),
+  PIX_REJECTED_CREDITOR_ACCOUNT: z.string().regex(/^[0-9]{1,20}$/).default('99999999').describe('Creditor account number whose Pix settlements the reference core rejects (PAGAMENTO_RECUSADO_SPI) — the per-payment hook for failed payments'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
@@ -34,6 +41,14 @@ export function loadConfig(env: Record<string, string | undefined>) {
     paginationKeySecret: e.PAGINATION_KEY_SECRET,
     brand: { brandName: e.BRAND_NAME, companyCnpj: e.COMPANY_CNPJ },
     seedDemoBank: e.SEED_DEMO_BANK,
+    pix: {
+      ispb: e.PIX_ISPB,
+      dailyLimit: e.PIX_DAILY_LIMIT,
+      settlementDelayMs: e.PIX_SETTLEMENT_DELAY_MS,
+      pollMs: e.PIX_SETTLEMENT_POLL_MS,
+      rejectAll: e.PIX_SETTLEMENT_REJECT_ALL,
+      rejectedCreditorAccount: e.PIX_REJECTED_CREDITOR_ACCOUNT,
+    },
   })
 }
 

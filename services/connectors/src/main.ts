@@ -5,6 +5,7 @@ import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { createPgCore } from './adapters/pg-core.ts'
 import { createHttpCore } from './adapters/http-core.ts'
+import { createPixSettlement } from './adapters/pix-settlement.ts'
 import { createPaginationKeys } from './domain/pagination.ts'
 import { seedDemoBank } from './seed/demo-bank.ts'
 
@@ -28,11 +29,16 @@ if (config.core.kind === 'http') {
   core = http
 } else {
   if (!runtime.pool) throw new Error('the postgres core needs DATABASE_URL')
-  core = createPgCore(runtime.pool)
+  // The reference core's Pix settlement job: due payments are picked from the database (SKIP LOCKED), so they
+  // settle after a restart and every replica can run it.
+  const settlement = createPixSettlement(runtime.pool, { ...config.pix, logger: log })
+  core = createPgCore(runtime.pool, { pix: { ...config.pix, onDebited: (due) => settlement.wakeAt(due) } })
   if (config.seedDemoBank) {
-    const { loaded } = await seedDemoBank(runtime.pool, { brand: config.brand })
+    const { loaded } = await seedDemoBank(runtime.pool, { brand: config.brand, ispb: config.pix.ispb })
     log.info({ loaded }, loaded ? 'demo bank loaded' : 'demo bank already present')
   }
+  settlement.start()
+  runtime.closers.unshift(() => settlement.stop())
 }
 
 const app = buildApp({

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import { CoreAccountType, CoreCardTransactionType, CoreChannelKind, CoreCreditDebit, CoreOfferSegment, ConsentResource, type CoreConnector, type CoreOwner } from '@ponte/contracts'
+import { CoreAccountType, CoreCardTransactionType, CoreChannelKind, CoreCreditDebit, CoreOfferSegment, ConsentResource, CorePixDebit, CorePixKeyType, type CoreConnector, type CoreOwner } from '@ponte/contracts'
+import { DomainError } from '@ponte/platform'
 import { z } from 'zod'
 
 /**
@@ -70,5 +71,24 @@ export function createCoreApiServer(core: CoreConnector, options: { logger?: boo
 
   app.get('/open-data/channels/:kind', async (req) => core.channels(CoreChannelKind.parse(P(req).kind), slice(Qy(req))))
   app.get('/open-data/account-offers/:segment', async (req) => core.accountOffers(CoreOfferSegment.parse(P(req).segment), slice(Qy(req))))
+
+  // Pix rail. A debit is a PUT under its end-to-end id: repeating it is harmless (the core answers the recorded payment).
+  app.get('/pix/keys/:key', async (req) => core.pixKeyLookup(P(req).key!, CorePixKeyType.parse(Qy(req).keyType)))
+  app.put('/pix/payments/:endToEndId', async (req, reply) => {
+    const debit = CorePixDebit.parse(req.body)
+    if (debit.endToEndId !== P(req).endToEndId) return reply.code(400).send({ error: 'invalid_request', error_description: 'the body endToEndId differs from the path' })
+    return found(await core.initiatePix(owner(req), debit), reply)
+  })
+  app.get('/pix/payments/:endToEndId', async (req, reply) => found(await core.pixPayment(owner(req), P(req).endToEndId!), reply))
+  app.post('/pix/payments/:endToEndId/cancel', async (req, reply) => found(await core.cancelPix(owner(req), P(req).endToEndId!), reply))
+
+  // Malformed input is the caller's fault (400); a reused end-to-end id is a conflict (409); the rest is a failure.
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof z.ZodError) return reply.code(400).send({ error: 'invalid_request', error_description: err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') })
+    if (err instanceof DomainError && err.code === 'CONFLICT') return reply.code(409).send({ error: 'conflict', error_description: err.message })
+    const status = (err as { statusCode?: number }).statusCode
+    if (status && status < 500) return reply.code(status).send({ error: 'invalid_request', error_description: (err as Error).message })
+    return reply.code(500).send({ error: 'core_failure' })
+  })
   return app
 }

@@ -30,6 +30,7 @@ const OWNER_CNPJ = 'x-core-owner-cnpj'
 
 type Query = Record<string, string | number | undefined>
 interface CallOptions { owner?: CoreOwner; query?: Query; body?: unknown }
+type Method = 'GET' | 'POST' | 'PUT'
 
 class Retryable extends Error {}
 
@@ -45,7 +46,7 @@ export function createHttpCore(options: HttpCoreOptions): HttpCore {
   const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, connectTimeout: Math.min(options.timeoutMs, 3_000) })
   const breaker = createCircuitBreaker({ failureThreshold: options.breakerFailures, resetMs: options.breakerResetMs })
 
-  async function attempt(method: 'GET' | 'POST', url: string, o: CallOptions): Promise<{ status: number; body: unknown }> {
+  async function attempt(method: Method, url: string, o: CallOptions): Promise<{ status: number; body: unknown }> {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (o.owner) {
       headers[OWNER_CPF] = o.owner.cpf
@@ -75,12 +76,13 @@ export function createHttpCore(options: HttpCoreOptions): HttpCore {
     return { status: res.statusCode, body: parsed }
   }
 
-  async function call<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, o: CallOptions = {}): Promise<z.output<S> | undefined> {
+  async function call<S extends z.ZodType>(method: Method, path: string, schema: S, o: CallOptions = {}): Promise<z.output<S> | undefined> {
     if (!breaker.tryAcquire(now())) throw new DomainError('UPSTREAM_UNAVAILABLE', 'the bank core is unavailable (circuit open)')
     const params = new URLSearchParams()
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) params.set(k, String(v))
     const url = `${base}${path}${params.size ? `?${params.toString()}` : ''}`
-    const tries = method === 'GET' ? options.retries + 1 : 1
+    // GETs and PUTs are idempotent (a Pix debit is PUT under its end-to-end id): they are retried; a POST never is.
+    const tries = method === 'POST' ? 1 : options.retries + 1
     let lastError: unknown
     for (let i = 0; i < tries; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** (i - 1)))
@@ -93,6 +95,7 @@ export function createHttpCore(options: HttpCoreOptions): HttpCore {
         }
         breaker.onSuccess()
         if (res.status === 404 || res.status === 401) return undefined
+        if (res.status === 409) throw new DomainError('CONFLICT', 'the bank core refused a conflicting request (end-to-end id already used for another debit)')
         if (res.status !== 200) throw new DomainError('BAD_GATEWAY', `the bank core answered ${res.status}`)
         const parsed = schema.safeParse(res.body)
         if (!parsed.success) {
@@ -157,6 +160,10 @@ export function createHttpCore(options: HttpCoreOptions): HttpCore {
     loanPayments: (owner, id) => get(`/loan-contracts/${e(id)}/payments`, CoreAnswers.loanPayments, { owner }),
     channels: (kind, { offset, limit }) => required(get(`/open-data/channels/${kind}`, CoreAnswers.documents, { query: { offset, limit } }), 'channels'),
     accountOffers: (segment, { offset, limit }) => required(get(`/open-data/account-offers/${segment}`, CoreAnswers.documents, { query: { offset, limit } }), 'offers'),
+    pixKeyLookup: (key, keyType) => required(get(`/pix/keys/${e(key)}`, CoreAnswers.pixKeyLookup, { query: { keyType } }), 'DICT answer'),
+    initiatePix: (owner, debit) => call('PUT', `/pix/payments/${e(debit.endToEndId)}`, CoreAnswers.pixPayment, { owner, body: debit }),
+    pixPayment: (owner, endToEndId) => get(`/pix/payments/${e(endToEndId)}`, CoreAnswers.pixPayment, { owner }),
+    cancelPix: (owner, endToEndId) => call('POST', `/pix/payments/${e(endToEndId)}/cancel`, CoreAnswers.pixPayment, { owner }),
   }
 }
 

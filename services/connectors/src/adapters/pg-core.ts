@@ -14,6 +14,8 @@ import type {
   SelectableResource,
 } from '@ponte/contracts'
 import { DECOY_HASH, verifyPassword } from '../domain/password.ts'
+import { DEFAULT_ISPB } from '../domain/pix.ts'
+import { createPgPixRail, type PgPixOptions } from './pg-pix.ts'
 
 type Row = Record<string, unknown>
 
@@ -167,12 +169,14 @@ const CARD_TX_COLS = `t.id, t.identification_number, b.bill_id as bill_public_id
   t.fee_type, t.other_credits_type, t.charge_identificator, t.charge_number, t.amount::text, t.currency, t.brazilian_amount::text,
   t.transaction_at, t.bill_post_date::text, t.payee_mcc`
 
-/** The reference core bank on PostgreSQL (schema `core`, see `migrations/001_core.sql`). */
-export function createPgCore(pool: Pool): CoreConnector {
+/** The reference core bank on PostgreSQL (schema `core`, see `migrations/`); its Pix rail is `pg-pix.ts`. */
+export function createPgCore(pool: Pool, options: { pix?: Partial<PgPixOptions> } = {}): CoreConnector {
   const q = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as Row[]
   const total = (rows: Row[]) => (rows.length ? Number(rows[0]!.total) : 0)
 
   return {
+    ...createPgPixRail(pool, { ispb: DEFAULT_ISPB, dailyLimit: '5000.00', settlementDelayMs: 2_000, ...options.pix }),
+
     async authenticateCustomer(cpf, password) {
       const rows = await q(`select c.id, c.cpf, c.name, k.password_hash from customer c join credential k on k.customer_id = c.id where c.kind = 'PF' and c.cpf = $1`, [cpf])
       const row = rows[0]

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { withTransaction, type Pool, type PoolClient } from '@ponte/platform'
 import { hashPassword } from '../domain/password.ts'
 import { addDays, addMonths, brasiliaToday } from '../domain/dates.ts'
+import { DEFAULT_ISPB } from '../domain/pix.ts'
 
 /** The documented demo customers (README). All share the demo password. */
 export const DEMO_PASSWORD = 'P@ssw0rd-demo'
@@ -10,6 +11,12 @@ export const DEMO_CUSTOMERS = {
   carlos: { cpf: '11144477735', name: 'Carlos Eduardo Lima' },
   business: { cnpj: '11222333000181', name: 'Lima Comércio de Alimentos Ltda' },
   mariana: { cpf: '52998224725', name: 'Mariana Costa Pereira' },
+} as const
+
+/** The demo Pix keys (README): a merchant at another institution, and the third demo customer's checking account. */
+export const DEMO_PIX_KEYS = {
+  merchant: { key: 'pix@lojaexemplo.com.br', keyType: 'EMAIL', document: '11444777000161', name: 'Loja Exemplo Ltda', ispb: '99999004', issuer: '0001', number: '12345678', accountType: 'CACC' },
+  mariana: { key: '+5561988887777', keyType: 'PHONE', document: DEMO_CUSTOMERS.mariana.cpf, name: DEMO_CUSTOMERS.mariana.name, ispb: null, issuer: '0001', number: '00099887', accountType: 'CACC' },
 } as const
 
 /** The institution as the demo documents present it. */
@@ -340,13 +347,20 @@ export interface DemoSeedResult { loaded: boolean }
  * nothing. Runs in one transaction under an advisory lock, so concurrent replicas load it once and a failure
  * leaves nothing half-written. Deterministic: the same day gives the same data (dates are relative to `now`).
  */
-export async function seedDemoBank(pool: Pool, options: { now?: Date; brand?: DemoBrand } = {}): Promise<DemoSeedResult> {
+export async function seedDemoBank(pool: Pool, options: { now?: Date; brand?: DemoBrand; ispb?: string } = {}): Promise<DemoSeedResult> {
   const now = options.now ?? new Date()
   const brand = options.brand ?? DEFAULT_BRAND
   const today = brasiliaToday(now)
   const hash = await hashPassword(DEMO_PASSWORD, salt('demo'))
   return withTransaction(pool, async (c) => {
     await c.query(`select pg_advisory_xact_lock(hashtext('ponte-core-seed:' || current_schema()))`)
+    // The DICT entries came after the first demo bank: they are added to an already loaded one too.
+    for (const k of Object.values(DEMO_PIX_KEYS)) {
+      await c.query(
+        `insert into pix_key (key, key_type, ispb, issuer, number, account_type, holder_document, holder_name) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (key) do nothing`,
+        [k.key, k.keyType, k.ispb ?? options.ispb ?? DEFAULT_ISPB, k.issuer, k.number, k.accountType, k.document, k.name],
+      )
+    }
     const done = await c.query(`select 1 from seed_run where name = $1`, [SEED_NAME])
     if (done.rowCount) return { loaded: false }
     const r = prng(20_260_101)
