@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DirectoryEvent } from './directory-events.ts'
 import { eventEnvelope, EventTime } from './envelope.ts'
+import { PaymentEvent } from './payments.ts'
 import { TrafficPolicyEvent } from './traffic.ts'
 
 /** Kafka topic names. A breaking change of a payload is a new topic version, never an edit in place. */
@@ -31,7 +32,14 @@ const ConsentKind = z.enum(['data', 'payment'])
 const RejectedBy = z.enum(['USER', 'ASPSP', 'TPP'])
 const ConsentActor = z.object({ type: z.enum(['TPP', 'CUSTOMER', 'STAFF', 'SYSTEM']), id: z.string().optional() })
 
-const consentBase = { consentId: ConsentId, kind: ConsentKind, clientId: z.string().min(1), organisationId: z.string().optional() }
+const consentBase = {
+  consentId: ConsentId,
+  kind: ConsentKind,
+  clientId: z.string().min(1),
+  organisationId: z.string().optional(),
+  /** Payment consents: the Payments API version that created it (`v4` | `v5`; webhooks use it). */
+  apiVersion: z.string().optional(),
+}
 
 /** A consent was created (`AWAITING_AUTHORISATION`). */
 export const ConsentCreated = z.object({
@@ -57,8 +65,14 @@ export const ConsentExtended = z.object({
   type: z.literal('consent.extended'),
   data: z.object({ ...consentBase, previousExpirationDateTime: z.string().optional(), expirationDateTime: z.string().optional() }),
 })
+/** A payment consent was consumed by its payments (`CONSUMED`). Final. */
+export const ConsentConsumed = z.object({
+  ...eventEnvelope,
+  type: z.literal('consent.consumed'),
+  data: z.object({ ...consentBase, paymentIds: z.array(z.string()) }),
+})
 /** Any event of `ponte.consent.v1`. */
-export const ConsentEvent = z.discriminatedUnion('type', [ConsentCreated, ConsentAuthorised, ConsentRejected, ConsentExtended])
+export const ConsentEvent = z.discriminatedUnion('type', [ConsentCreated, ConsentAuthorised, ConsentRejected, ConsentExtended, ConsentConsumed])
 export type ConsentEvent = z.infer<typeof ConsentEvent>
 
 /** One regulated API call seen by the gateway (`ponte.api-call.v1`), accepted or refused. Never raw resource ids. */
@@ -96,4 +110,5 @@ export const eventSchemas = {
   [topics.apiCall]: ApiCallEvent,
   [topics.directory]: DirectoryEvent,
   [topics.trafficPolicy]: TrafficPolicyEvent,
+  [topics.payment]: PaymentEvent,
 } as const

@@ -6,6 +6,7 @@ export {
   ConsentAuthorised,
   ConsentRejected,
   ConsentExtended,
+  ConsentConsumed,
   ConsentEvent,
   ApiCall,
   ApiCallEvent,
@@ -46,3 +47,4 @@ export { CoreAmount, CoreDate, CoreInstant, CoreId, CoreOwner, CoreResourceStatu
 export { policyIdOf, parsePolicyId, policyLevel, indexPolicies, candidatePolicyIds, resolveLimit, type PolicyScope, type PolicyLevel, type PolicyIdParts, type PolicyIndex, type LimitQuery, type ResolvedLimit } from './traffic-resolve.ts'
 export { PolicyOrganisationId, EndpointKey, PolicyView, PolicyListQuery, PolicyList, UpsertOverride, UpsertOverrideResult, SetPolicyEnabled, SetDefaultsEnabled, SetDefaultsEnabledResult, PolicyChange, PolicyHistory, CatalogueEntry, Catalogue, MinuteUsageQuery, MinuteUsageRow, MinuteUsage, MonthUsageQuery, MonthUsageRow, MonthUsage } from './traffic-admin.ts'
 export { CONSENT_ID_RE, RESOURCE_ID_RE } from './ids.ts'
+export { PaymentsApiVersion, PaymentConsentStatus, PixPaymentStatus, LocalInstrument, PaymentAccount, InternalPaymentConsent, AuthorisePaymentConsentRequest, ConsumePaymentConsentRequest, VerifyCustomerTotpRequest, VerifyCustomerTotpResult, ClientWebhookInfo, PaymentCreated, PaymentStatusChanged, PaymentEvent } from './payments.ts'

@@ -57,6 +57,11 @@ export const CallerContext = z.object({
   interactionId: z.string().optional(),
   /** Present when the access token was issued for a consent (authorization_code / refresh_token). */
   consent: ConsentContext.optional(),
+  /**
+   * Payments: the payment consent the access token was issued for (authorization_code with `consent:<id> payments`).
+   * The gateway does not check its status (docs/regulation/payments.md): the owning service does.
+   */
+  paymentConsentId: z.string().optional(),
 })
 export type CallerContext = z.infer<typeof CallerContext>
 
