@@ -1,3 +1,4 @@
+export { Permission, PERMISSIONS, PERMISSION_GROUPS, PERMISSION_GROUP_NAMES, permissionGroup, isPermission, resourceTypesOf, type PermissionGroup, type PermissionGroupName } from './permissions.ts'
 export { EventTime, eventEnvelope } from './envelope.ts'
 export {
   topics,
