@@ -276,7 +276,7 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
 
     /**
      * 10. Monthly limits count 2xx only: give back a reservation otherwise; count a follow-up page whose key was not
-     * honoured (the server minted a fresh one, so the call counts, ofb-rules §1).
+     * honoured (the server minted a fresh one, so the call counts, docs/regulation/traffic-and-slas.md).
      */
     monthlyUsage(c) {
       const { monthlyField, response: res, verdict } = c
