@@ -1,3 +1,5 @@
+export { Permission, PERMISSIONS, PERMISSION_GROUPS, PERMISSION_GROUP_NAMES, permissionGroup, isPermission, resourceTypesOf, type PermissionGroup, type PermissionGroupName } from './permissions.ts'
+export { QCA_BASE_TPM, parseNfrCsv, nfrTpmFloor, nfrMonthlyFloor, type NfrRow } from './nfr-reference.ts'
 export { EventTime, eventEnvelope } from './envelope.ts'
 export {
   topics,

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { Permission } from './permissions.ts'
 
 /**
  * Internal HTTP contracts between Ponte services. Every internal call carries a service token (header
@@ -38,7 +39,7 @@ export const ConsentContext = z.object({
   consentId: z.string(),
   /** The customer who authorised it. */
   customer: z.object({ cpf: Cpf, cnpj: Cnpj.optional() }),
-  permissions: z.array(z.string()),
+  permissions: z.array(Permission),
   resources: z.array(ConsentResource),
 })
 export type ConsentContext = z.infer<typeof ConsentContext>
@@ -131,7 +132,7 @@ export const ConsentLookup = z.object({
   status: ConsentStatus,
   clientId: z.string(),
   expirationDateTime: z.string().optional(),
-  permissions: z.array(z.string()),
+  permissions: z.array(Permission),
   resources: z.array(ConsentResource),
   customer: z.object({ cpf: Cpf, cnpj: Cnpj.optional() }).optional(),
 })

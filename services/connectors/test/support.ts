@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { createPool, migrate, type Pool, type PonteServer } from '@ponte/platform'
 import { testLogger, testSchema, testServiceAuth, type TestSchema } from '@ponte/testkit'
-import type { CallerContext, ConsentResource, CoreConnector } from '@ponte/contracts'
+import type { CallerContext, ConsentResource, CoreConnector, Permission } from '@ponte/contracts'
 import { buildApp } from '../src/app.ts'
 import { createPgCore } from '../src/adapters/pg-core.ts'
 import { createPaginationKeys } from '../src/domain/pagination.ts'
@@ -59,7 +59,7 @@ export async function demoFixture(prefix: string, options: { core?: (pg: CoreCon
 }
 
 /** A gateway caller context for a consent. */
-export function consentCtx(o: { cpf: string; cnpj?: string; permissions: string[]; resources: ConsentResource[]; consentId?: string }): CallerContext {
+export function consentCtx(o: { cpf: string; cnpj?: string; permissions: Permission[]; resources: ConsentResource[]; consentId?: string }): CallerContext {
   return {
     clientId: 'client-1',
     organisationId: 'org-1',
@@ -74,7 +74,7 @@ export function consentCtx(o: { cpf: string; cnpj?: string; permissions: string[
 }
 
 /** Every permission of the data APIs (tests narrow them where it matters). */
-export const ALL_PERMISSIONS = [
+export const ALL_PERMISSIONS: Permission[] = [
   'RESOURCES_READ', 'ACCOUNTS_READ', 'ACCOUNTS_BALANCES_READ', 'ACCOUNTS_TRANSACTIONS_READ', 'ACCOUNTS_OVERDRAFT_LIMITS_READ',
   'CREDIT_CARDS_ACCOUNTS_READ', 'CREDIT_CARDS_ACCOUNTS_LIMITS_READ', 'CREDIT_CARDS_ACCOUNTS_TRANSACTIONS_READ', 'CREDIT_CARDS_ACCOUNTS_BILLS_READ',
   'CREDIT_CARDS_ACCOUNTS_BILLS_TRANSACTIONS_READ', 'LOANS_READ', 'LOANS_WARRANTIES_READ', 'LOANS_SCHEDULED_INSTALMENTS_READ', 'LOANS_PAYMENTS_READ',

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { baseServiceConfig, commonEnvShape, dbConfig, envList, listenerEnvShape, parseEnv, schemaEnvShape } from '@ponte/platform'
-import { DEFAULT_OFFERED_GROUPS, OPTIONAL_GROUPS, type PermissionGroupName } from './domain/permissions.ts'
+import type { PermissionGroupName } from '@ponte/contracts'
+import { DEFAULT_OFFERED_GROUPS, OPTIONAL_GROUPS } from './domain/permissions.ts'
 
 /** Environment variables of the consent service. Every field is documented in the README's configuration table. */
 export const Env = z.object({

@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import type { CallerContext } from '@ponte/contracts'
+import type { CallerContext, Permission, PermissionGroupName } from '@ponte/contracts'
 import { SERVICE_TOKEN_HEADER, createPool, migrate, ofbDateTime, type Pool } from '@ponte/platform'
 import { testLogger, testSchema, testServiceAuth } from '@ponte/testkit'
 import { buildApp } from '../src/app.ts'
 import { createConsentService, createIds, type Clock, type ConsentService } from '../src/adapters/consent-service.ts'
-import { DEFAULT_OFFERED_GROUPS, type PermissionGroupName } from '../src/domain/permissions.ts'
+import { DEFAULT_OFFERED_GROUPS } from '../src/domain/permissions.ts'
 
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url))
 export const BASE_URL = 'https://api.ponte.test'
 export const CPF = '76109277673'
 export const OTHER_CPF = '11144477735'
 export const CNPJ = '50685362000135'
-export const ACCOUNTS = ['ACCOUNTS_READ', 'ACCOUNTS_BALANCES_READ', 'RESOURCES_READ']
+export const ACCOUNTS: Permission[] = ['ACCOUNTS_READ', 'ACCOUNTS_BALANCES_READ', 'RESOURCES_READ']
 
 /** A clock the test moves by hand. */
 export interface ManualClock extends Clock { advance(ms: number): void; set(date: Date): void }

@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
+import { isPermission, nfrMonthlyFloor, nfrTpmFloor, parseNfrCsv } from '@ponte/contracts'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const specDir = `${root}specs/ofb/`
@@ -24,23 +25,7 @@ const apis = [
   { file: 'opendata-accounts-v1.1.0.yaml', service: 'connectors', nfrApi: '[DA] API Produtos e Serviços', access: 'open-data' },
 ] as const
 
-/** QCA-scaled (high class) TPM at the lowest QCA band (≤ 1 M active consents), docs/regulation/traffic-and-slas.md#high-class-limit-by-active-consents. */
-const QCA_SCALED_FLOOR = 2500
-
 type Json = Record<string, unknown>
-
-interface NfrRow { api: string; method: string; path: string; frequency: string; p95SlaMs: number; tpm: string; monthly: string }
-
-function readNfr(): NfrRow[] {
-  const lines = readFileSync(`${specDir}nfr-endpoint-reference.csv`, 'utf8').split(/\r?\n/).filter((l) => l && !l.startsWith('#'))
-  const [header, ...rows] = lines
-  const cols = header!.split(',')
-  return rows.map((line) => {
-    const cells = line.split(',')
-    const get = (name: string) => cells[cols.indexOf(name)]!.trim()
-    return { api: get('api'), method: get('method'), path: get('path'), frequency: get('frequency'), p95SlaMs: Number(get('p95_sla_ms')), tpm: get('tpm_per_origin'), monthly: get('monthly_operational_limit') }
-  })
-}
 
 /** `### \`/path\`` sections of the spec description, each listing its permissions as `**PERMISSION**`. */
 function permissionTable(description: string): Map<string, string[]> {
@@ -49,7 +34,10 @@ function permissionTable(description: string): Map<string, string[]> {
   for (const section of sections) {
     const path = /^`([^`]+)`/.exec(section)?.[1]
     if (!path) continue
-    table.set(path, [...section.matchAll(/\*\*([A-Z_]+)\*\*/g)].map((m) => m[1]!))
+    const permissions = [...section.matchAll(/\*\*([A-Z_]+)\*\*/g)].map((m) => m[1]!)
+    const unknown = permissions.filter((p) => !isPermission(p))
+    if (unknown.length) throw new Error(`${path}: ${unknown.join(', ')} not in the permission catalogue of @ponte/contracts`)
+    table.set(path, permissions)
   }
   return table
 }
@@ -57,7 +45,7 @@ function permissionTable(description: string): Map<string, string[]> {
 const methods = ['get', 'post', 'put', 'patch', 'delete'] as const
 
 export function generateRoutes(): unknown[] {
-  const nfr = readNfr()
+  const nfr = parseNfrCsv(readFileSync(`${specDir}nfr-endpoint-reference.csv`, 'utf8'))
   const routes: unknown[] = []
   for (const api of apis) {
     const doc = parse(readFileSync(specDir + api.file, 'utf8').replace(/^\uFEFF/, '')) as Json
@@ -98,8 +86,8 @@ export function generateRoutes(): unknown[] {
           paginated,
           frequency: row.frequency,
           p95SlaMs: row.p95SlaMs,
-          tpm: row.tpm === 'NA' ? null : row.tpm === 'QCA_SCALED' ? QCA_SCALED_FLOOR : Number(row.tpm),
-          monthly: row.monthly === 'NA' ? null : Number(row.monthly),
+          tpm: nfrTpmFloor(row),
+          monthly: nfrMonthlyFloor(row),
         })
       }
     }

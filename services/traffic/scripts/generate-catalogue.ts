@@ -2,7 +2,8 @@
 //   node services/traffic/scripts/generate-catalogue.ts
 // The file is committed; test/catalogue.test.ts fails when it no longer matches the CSV.
 import { readFileSync, writeFileSync } from 'node:fs'
-import { buildCatalogue, parseNfrCsv } from '../src/domain/nfr-catalogue.ts'
+import { parseNfrCsv } from '@ponte/contracts'
+import { buildCatalogue } from '../src/domain/nfr-catalogue.ts'
 
 const csv = new URL('../../../specs/ofb/nfr-endpoint-reference.csv', import.meta.url)
 const out = new URL('../src/domain/nfr-catalogue.json', import.meta.url)

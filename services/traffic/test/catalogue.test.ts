@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { repoRoot, specValidator } from '@ponte/testkit'
 import { loadCatalogue } from '../src/adapters/catalogue-file.ts'
-import { buildCatalogue, parseNfrCsv } from '../src/domain/nfr-catalogue.ts'
+import { parseNfrCsv } from '@ponte/contracts'
+import { buildCatalogue } from '../src/domain/nfr-catalogue.ts'
 
 // The committed catalogue against the official NFR reference (specs/ofb/nfr-endpoint-reference.csv), read here
 // with a separate, naive parse so a bug in the generator cannot hide itself.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { InternalConsent } from '@ponte/contracts'
-import { consentRefusal, groupPermissions, normaliseCpf, pickLocale, resourceTypesFor } from './journey.ts'
+import { PERMISSIONS, type InternalConsent } from '@ponte/contracts'
+import { PERMISSION_GROUPS, consentRefusal, groupPermissions, normaliseCpf, pickLocale, resourceTypesFor } from './journey.ts'
 
 const aConsent = (over: Partial<InternalConsent> = {}): InternalConsent => ({
   consentId: 'urn:ponte:1', kind: 'data', status: 'AWAITING_AUTHORISATION', clientId: 'c1', permissions: ['ACCOUNTS_READ', 'RESOURCES_READ'],
@@ -23,6 +23,14 @@ describe('journey rules', () => {
     expect(groups.map((g) => g.id)).toEqual(['cadastro', 'contas'])
     expect(groups[1]!.items).toHaveLength(2)
     expect([...resourceTypesFor(['CREDIT_CARDS_ACCOUNTS_READ', 'CUSTOMERS_PERSONAL_IDENTIFICATIONS_READ'])]).toEqual(['CREDIT_CARD_ACCOUNT'])
+  })
+
+  it('shows every permission of the catalogue but RESOURCES_READ in exactly one block, blocks in the catalogue order', () => {
+    const shown = PERMISSION_GROUPS.flatMap((g) => g.items.map((i) => i.permission))
+    expect([...shown].sort()).toEqual(PERMISSIONS.filter((p) => p !== 'RESOURCES_READ').sort())
+    expect(PERMISSION_GROUPS.map((g) => g.id)).toEqual(['cadastro', 'contas', 'cartao', 'emprestimos', 'financiamentos', 'adiantamento', 'direitos-creditorios',
+      'renda-fixa-bancaria', 'renda-fixa-credito', 'fundos', 'renda-variavel', 'tesouro', 'cambio'])
+    expect(PERMISSION_GROUPS[1]!.items.map((i) => i.permission)).toEqual(['ACCOUNTS_READ', 'ACCOUNTS_BALANCES_READ', 'ACCOUNTS_OVERDRAFT_LIMITS_READ', 'ACCOUNTS_TRANSACTIONS_READ'])
   })
 
   it('normalises CPFs and picks the page language', () => {

@@ -1,4 +1,4 @@
-import type { InternalConsent, ResourceType } from '@ponte/contracts'
+import { PERMISSION_GROUP_NAMES, permissionGroup, resourceTypesOf, type InternalConsent, type Permission, type ResourceType } from '@ponte/contracts'
 
 /** FAPI-BR §5.1 item 9: single-factor authentication. */
 export const ACR_LOA2 = 'urn:brasil:openbanking:loa2'
@@ -17,75 +17,92 @@ export function pickLocale(uiLocales: unknown): Locale {
   return 'pt-BR'
 }
 
-/** A group of permissions as the consents spec (v3.3.1) groups them, explained for the customer. */
+/** A block of the review page: the permissions of one kind of resource (or registration data), explained for the customer. */
 export interface PermissionGroup {
   id: string
   title: Record<Locale, string>
   /** What each permission lets the TPP see. */
-  items: Array<{ permission: string; text: Record<Locale, string> }>
+  items: Array<{ permission: Permission; text: Record<Locale, string> }>
   /** The kind of resource the customer picks for this group (none for registration data). */
   resourceType?: ResourceType
 }
 
-const P = (permission: string, pt: string, en: string) => ({ permission, text: { 'pt-BR': pt, en } })
+type Text = Record<Locale, string>
+const T = (pt: string, en: string): Text => ({ 'pt-BR': pt, en })
 
-/** A credit-operation group: the spec gives each product the same four permissions under its own prefix. */
-const creditGroup = (id: string, prefix: string, resourceType: ResourceType, pt: string, en: string, contractsPt: string, contractsEn: string): PermissionGroup => ({
-  id,
-  title: { 'pt-BR': `Operações de crédito: ${pt}`, en: `Credit operations: ${en}` },
-  resourceType,
-  items: [
-    P(`${prefix}_READ`, contractsPt, contractsEn),
-    P(`${prefix}_WARRANTIES_READ`, 'Garantias', 'Warranties'),
-    P(`${prefix}_SCHEDULED_INSTALMENTS_READ`, 'Parcelas', 'Instalments'),
-    P(`${prefix}_PAYMENTS_READ`, 'Pagamentos', 'Payments'),
-  ],
-})
+/**
+ * How the review page presents the catalogue of `@ponte/contracts`: one block per resource type (registration data,
+ * which has none, first), in the catalogue's order. Which permissions a block holds and in what order come from the
+ * catalogue's groups; only the words are written here, and a permission without words does not compile.
+ */
+const BLOCKS: Record<ResourceType | 'REGISTRATION', { id: string; title: Text }> = {
+  REGISTRATION: { id: 'cadastro', title: T('Dados cadastrais', 'Registration data') },
+  ACCOUNT: { id: 'contas', title: T('Contas', 'Accounts') },
+  CREDIT_CARD_ACCOUNT: { id: 'cartao', title: T('Cartão de crédito', 'Credit card') },
+  LOAN: { id: 'emprestimos', title: T('Operações de crédito: empréstimos', 'Credit operations: loans') },
+  FINANCING: { id: 'financiamentos', title: T('Operações de crédito: financiamentos', 'Credit operations: financings') },
+  UNARRANGED_ACCOUNT_OVERDRAFT: { id: 'adiantamento', title: T('Operações de crédito: adiantamento a depositantes', 'Credit operations: unarranged overdraft') },
+  INVOICE_FINANCING: { id: 'direitos-creditorios', title: T('Operações de crédito: direitos creditórios descontados', 'Credit operations: invoice financings') },
+  BANK_FIXED_INCOME: { id: 'renda-fixa-bancaria', title: T('Investimentos: renda fixa bancária', 'Investments: bank fixed income') },
+  CREDIT_FIXED_INCOME: { id: 'renda-fixa-credito', title: T('Investimentos: renda fixa crédito', 'Investments: credit fixed income') },
+  FUND: { id: 'fundos', title: T('Investimentos: fundos', 'Investments: funds') },
+  VARIABLE_INCOME: { id: 'renda-variavel', title: T('Investimentos: renda variável', 'Investments: variable income') },
+  TREASURE_TITLE: { id: 'tesouro', title: T('Investimentos: títulos do Tesouro', 'Investments: treasury bonds') },
+  EXCHANGE: { id: 'cambio', title: T('Câmbio', 'Foreign exchange') },
+}
 
-/** The permission catalogue, in the spec's order of groups. RESOURCES_READ is implied by every group. */
-export const PERMISSION_GROUPS: PermissionGroup[] = [
-  { id: 'cadastro', title: { 'pt-BR': 'Dados cadastrais', en: 'Registration data' }, items: [
-    P('CUSTOMERS_PERSONAL_IDENTIFICATIONS_READ', 'Seus dados de identificação (nome, CPF, documentos)', 'Your identification data (name, CPF, documents)'),
-    P('CUSTOMERS_PERSONAL_ADITTIONALINFO_READ', 'Informações complementares (renda, profissão, relacionamento com o banco)', 'Additional information (income, occupation, relationship with the bank)'),
-    P('CUSTOMERS_BUSINESS_IDENTIFICATIONS_READ', 'Dados de identificação da empresa', 'The company\'s identification data'),
-    P('CUSTOMERS_BUSINESS_ADITTIONALINFO_READ', 'Informações complementares da empresa', 'The company\'s additional information'),
-  ] },
-  { id: 'contas', title: { 'pt-BR': 'Contas', en: 'Accounts' }, resourceType: 'ACCOUNT', items: [
-    P('ACCOUNTS_READ', 'Dados das contas (tipo, agência e número)', 'Account details (type, branch and number)'),
-    P('ACCOUNTS_BALANCES_READ', 'Saldos', 'Balances'),
-    P('ACCOUNTS_OVERDRAFT_LIMITS_READ', 'Limites (cheque especial)', 'Overdraft limits'),
-    P('ACCOUNTS_TRANSACTIONS_READ', 'Extratos e transações', 'Statements and transactions'),
-  ] },
-  { id: 'cartao', title: { 'pt-BR': 'Cartão de crédito', en: 'Credit card' }, resourceType: 'CREDIT_CARD_ACCOUNT', items: [
-    P('CREDIT_CARDS_ACCOUNTS_READ', 'Dados dos cartões', 'Card details'),
-    P('CREDIT_CARDS_ACCOUNTS_LIMITS_READ', 'Limites', 'Limits'),
-    P('CREDIT_CARDS_ACCOUNTS_TRANSACTIONS_READ', 'Transações', 'Transactions'),
-    P('CREDIT_CARDS_ACCOUNTS_BILLS_READ', 'Faturas', 'Bills'),
-    P('CREDIT_CARDS_ACCOUNTS_BILLS_TRANSACTIONS_READ', 'Transações das faturas', 'Bill transactions'),
-  ] },
-  creditGroup('emprestimos', 'LOANS', 'LOAN', 'empréstimos', 'loans', 'Dados dos contratos de empréstimo', 'Loan contracts'),
-  creditGroup('financiamentos', 'FINANCINGS', 'FINANCING', 'financiamentos', 'financings', 'Dados dos contratos de financiamento', 'Financing contracts'),
-  creditGroup('adiantamento', 'UNARRANGED_ACCOUNTS_OVERDRAFT', 'UNARRANGED_ACCOUNT_OVERDRAFT', 'adiantamento a depositantes', 'unarranged overdraft', 'Dados dos contratos', 'Contracts'),
-  creditGroup('direitos-creditorios', 'INVOICE_FINANCINGS', 'INVOICE_FINANCING', 'direitos creditórios descontados', 'invoice financings', 'Dados dos contratos', 'Contracts'),
-  { id: 'renda-fixa-bancaria', title: { 'pt-BR': 'Investimentos: renda fixa bancária', en: 'Investments: bank fixed income' }, resourceType: 'BANK_FIXED_INCOME', items: [
-    P('BANK_FIXED_INCOMES_READ', 'Dados das operações', 'Operations'),
-  ] },
-  { id: 'renda-fixa-credito', title: { 'pt-BR': 'Investimentos: renda fixa crédito', en: 'Investments: credit fixed income' }, resourceType: 'CREDIT_FIXED_INCOME', items: [
-    P('CREDIT_FIXED_INCOMES_READ', 'Dados das operações', 'Operations'),
-  ] },
-  { id: 'fundos', title: { 'pt-BR': 'Investimentos: fundos', en: 'Investments: funds' }, resourceType: 'FUND', items: [
-    P('FUNDS_READ', 'Dados das operações', 'Operations'),
-  ] },
-  { id: 'renda-variavel', title: { 'pt-BR': 'Investimentos: renda variável', en: 'Investments: variable income' }, resourceType: 'VARIABLE_INCOME', items: [
-    P('VARIABLE_INCOMES_READ', 'Dados das operações', 'Operations'),
-  ] },
-  { id: 'tesouro', title: { 'pt-BR': 'Investimentos: títulos do Tesouro', en: 'Investments: treasury bonds' }, resourceType: 'TREASURE_TITLE', items: [
-    P('TREASURE_TITLES_READ', 'Dados das operações', 'Operations'),
-  ] },
-  { id: 'cambio', title: { 'pt-BR': 'Câmbio', en: 'Foreign exchange' }, resourceType: 'EXCHANGE', items: [
-    P('EXCHANGES_READ', 'Dados das operações de câmbio', 'Foreign exchange operations'),
-  ] },
-]
+/** A credit-operation product: the same four permissions under its own prefix. */
+const creditTexts = <P extends string>(prefix: P, contracts: Text) => ({
+  [`${prefix}_READ`]: contracts,
+  [`${prefix}_WARRANTIES_READ`]: T('Garantias', 'Warranties'),
+  [`${prefix}_SCHEDULED_INSTALMENTS_READ`]: T('Parcelas', 'Instalments'),
+  [`${prefix}_PAYMENTS_READ`]: T('Pagamentos', 'Payments'),
+}) as Record<`${P}_READ` | `${P}_WARRANTIES_READ` | `${P}_SCHEDULED_INSTALMENTS_READ` | `${P}_PAYMENTS_READ`, Text>
+
+/** What each permission lets the TPP see (`RESOURCES_READ` is implied by every group and not shown). */
+const TEXTS: Record<Exclude<Permission, 'RESOURCES_READ'>, Text> = {
+  CUSTOMERS_PERSONAL_IDENTIFICATIONS_READ: T('Seus dados de identificação (nome, CPF, documentos)', 'Your identification data (name, CPF, documents)'),
+  CUSTOMERS_PERSONAL_ADITTIONALINFO_READ: T('Informações complementares (renda, profissão, relacionamento com o banco)', 'Additional information (income, occupation, relationship with the bank)'),
+  CUSTOMERS_BUSINESS_IDENTIFICATIONS_READ: T('Dados de identificação da empresa', 'The company\'s identification data'),
+  CUSTOMERS_BUSINESS_ADITTIONALINFO_READ: T('Informações complementares da empresa', 'The company\'s additional information'),
+  ACCOUNTS_READ: T('Dados das contas (tipo, agência e número)', 'Account details (type, branch and number)'),
+  ACCOUNTS_BALANCES_READ: T('Saldos', 'Balances'),
+  ACCOUNTS_OVERDRAFT_LIMITS_READ: T('Limites (cheque especial)', 'Overdraft limits'),
+  ACCOUNTS_TRANSACTIONS_READ: T('Extratos e transações', 'Statements and transactions'),
+  CREDIT_CARDS_ACCOUNTS_READ: T('Dados dos cartões', 'Card details'),
+  CREDIT_CARDS_ACCOUNTS_LIMITS_READ: T('Limites', 'Limits'),
+  CREDIT_CARDS_ACCOUNTS_TRANSACTIONS_READ: T('Transações', 'Transactions'),
+  CREDIT_CARDS_ACCOUNTS_BILLS_READ: T('Faturas', 'Bills'),
+  CREDIT_CARDS_ACCOUNTS_BILLS_TRANSACTIONS_READ: T('Transações das faturas', 'Bill transactions'),
+  ...creditTexts('LOANS', T('Dados dos contratos de empréstimo', 'Loan contracts')),
+  ...creditTexts('FINANCINGS', T('Dados dos contratos de financiamento', 'Financing contracts')),
+  ...creditTexts('UNARRANGED_ACCOUNTS_OVERDRAFT', T('Dados dos contratos', 'Contracts')),
+  ...creditTexts('INVOICE_FINANCINGS', T('Dados dos contratos', 'Contracts')),
+  BANK_FIXED_INCOMES_READ: T('Dados das operações', 'Operations'),
+  CREDIT_FIXED_INCOMES_READ: T('Dados das operações', 'Operations'),
+  FUNDS_READ: T('Dados das operações', 'Operations'),
+  VARIABLE_INCOMES_READ: T('Dados das operações', 'Operations'),
+  TREASURE_TITLES_READ: T('Dados das operações', 'Operations'),
+  EXCHANGES_READ: T('Dados das operações de câmbio', 'Foreign exchange operations'),
+}
+
+/** The review page's blocks, derived from the catalogue's groups, every permission but `RESOURCES_READ` in exactly one. */
+export const PERMISSION_GROUPS: readonly PermissionGroup[] = (() => {
+  const blocks = new Map<ResourceType | 'REGISTRATION', PermissionGroup>()
+  for (const name of PERMISSION_GROUP_NAMES) {
+    const group = permissionGroup(name)
+    const key = group.resourceType ?? 'REGISTRATION'
+    let block = blocks.get(key)
+    if (!block) {
+      block = { ...BLOCKS[key], items: [], ...(group.resourceType ? { resourceType: group.resourceType } : {}) }
+      blocks.set(key, block)
+    }
+    for (const permission of group.permissions) {
+      if (permission !== 'RESOURCES_READ' && !block.items.some((i) => i.permission === permission)) block.items.push({ permission, text: TEXTS[permission] })
+    }
+  }
+  return [...blocks.values()]
+})()
 
 /** The groups a consent's permissions fall in, with only the requested permissions listed. */
 export function groupPermissions(permissions: readonly string[]): PermissionGroup[] {
@@ -97,7 +114,7 @@ export function groupPermissions(permissions: readonly string[]): PermissionGrou
 
 /** The resource types the customer must choose from for these permissions. */
 export function resourceTypesFor(permissions: readonly string[]): Set<ResourceType> {
-  return new Set(groupPermissions(permissions).flatMap((g) => (g.resourceType ? [g.resourceType] : [])))
+  return resourceTypesOf(permissions)
 }
 
 /** Why a consent cannot be authorised by this client in this journey (undefined when it can). */

@@ -1,13 +1,13 @@
 import { DomainError } from '@ponte/platform'
-import type { ConsentContext, CoreOwner, CoreResourceStatus, ResourceType } from '@ponte/contracts'
+import type { ConsentContext, CoreOwner, CoreResourceStatus, Permission, ResourceType } from '@ponte/contracts'
 
 /**
  * Consent checks the connectors repeat behind the gateway (defence in depth): the permission, the resource being in
  * the consent, and the resource being available. Pure functions over the consent the gateway vouched for.
  */
 
-/** 403 unless the consent grants every one of `permissions`. */
-export function requirePermissions(consent: ConsentContext, permissions: string[]): void {
+/** 403 unless the consent grants every one of `permissions` (values of the catalogue in `@ponte/contracts`). */
+export function requirePermissions(consent: ConsentContext, permissions: readonly Permission[]): void {
   const missing = permissions.filter((p) => !consent.permissions.includes(p))
   if (missing.length) throw new DomainError('FORBIDDEN', `the consent does not grant ${missing.join(', ')}`)
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { FastifyRequest } from 'fastify'
 import type { PonteServer } from '@ponte/platform'
-import { CoreAccountType, type CoreAccount, type CoreAccountTransaction } from '@ponte/contracts'
+import { CoreAccountType, type CoreAccount, type CoreAccountTransaction, type Permission } from '@ponte/contracts'
 import { consentedIds, ownerOf, requirePermissions } from '../domain/access.ts'
 import { CURRENT_WINDOW, HISTORY_WINDOW, resolveWindow } from '../domain/dates.ts'
 import { consentedResource, consentOf, countedBody, money, pageQuery, paging, regulatedGroup, resourceId, singleBody, windowBody, type RegulatedDeps } from './common.ts'
@@ -56,7 +56,7 @@ export async function accountsRoutes(app: PonteServer, deps: RegulatedDeps): Pro
       accountId: a.accountId,
     })
 
-    const consentedAccount = (req: FastifyRequest, permission: string) => consentedResource(req, [permission], 'ACCOUNT', 'accountId', (o, id) => deps.core.account(o, id))
+    const consentedAccount = (req: FastifyRequest, permission: Permission) => consentedResource(req, [permission], 'ACCOUNT', 'accountId', (o, id) => deps.core.account(o, id))
 
     r.get(BASE, { schema: { querystring: z.object({ ...pageQuery, accountType: CoreAccountType.optional() }) } }, async (req, reply) => {
       const consent = consentOf(req)

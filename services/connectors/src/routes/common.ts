@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { DomainError, ofbDateTime, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
-import { CallerContext, CoreId, type ConsentContext, type CoreConnector, type CoreOwner, type CoreResourceStatus, type ResourceType } from '@ponte/contracts'
+import { CallerContext, CoreId, type ConsentContext, type CoreConnector, type CoreOwner, type CoreResourceStatus, type Permission, type ResourceType } from '@ponte/contracts'
 import { ownerOf, requireAvailable, requireConsentedResource, requirePermissions } from '../domain/access.ts'
 import { pageLinks, pageNotFound, pageRequest, totalPages, type PageRequest, type PaginationKeys } from '../domain/pagination.ts'
 
@@ -73,7 +73,7 @@ function filterQuery(req: FastifyRequest): Record<string, string | undefined> {
  * resources of `type`, and the core has it, available, for the consent's owner; otherwise the spec's 403/404.
  */
 export async function consentedResource<T extends { status: CoreResourceStatus }>(
-  req: FastifyRequest, permissions: string[], type: ResourceType, param: string, load: (owner: CoreOwner, id: string) => Promise<T | undefined>,
+  req: FastifyRequest, permissions: readonly Permission[], type: ResourceType, param: string, load: (owner: CoreOwner, id: string) => Promise<T | undefined>,
 ): Promise<{ consent: ConsentContext; owner: CoreOwner; resource: T }> {
   const consent = consentOf(req)
   requirePermissions(consent, permissions)

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { FastifyRequest } from 'fastify'
 import { DomainError, type PonteServer } from '@ponte/platform'
-import { CoreCardTransactionType, type CoreBill, type CoreCardAccount, type CoreCardTransaction } from '@ponte/contracts'
+import { CoreCardTransactionType, type CoreBill, type CoreCardAccount, type CoreCardTransaction, type Permission } from '@ponte/contracts'
 import { consentedIds, ownerOf, requirePermissions } from '../domain/access.ts'
 import { CURRENT_WINDOW, HISTORY_WINDOW, optionalDate, resolveWindow } from '../domain/dates.ts'
 import { consentedResource, consentOf, countedBody, money, pageQuery, paging, regulatedGroup, resourceId, singleBody, windowBody, type RegulatedDeps } from './common.ts'
@@ -56,7 +56,7 @@ function transactionItem(t: CoreCardTransaction, withForecast: boolean) {
 /** Registers the Credit Cards Accounts API routes. */
 export async function creditCardsRoutes(app: PonteServer, deps: RegulatedDeps): Promise<void> {
   regulatedGroup(app, deps, CREDIT_CARDS_VERSION, (r) => {
-    const consentedCard = (req: FastifyRequest, permissions: string[]) => consentedResource(req, permissions, 'CREDIT_CARD_ACCOUNT', 'creditCardAccountId', (o, id) => deps.core.cardAccount(o, id))
+    const consentedCard = (req: FastifyRequest, permissions: readonly Permission[]) => consentedResource(req, permissions, 'CREDIT_CARD_ACCOUNT', 'creditCardAccountId', (o, id) => deps.core.cardAccount(o, id))
     const listItem = (c: CoreCardAccount) => ({
       creditCardAccountId: c.creditCardAccountId,
       brandName: deps.brand.brandName,

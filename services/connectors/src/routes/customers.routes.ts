@@ -1,12 +1,18 @@
 import { z } from 'zod'
 import { DomainError, ofbDateTime, type PonteServer } from '@ponte/platform'
-import type { ConsentContext } from '@ponte/contracts'
+import type { ConsentContext, Permission } from '@ponte/contracts'
 import { ownerOf, requirePermissions } from '../domain/access.ts'
 import { consentOf, countedBody, pageQuery, paging, regulatedGroup, type RegulatedDeps } from './common.ts'
 
 /** Customers API v2.3.0 (`/open-banking/customers/v2`). */
 export const CUSTOMERS_VERSION = '2.3.0'
 const BASE = '/open-banking/customers/v2'
+
+/** The permission each kind of registration data needs: identifications, and the additional information. */
+const PERMISSIONS: Record<'personal' | 'business', { identifications: Permission; additionalInfo: Permission }> = {
+  personal: { identifications: 'CUSTOMERS_PERSONAL_IDENTIFICATIONS_READ', additionalInfo: 'CUSTOMERS_PERSONAL_ADITTIONALINFO_READ' },
+  business: { identifications: 'CUSTOMERS_BUSINESS_IDENTIFICATIONS_READ', additionalInfo: 'CUSTOMERS_BUSINESS_ADITTIONALINFO_READ' },
+}
 
 /** Personal routes need a personal consent, business routes a business one. */
 function requireKind(consent: ConsentContext, kind: 'personal' | 'business'): void {
@@ -17,10 +23,10 @@ function requireKind(consent: ConsentContext, kind: 'personal' | 'business'): vo
 export async function customersRoutes(app: PonteServer, deps: RegulatedDeps): Promise<void> {
   regulatedGroup(app, deps, CUSTOMERS_VERSION, (r) => {
     for (const kind of ['personal', 'business'] as const) {
-      const P = kind.toUpperCase()
+      const needs = PERMISSIONS[kind]
       r.get(`${BASE}/${kind}/identifications`, { schema: { querystring: z.object(pageQuery) } }, async (req, reply) => {
         const consent = consentOf(req)
-        requirePermissions(consent, [`CUSTOMERS_${P}_IDENTIFICATIONS_READ`])
+        requirePermissions(consent, [needs.identifications])
         requireKind(consent, kind)
         const p = paging(req, reply, deps, consent.consentId)
         const reg = await deps.core.registration(ownerOf(consent))
@@ -32,7 +38,7 @@ export async function customersRoutes(app: PonteServer, deps: RegulatedDeps): Pr
       for (const [path, field] of [['qualifications', 'qualification'], ['financial-relations', 'financialRelations']] as const) {
         r.get(`${BASE}/${kind}/${path}`, async (req) => {
           const consent = consentOf(req)
-          requirePermissions(consent, [`CUSTOMERS_${P}_ADITTIONALINFO_READ`])
+          requirePermissions(consent, [needs.additionalInfo])
           requireKind(consent, kind)
           const reg = await deps.core.registration(ownerOf(consent))
           if (!reg) throw new DomainError('NOT_FOUND', 'no registration data for this customer')

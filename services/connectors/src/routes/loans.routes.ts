@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { FastifyRequest } from 'fastify'
 import { ofbDateTime, type PonteServer } from '@ponte/platform'
-import type { CoreLoanContract } from '@ponte/contracts'
+import type { CoreLoanContract, Permission } from '@ponte/contracts'
 import { consentedIds, ownerOf, requirePermissions } from '../domain/access.ts'
 import { consentedResource, consentOf, countedBody, pageQuery, paging, regulatedGroup, resourceId, type RegulatedDeps } from './common.ts'
 
@@ -37,7 +37,7 @@ function contractData(c: CoreLoanContract) {
 /** Registers the Loans API routes. */
 export async function loansRoutes(app: PonteServer, deps: RegulatedDeps): Promise<void> {
   regulatedGroup(app, deps, LOANS_VERSION, (r) => {
-    const consentedContract = (req: FastifyRequest, permission: string) => consentedResource(req, [permission], 'LOAN', 'contractId', (o, id) => deps.core.loanContract(o, id))
+    const consentedContract = (req: FastifyRequest, permission: Permission) => consentedResource(req, [permission], 'LOAN', 'contractId', (o, id) => deps.core.loanContract(o, id))
     const plain = (req: { url: string }, data: unknown) => ({
       data,
       links: { self: `${deps.publicBaseUrl}${req.url.split('?')[0]}` },

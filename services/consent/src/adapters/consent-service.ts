@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { ConsentEvent, topics, type ConsentSearchQuery } from '@ponte/contracts'
+import { ConsentEvent, topics, type ConsentSearchQuery, type Permission, type PermissionGroupName } from '@ponte/contracts'
 import { DomainError, enqueueEvent, withTransaction, type Pool, type PoolClient } from '@ponte/platform'
 import {
   auditTrail, insertAudit, insertConsent, insertExtension, listExtensions, lockDue, searchConsents, selectConsent, updateConsent,
@@ -9,7 +9,7 @@ import {
   type AuthoriseInput, type Change, type Consent, type Decision, type ExtendInput, type Extension, type RejectInput, type RevokeInput,
 } from '../domain/consent.ts'
 import { eventFor } from '../domain/events.ts'
-import { resolvePermissions, type Permission, type PermissionGroupName } from '../domain/permissions.ts'
+import { resolvePermissions } from '../domain/permissions.ts'
 
 /** The time source; tests pass one they move by hand. */
 export interface Clock { now(): Date }

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from '@ponte/platform'
-import type { ConsentAuditEntry, ConsentResource, ConsentSearchQuery } from '@ponte/contracts'
+import type { ConsentAuditEntry, ConsentResource, ConsentSearchQuery, Permission } from '@ponte/contracts'
 import type { Change, Consent, Extension } from '../domain/consent.ts'
 
 /** A pool or a client inside a transaction. */
@@ -15,7 +15,8 @@ interface ConsentRow {
   status: Consent['status']
   client_id: string
   organisation_id: string | null
-  permissions: string[]
+  /** Written only from a resolved permission list. */
+  permissions: Permission[]
   logged_user_cpf: string
   business_entity_cnpj: string | null
   expiration_date_time: Date | null

@@ -1,6 +1,5 @@
 import { DomainError } from '@ponte/platform'
-import type { ConsentResource } from '@ponte/contracts'
-import { allowedResourceTypes } from './permissions.ts'
+import { resourceTypesOf, type ConsentResource, type Permission } from '@ponte/contracts'
 
 /**
  * The consent lifecycle, in one place (docs/regulation/consents.md#consent-statuses). Every state change of a consent is decided here by a pure
@@ -32,7 +31,7 @@ export interface Consent {
   status: ConsentStatus
   clientId: string
   organisationId?: string
-  permissions: string[]
+  permissions: Permission[]
   loggedUserCpf: string
   businessEntityCnpj?: string
   expirationDateTime?: Date
@@ -207,7 +206,7 @@ export function authorise(c: Consent, input: AuthoriseInput, now: Date): Decisio
     if (c.businessEntityCnpj ? input.authenticatedUser.cnpj !== c.businessEntityCnpj : input.authenticatedUser.cnpj !== undefined) {
       return { refusal: new DomainError('FORBIDDEN', 'the authenticated business is not the consent\'s businessEntity') }
     }
-    const allowed = allowedResourceTypes(c.permissions)
+    const allowed = resourceTypesOf(c.permissions)
     const outside = input.resources.filter((r) => !allowed.has(r.type))
     if (outside.length) {
       return { refusal: new DomainError('INVALID_PARAMETER', `resource types not covered by the consent's permissions: ${[...new Set(outside.map((r) => r.type))].join(', ')}`) }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_OFFERED_GROUPS, OPTIONAL_GROUPS, allowedResourceTypes, resolvePermissions, type Permission, type PermissionGroupName } from './permissions.ts'
+import type { Permission, PermissionGroupName } from '@ponte/contracts'
+import { DEFAULT_OFFERED_GROUPS, OPTIONAL_GROUPS, resolvePermissions } from './permissions.ts'
 
 const all = new Set<PermissionGroupName>(DEFAULT_OFFERED_GROUPS)
 const pf = { hasBusinessEntity: false, offered: all }
@@ -48,12 +49,5 @@ describe('resolvePermissions', () => {
   it('lists only per-resource groups as optional', () => {
     expect(OPTIONAL_GROUPS).not.toContain('LOANS')
     expect(OPTIONAL_GROUPS).toContain('CREDIT_CARDS_BILLS')
-  })
-})
-
-describe('allowedResourceTypes', () => {
-  it('maps permissions to resource types', () => {
-    expect([...allowedResourceTypes(['ACCOUNTS_READ', 'LOANS_READ', 'RESOURCES_READ'])].sort()).toEqual(['ACCOUNT', 'LOAN'])
-    expect(allowedResourceTypes(['CUSTOMERS_PERSONAL_IDENTIFICATIONS_READ', 'RESOURCES_READ']).size).toBe(0)
   })
 })

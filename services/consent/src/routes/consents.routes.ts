@@ -1,9 +1,8 @@
 import { z } from 'zod'
-import { CallerContext, CONSENT_ID_RE } from '@ponte/contracts'
+import { CallerContext, CONSENT_ID_RE, Permission } from '@ponte/contracts'
 import { DomainError, ofbDateTime, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
 import type { FastifyRequest } from 'fastify'
 import type { CallMeta, ConsentService } from '../adapters/consent-service.ts'
-import { PERMISSIONS } from '../domain/permissions.ts'
 import { consentData, consentReadData, extensionItem } from './views.ts'
 
 /** The Consents API version served (the `x-v` response header). */
@@ -25,7 +24,7 @@ const CreateConsentBody = z.object({
   data: z.object({
     loggedUser: LoggedUser,
     businessEntity: BusinessEntity.optional(),
-    permissions: z.array(z.enum(PERMISSIONS)).min(1).refine((ps) => new Set(ps).size === ps.length, 'permissions must not repeat'),
+    permissions: z.array(Permission).min(1).refine((ps) => new Set(ps).size === ps.length, 'permissions must not repeat'),
     expirationDateTime: ExpirationDateTime.optional(),
     isLinked: z.boolean().optional(),
   }),

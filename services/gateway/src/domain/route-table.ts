@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ResourceType } from '@ponte/contracts'
+import { Permission, ResourceType } from '@ponte/contracts'
 
 /**
  * One regulated endpoint as the gateway serves it. The table is generated from the official specs and the NFR
@@ -24,7 +24,7 @@ export const RouteSpec = z.object({
   /** Non-dynamic scopes the token must carry (besides `openid` and `consent:<id>`). */
   scopes: z.array(z.string()),
   /** Consent permissions of which at least one must be granted. */
-  permissions: z.array(z.string()),
+  permissions: z.array(Permission),
   /** Path parameter holding a resource id that must be among the consented resources of `resourceType`. */
   resourceParam: z.string().optional(),
   resourceType: ResourceType.optional(),

@@ -1,45 +1,15 @@
-import type { CatalogueEntry } from '@ponte/contracts'
+import { nfrMonthlyFloor, nfrTpmFloor, type CatalogueEntry, type NfrRow } from '@ponte/contracts'
 
 /**
  * Turns the NFR reference table (`specs/ofb/nfr-endpoint-reference.csv`, docs/regulation/traffic-and-slas.md#endpoint-reference-table) into the catalogue of
  * limitable endpoints: every row with a per-origin TPM (open data and customer data apart from Consents and
  * Resources). Rows whose TPM is `NA` are exempt and left out; so every endpoint outside the catalogue is exempt.
+ * The CSV is parsed by `parseNfrCsv` of `@ponte/contracts`, which the gateway's route generator uses too.
  * `scripts/generate-catalogue.ts` writes the result to `nfr-catalogue.json`; a test proves the file matches the CSV.
  */
 
-/** Lowest TPM of the high class: the first QCA tier (≤ 1 M active consents), docs/regulation/traffic-and-slas.md#high-class-limit-by-active-consents. */
-export const QCA_BASE_TPM = 2500
-
 /** Global capacity floor in requests per second, docs/regulation/traffic-and-slas.md#global-capacity-tps. */
 export const GLOBAL_TPS_FLOOR = 300
-
-/** One row of the CSV, as written. */
-export interface NfrRow {
-  group: string
-  api: string
-  method: string
-  path: string
-  frequency: string
-  tpm: string
-  monthly: string
-}
-
-/** Parses the CSV (first line a provenance comment, then the header). No field of the table holds a comma or quote. */
-export function parseNfrCsv(text: string): NfrRow[] {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('#'))
-  const header = lines.shift()?.split(',') ?? []
-  const col = (name: string) => {
-    const i = header.indexOf(name)
-    if (i < 0) throw new Error(`NFR CSV has no column ${name}`)
-    return i
-  }
-  const c = { group: col('group'), api: col('api'), method: col('method'), path: col('path'), frequency: col('frequency'), tpm: col('tpm_per_origin'), monthly: col('monthly_operational_limit') }
-  return lines.map((line, n) => {
-    const f = line.split(',')
-    if (f.length !== header.length) throw new Error(`NFR CSV line ${n + 3}: ${f.length} fields, expected ${header.length}`)
-    return { group: f[c.group]!, api: f[c.api]!, method: f[c.method]!, path: f[c.path]!, frequency: f[c.frequency]!, tpm: f[c.tpm]!, monthly: f[c.monthly]! }
-  })
-}
 
 interface Mount { base: string; spec: string | null }
 
@@ -96,11 +66,6 @@ const pathFixes: Array<[RegExp, string]> = [[/\{investimentId\}/g, '{investmentI
 
 const frequencies = { high: 'high', 'medium-high': 'medium-high', medium: 'medium', low: 'low' } as const
 
-function positiveInt(value: string, what: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new Error(`NFR CSV: ${what} "${value}" is not a positive integer`)
-  return Number(value)
-}
-
 /** Builds the catalogue of limitable endpoints from the CSV rows, sorted by endpoint key. */
 export function buildCatalogue(rows: NfrRow[]): CatalogueEntry[] {
   const out: CatalogueEntry[] = []
@@ -123,10 +88,10 @@ export function buildCatalogue(rows: NfrRow[]): CatalogueEntry[] {
       api: row.api,
       nfrPath: row.path,
       frequency,
-      tpmFloor: scales ? QCA_BASE_TPM : positiveInt(row.tpm, 'tpm_per_origin'),
+      tpmFloor: nfrTpmFloor(row)!,
       tpmOrigin: group === 'open-data' ? 'client-ip' : 'organisation',
       tpmScalesWithQca: scales,
-      monthlyFloor: row.monthly === 'NA' ? null : positiveInt(row.monthly, 'monthly_operational_limit'),
+      monthlyFloor: nfrMonthlyFloor(row),
       spec: mount.spec,
     })
   }
