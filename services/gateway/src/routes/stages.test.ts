@@ -74,8 +74,8 @@ describe('the stages before the limits', () => {
   test('a refusal is thrown at once, not returned as a rejected promise', () => {
     const { stages, call } = setup()
     const c = call('Bearer cached')
-    stages.certificate(c)
-    stages.token(c)
+    expect(stages.certificate(c)).toBeUndefined()
+    expect(stages.token(c)).toBeUndefined()
     c.cert = { thumbprint: 'another' }
     expect(() => stages.binding(c)).toThrow(expect.objectContaining({ ofbCode: 'TOKEN_NOT_BOUND' }))
     expect(() => stages.token(call('Basic x'))).toThrow(expect.objectContaining({ ofbCode: 'TOKEN_MISSING' }))
