@@ -8,7 +8,9 @@
  *
  * Standalone: `node bench/auth-client-credentials.ts` prints one JSON line. The server runs in a child process
  * (`node bench/auth-client-credentials.ts server`) against the real PostgreSQL (schema dropped at the end).
- * Env: BENCH_REQUESTS (default 4000), BENCH_CONNECTIONS (default 8).
+ * Env: BENCH_REQUESTS (default 4000), BENCH_CONNECTIONS (default 20), AUTH_BENCH_CPU_PROFILE_DIR (write a --cpu-prof
+ * of the auth-server process there; read it with `node bench/cpuprofile.ts <file>`), AUTH_BENCH_COUNT_STATEMENTS=1
+ * (count the SQL statements the server's pool runs, printed per statement text on stderr when it stops).
  */
 import { spawn } from 'node:child_process'
 import { constants, createPrivateKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from 'node:crypto'
@@ -19,7 +21,7 @@ import { createDevCa, generateEncryptionKey, issueClientCertificate, issueServer
 import { testInfra, testSchema } from '@ponte/testkit'
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000)
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20)
 
 async function server(): Promise<void> {
   const src = '../services/auth-server/src/'
@@ -28,6 +30,8 @@ async function server(): Promise<void> {
   const { createKeyStore } = await import(`${src}adapters/key-store.ts`)
   const { createLoginThrottle } = await import(`${src}adapters/login-throttle.ts`)
   const { createPgAdapter } = await import(`${src}adapters/pg-oidc-adapter.ts`)
+  const { createClientCache } = await import(`${src}adapters/client-cache.ts`)
+  const { createRedisReplayStore } = await import(`${src}adapters/replay-store.ts`)
   const { createRestrictedFetch } = await import(`${src}adapters/restricted-fetch.ts`)
   const { createConnectorsPort, createConsentPort, createDirectoryPort } = await import(`${src}adapters/services.ts`)
   const { createSubjectStore } = await import(`${src}adapters/subjects.ts`)
@@ -38,6 +42,15 @@ async function server(): Promise<void> {
   const schema = testSchema('bench_auth')
   await migrate({ url: schema.databaseUrl, schema: schema.name, dir: fileURLToPath(new URL('../services/auth-server/migrations', import.meta.url)) })
   const pool = createPool({ url: schema.databaseUrl, schema: schema.name, max: 10 })
+  const statements = new Map<string, number>()
+  if (process.env.AUTH_BENCH_COUNT_STATEMENTS === '1') {
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
+    ;(pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const text = (typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string }).text)).replace(/\s+/g, ' ').slice(0, 90)
+      statements.set(text, (statements.get(text) ?? 0) + 1)
+      return query(...args)
+    }
+  }
   const redis = createRedis(testInfra().redisUrl, logger)
   const ca = await createDevCa()
   const serverCert = await issueServerCertificate(ca, { hostnames: ['localhost'], ips: ['127.0.0.1'] })
@@ -45,7 +58,10 @@ async function server(): Promise<void> {
   const enc = await generateEncryptionKey()
   const keyStore = createKeyStore(pool, randomBytes(32))
   await keyStore.ensureKeys()
-  const adapter = createPgAdapter(pool)
+  const clients = createClientCache(pool, createPgAdapter(pool), { schema: schema.name, logger })
+  await clients.listen()
+  const adapter = clients.adapter
+  const replay = createRedisReplayStore(redis)
   const clientId = randomUUID()
   const orgId = (await import('@ponte/pki')).parseClientCertificate(tppCert.certificate).orgId
   const softwareId = (await import('@ponte/pki')).parseClientCertificate(tppCert.certificate).softwareStatementId
@@ -74,7 +90,7 @@ async function server(): Promise<void> {
   issuerUrl = `https://127.0.0.1:${chosen || port}`
   settings.issuer = issuerUrl
   const holder = await createProviderHolder(keyStore, (jwks: unknown) => createProvider({
-    settings, jwks, adapter, fetch, subjects, consents, logger, certificate: (ctx: { req: never }) => presentedCertificate(ctx.req, certificates),
+    settings, jwks, adapter, fetch, subjects, consents, replay, logger, certificate: (ctx: { req: never }) => presentedCertificate(ctx.req, certificates),
   }), logger)
   const app = buildApp({
     server: { logger, https: fapiTlsOptions({ cert: serverCert.chainPem, key: serverCert.privateKeyPem, clientCa: ca.chainPem }) },
@@ -87,7 +103,9 @@ async function server(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ issuer: issuerUrl, clientId, cert: tppCert.chainPem, key: tppCert.privateKeyPem, privateJwk: tppCert.privateJwk, kid: tppCert.kid })}\n`)
   process.once('SIGTERM', () => {
     void (async () => {
+      if (statements.size) process.stderr.write(`${JSON.stringify({ statements: Object.fromEntries(statements) })}\n`)
       await app.close()
+      await clients.stop()
       await redis.quit().catch(() => redis.disconnect())
       await pool.end()
       await schema.drop()
@@ -123,7 +141,9 @@ async function ps256Cost(n = 300): Promise<{ signUs: number; verifyUs: number }>
 }
 
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'server'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const profileDir = process.env.AUTH_BENCH_CPU_PROFILE_DIR
+  const nodeFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  const child = spawn(process.execPath, [...nodeFlags, fileURLToPath(import.meta.url), 'server'], { stdio: ['ignore', 'pipe', 'inherit'] })
   const info = await new Promise<{ issuer: string; clientId: string; cert: string; key: string; privateJwk: Record<string, unknown>; kid: string }>((resolve, reject) => {
     let buf = ''
     const timer = setTimeout(() => reject(new Error('auth-server did not start')), 60_000)

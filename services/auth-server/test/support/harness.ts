@@ -15,6 +15,8 @@ import { presentedCertificate } from '../../src/adapters/client-certificate.ts'
 import { createKeyStore, type KeyStore } from '../../src/adapters/key-store.ts'
 import { createLoginThrottle } from '../../src/adapters/login-throttle.ts'
 import { createPgAdapter } from '../../src/adapters/pg-oidc-adapter.ts'
+import { createClientCache } from '../../src/adapters/client-cache.ts'
+import { createRedisReplayStore } from '../../src/adapters/replay-store.ts'
 import { createRestrictedFetch } from '../../src/adapters/restricted-fetch.ts'
 import { createConnectorsPort, createConsentPort, createDirectoryPort } from '../../src/adapters/services.ts'
 import { createSubjectStore } from '../../src/adapters/subjects.ts'
@@ -120,7 +122,10 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
   const connectors = createConnectorsPort({ ...internal, baseUrl: o.connectorsUrl })
   const fetch = createRestrictedFetch({ allowedOrigins: o.jwksOrigins, ca: o.ca.chainPem })
   const certificates = { trustedProxies: [] as string[] }
-  const adapter = createPgAdapter(pool)
+  const clients = createClientCache(pool, createPgAdapter(pool), { schema: o.schema.name, logger: o.logger })
+  await clients.listen()
+  const adapter = clients.adapter
+  const replay = createRedisReplayStore(redis)
   const subjects = createSubjectStore(pool)
   const cookieSecret = randomBytes(32).toString('base64url')
   const settings = {
@@ -133,7 +138,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
     cookieSecret,
   }
   const holder = await createProviderHolder(keyStore, (jwks) => createProvider({
-    settings, jwks, adapter, fetch, subjects, consents, logger: o.logger,
+    settings, jwks, adapter, fetch, subjects, consents, replay, logger: o.logger,
     certificate: (ctx) => presentedCertificate(ctx.req, certificates),
   }), o.logger)
   const app = buildApp({
@@ -155,6 +160,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
     async close() {
       await app.close()
       await Promise.all([directory.close(), consents.close(), connectors.close(), fetch.close(), browser.close()])
+      await clients.stop()
       await redis.quit().catch(() => redis.disconnect())
       await pool.end()
     },

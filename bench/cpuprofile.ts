@@ -1,0 +1,111 @@
+/**
+ * Reads a V8 `.cpuprofile` (written by `node --cpu-prof`) and prints where the time went: self time per bucket (what
+ * the innermost frame of each sample belongs to: the crypto the protocol requires, the database driver, the oidc
+ * adapter, oidc-provider, TLS/HTTP, logging, …), inclusive time of the functions named on the command line (a
+ * function on the stack of a sample counts once per sample, however deep the recursion), and the top functions by
+ * self time.
+ *
+ *   node bench/cpuprofile.ts <file.cpuprofile> [--top 25] [--fn name …] [--json]
+ */
+import { readFileSync } from 'node:fs'
+
+interface CallFrame { functionName: string; url: string; lineNumber: number }
+interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
+interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+
+/** Buckets, first match wins; `fn` matches the function name, `url` the script. */
+const BUCKETS: Array<{ name: string; fn?: RegExp; url?: RegExp }> = [
+  { name: 'idle', fn: /^\(idle\)$/ },
+  { name: 'gc', fn: /^\(garbage collector\)$/ },
+  { name: 'crypto: RSA sign / verify', fn: /^(sign|verify|signOneShot|verifyOneShot|_sign|_verify)$/, url: /node:internal\/crypto\/sig|^$/ },
+  { name: 'crypto: other (hash, key import, random)', url: /node:internal\/crypto\/|\/jose\// },
+  { name: 'TLS / sockets', url: /node:_tls|node:tls|node:net|node:internal\/stream_base|node:internal\/tls/ },
+  { name: 'HTTP (node:http, fastify)', url: /node:_http|node:http|\/fastify\/|\/find-my-way\/|\/light-my-request\/|\/avvio\// },
+  { name: 'database driver (pg)', url: /\/pg\/|\/pg-protocol\/|\/pg-pool\/|\/pg-types\/|\/postgres-/ },
+  { name: 'adapter (services/auth-server/src/adapters)', url: /services\/auth-server\/src\/adapters\// },
+  { name: 'client assertion checks (oidc-provider client auth)', url: /oidc-provider\/lib\/shared\/(jwt_client_auth|client_auth)\.js/ },
+  { name: 'signing path (oidc-provider jwt helpers, token formats)', url: /oidc-provider\/lib\/(helpers\/jwt|helpers\/keystore|models\/formats)/ },
+  { name: 'oidc-provider (other)', url: /oidc-provider\// },
+  { name: 'koa and its middleware', url: /\/koa[^/]*\/|\/@koa\/|\/raw-body\/|\/co-body\/|\/cookies\/|\/http-errors\// },
+  { name: 'logging (pino)', url: /\/pino[^/]*\/|\/sonic-boom\/|\/thread-stream\// },
+  { name: 'events (node:events)', url: /node:events/ },
+  { name: 'auth-server (other)', url: /services\/auth-server\// },
+  { name: 'platform packages', url: /packages\/(platform|pki|contracts)\// },
+  { name: 'node internals (other)', url: /^node:/ },
+  { name: 'native / program', fn: /^\((program|root)\)$/ },
+]
+
+function bucketOf(frame: CallFrame): string {
+  for (const b of BUCKETS) {
+    if (b.fn && !b.fn.test(frame.functionName)) continue
+    if (b.url && !b.url.test(frame.url)) continue
+    return b.name
+  }
+  return frame.url ? 'other JavaScript' : 'native (unattributed)'
+}
+
+const args = process.argv.slice(2)
+const file = args.find((a) => !a.startsWith('--'))
+if (!file) {
+  console.error('usage: node bench/cpuprofile.ts <file.cpuprofile> [--top N] [--fn name …] [--json]')
+  process.exit(2)
+}
+const topN = Number(args[args.indexOf('--top') + 1] ?? 25) || 25
+const fns = args.flatMap((a, i) => (args[i - 1] === '--fn' ? [a] : []))
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+
+const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+const parent = new Map<number, number>()
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+
+const self = new Map<number, number>()
+for (let i = 0; i < profile.samples.length; i++) {
+  const id = profile.samples[i]!
+  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
+}
+const total = [...self.values()].reduce((a, b) => a + b, 0)
+const busy = total - [...self].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, t]) => a + t, 0)
+
+const buckets = new Map<string, number>()
+const functions = new Map<string, number>()
+for (const [id, t] of self) {
+  const f = byId.get(id)!.callFrame
+  buckets.set(bucketOf(f), (buckets.get(bucketOf(f)) ?? 0) + t)
+  const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '').replace(/^file:\/\/.*?\/(services|packages|bench)\//, '$1/')}:${f.lineNumber + 1}`
+  functions.set(key, (functions.get(key) ?? 0) + t)
+}
+
+// Inclusive time of named functions: each sample counts once if the function is anywhere on its stack.
+const inclusive = new Map<string, number>(fns.map((f) => [f, 0]))
+if (fns.length) {
+  for (const [id, t] of self) {
+    const seen = new Set<string>()
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const name = byId.get(cur)!.callFrame.functionName
+      if (inclusive.has(name) && !seen.has(name)) { seen.add(name); inclusive.set(name, inclusive.get(name)! + t) }
+    }
+  }
+}
+
+const ms = (us: number) => Math.round(us / 1000)
+const share = (us: number) => `${((us / busy) * 100).toFixed(1)} %`
+const result = {
+  wallMs: ms(profile.endTime - profile.startTime),
+  busyMs: ms(busy),
+  buckets: [...buckets].filter(([b]) => b !== 'idle').sort((a, b) => b[1] - a[1]).map(([bucket, t]) => ({ bucket, ms: ms(t), share: share(t) })),
+  inclusive: [...inclusive].map(([fn, t]) => ({ fn, ms: ms(t), share: share(t) })),
+  topSelf: [...functions].filter(([f]) => !f.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, topN).map(([fn, t]) => ({ fn, ms: ms(t), share: share(t) })),
+}
+if (args.includes('--json')) {
+  console.log(JSON.stringify(result))
+} else {
+  console.log(`wall ${result.wallMs} ms, busy (not idle) ${result.busyMs} ms; shares are of busy time`)
+  console.log('\nself time by bucket')
+  for (const b of result.buckets) console.log(`  ${b.share.padStart(7)}  ${String(b.ms).padStart(6)} ms  ${b.bucket}`)
+  if (result.inclusive.length) {
+    console.log('\ninclusive time')
+    for (const f of result.inclusive) console.log(`  ${f.share.padStart(7)}  ${String(f.ms).padStart(6)} ms  ${f.fn}`)
+  }
+  console.log(`\ntop ${topN} functions by self time`)
+  for (const f of result.topSelf) console.log(`  ${f.share.padStart(7)}  ${String(f.ms).padStart(6)} ms  ${f.fn}`)
+}
