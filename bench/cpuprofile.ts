@@ -5,7 +5,10 @@
  * function on the stack of a sample counts once per sample, however deep the recursion), and the top functions by
  * self time.
  *
- *   node bench/cpuprofile.ts <file.cpuprofile> [--top 25] [--fn name …] [--json]
+ *   node bench/cpuprofile.ts <file.cpuprofile> [--top 25] [--fn name …] [--window name] [--per n] [--json]
+ *
+ * `--window name` counts only the samples between the first and the last one with `name` on the stack (the load, not
+ * the start-up); `--per n` adds the µs per operation, for n operations in that window.
  */
 import { readFileSync } from 'node:fs'
 
@@ -58,10 +61,25 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]))
 const parent = new Map<number, number>()
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
 
+const windowFn = args[args.indexOf('--window') + 1]
+const onStack = (id: number, name: string) => {
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) if (byId.get(cur)!.callFrame.functionName === name) return true
+  return false
+}
+let first = 0
+let last = profile.samples.length - 1
+if (args.includes('--window') && windowFn) {
+  first = profile.samples.findIndex((id) => onStack(id, windowFn))
+  while (last > first && !onStack(profile.samples[last]!, windowFn)) last--
+  if (first < 0) throw new Error(`${windowFn} is on no sampled stack`)
+}
+const per = Number(args[args.indexOf('--per') + 1] ?? 0) || 0
 const self = new Map<number, number>()
-for (let i = 0; i < profile.samples.length; i++) {
+let windowUs = 0
+for (let i = first; i <= last; i++) {
   const id = profile.samples[i]!
   self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
+  windowUs += profile.timeDeltas[i] ?? 0
 }
 const total = [...self.values()].reduce((a, b) => a + b, 0)
 const busy = total - [...self].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, t]) => a + t, 0)
@@ -88,9 +106,9 @@ if (fns.length) {
 }
 
 const ms = (us: number) => Math.round(us / 1000)
-const share = (us: number) => `${((us / busy) * 100).toFixed(1)} %`
+const share = (us: number) => `${((us / busy) * 100).toFixed(1)} %${per ? ` ${String(Math.round(us / per)).padStart(5)} µs/op` : ''}`
 const result = {
-  wallMs: ms(profile.endTime - profile.startTime),
+  wallMs: ms(args.includes('--window') ? windowUs : profile.endTime - profile.startTime),
   busyMs: ms(busy),
   buckets: [...buckets].filter(([b]) => b !== 'idle').sort((a, b) => b[1] - a[1]).map(([bucket, t]) => ({ bucket, ms: ms(t), share: share(t) })),
   inclusive: [...inclusive].map(([fn, t]) => ({ fn, ms: ms(t), share: share(t) })),
@@ -99,7 +117,7 @@ const result = {
 if (args.includes('--json')) {
   console.log(JSON.stringify(result))
 } else {
-  console.log(`wall ${result.wallMs} ms, busy (not idle) ${result.busyMs} ms; shares are of busy time`)
+  console.log(`wall ${result.wallMs} ms${windowFn && args.includes('--window') ? ` (window: ${windowFn})` : ''}, busy (not idle) ${result.busyMs} ms${per ? `, ${Math.round(busy / per)} µs busy per op` : ''}; shares are of busy time`)
   console.log('\nself time by bucket')
   for (const b of result.buckets) console.log(`  ${b.share.padStart(7)}  ${String(b.ms).padStart(6)} ms  ${b.bucket}`)
   if (result.inclusive.length) {

@@ -104,6 +104,8 @@ export interface HarnessOptions {
   consentUrl: string
   connectorsUrl: string
   audience?: string
+  /** Seals the stored keys; replicas sharing one schema share it (default: a fresh one). */
+  masterKey?: Buffer
 }
 
 /** Builds and starts the auth-server on https://127.0.0.1:<port>. */
@@ -114,7 +116,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
   const port = await freePort()
   const issuerUrl = `https://127.0.0.1:${port}`
   const serverCert = await issueServerCertificate(o.ca, { hostnames: ['localhost'], ips: ['127.0.0.1'] })
-  const keyStore = createKeyStore(pool, randomBytes(32))
+  const keyStore = createKeyStore(pool, o.masterKey ?? randomBytes(32))
   await keyStore.ensureKeys()
   const internal = { issuer: o.issuer, timeoutMs: 5_000 }
   const directory = createDirectoryPort({ ...internal, baseUrl: o.directoryUrl })
