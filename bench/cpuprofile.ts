@@ -20,9 +20,13 @@ interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[
 const BUCKETS: Array<{ name: string; fn?: RegExp; url?: RegExp }> = [
   { name: 'idle', fn: /^\(idle\)$/ },
   { name: 'gc', fn: /^\(garbage collector\)$/ },
-  { name: 'crypto: RSA sign / verify', fn: /^(sign|verify|signOneShot|verifyOneShot|_sign|_verify)$/, url: /node:internal\/crypto\/sig|^$/ },
-  { name: 'crypto: other (hash, key import, random)', url: /node:internal\/crypto\/|\/jose\// },
-  { name: 'TLS / sockets', url: /node:_tls|node:tls|node:net|node:internal\/stream_base|node:internal\/tls/ },
+  // WebCrypto (jose) runs RSA as a job whose work is charged to `jobPromise`.
+  { name: 'crypto: RSA sign / verify', fn: /^(jobPromise|sign|verify|signOneShot|verifyOneShot|rsaSignVerify|)$/, url: /node:internal\/crypto\/(util|sig|rsa)/ },
+  { name: 'certificate: peer chain and X.509 parsing', fn: /^(TLSSocket\.getPeerCertificate|TLSSocket\.getPeerX509Certificate|getPeerCertificate|getPeerX509Certificate)$/ },
+  { name: 'certificate: peer chain and X.509 parsing', url: /node:internal\/crypto\/x509|@peculiar\/|asn1js|pvtsutils|packages\/pki\// },
+  { name: 'JOSE and WebCrypto plumbing (base64, JSON, key lookup, hashing)', url: /node:internal\/crypto\/|\/jose\// },
+  { name: 'socket writes (syscall, TLS record encryption)', fn: /^(writev|writeUtf8String|writeBuffer|writeLatin1String|writeAsciiString)$/ },
+  { name: 'TLS / sockets (other)', url: /node:_tls|node:tls|node:net|node:internal\/stream_base|node:internal\/tls/ },
   { name: 'HTTP (node:http, fastify)', url: /node:_http|node:http|\/fastify\/|\/find-my-way\/|\/light-my-request\/|\/avvio\// },
   { name: 'database driver (pg)', url: /\/pg\/|\/pg-protocol\/|\/pg-pool\/|\/pg-types\/|\/postgres-/ },
   { name: 'adapter (services/auth-server/src/adapters)', url: /services\/auth-server\/src\/adapters\// },
