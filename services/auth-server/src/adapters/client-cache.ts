@@ -47,14 +47,15 @@ export function createClientCache(pool: Pool, inner: PgAdapterFactory, options: 
   const maxAgeMs = options.maxAgeMs ?? 60_000
   const now = options.now ?? Date.now
   const entries = new Map<string, { payload: AdapterPayload; at: number }>()
-  const loading = new Map<string, Promise<AdapterPayload | undefined>>()
+  const loading = new Map<string, { promise: Promise<AdapterPayload | undefined> }>()
   let generation = 0
   let listener: PoolClient | undefined
+  let stopped = false
   const handle = {
     forget(clientId: string) {
       generation++
-      if (clientId === '*') entries.clear()
-      else entries.delete(clientId)
+      // A read that arrives after the change must not join a load that started before it.
+      if (clientId === '*') { entries.clear(); loading.clear() } else { entries.delete(clientId); loading.delete(clientId) }
     },
   }
 
@@ -70,7 +71,7 @@ export function createClientCache(pool: Pool, inner: PgAdapterFactory, options: 
     handle.forget('*')
     l?.release(true)
     // One more attempt shortly; until it succeeds, nothing is cached.
-    setTimeout(() => { listen().catch(() => undefined) }, 1_000).unref()
+    setTimeout(() => { if (!stopped) listen().catch(() => undefined) }, 1_000).unref()
   }
 
   async function listen(): Promise<void> {
@@ -92,21 +93,22 @@ export function createClientCache(pool: Pool, inner: PgAdapterFactory, options: 
     if (!listener) return (await inner.find(id)) ?? undefined
     const hit = entries.get(id)
     if (hit && now() - hit.at < maxAgeMs) return hit.payload
-    const pending = loading.get(id)
-    if (pending) return pending
+    const joined = loading.get(id)
+    if (joined) return joined.promise
     const started = generation
-    const load = (async () => {
+    const load = { promise: undefined as unknown as Promise<AdapterPayload | undefined> }
+    load.promise = (async () => {
       try {
         const payload = (await inner.find(id)) ?? undefined
         // Unknown (or withdrawn) ids are not kept: anyone can send any client_id.
         if (payload && generation === started && listener) entries.set(id, { payload, at: now() })
         return payload
       } finally {
-        loading.delete(id)
+        if (loading.get(id) === load) loading.delete(id)
       }
     })()
     loading.set(id, load)
-    return load
+    return load.promise
   }
 
   const adapter = ((name: string): Adapter => {
@@ -132,6 +134,7 @@ export function createClientCache(pool: Pool, inner: PgAdapterFactory, options: 
     adapter,
     listen,
     async stop() {
+      stopped = true
       local.delete(handle)
       const l = listener
       listener = undefined
