@@ -191,7 +191,8 @@ async function main(): Promise<void> {
     const timer = setTimeout(() => reject(new Error('auth-server did not start')), 60_000)
     child.stdout.on('data', (c) => {
       buf += String(c)
-      const line = buf.split('\n').find((l) => l.startsWith('{'))
+      // Only complete lines: the ready line (codes, tokens) spans several chunks.
+      const line = buf.split('\n').slice(0, -1).find((l) => l.startsWith('{'))
       if (line) { clearTimeout(timer); resolve(JSON.parse(line)) }
     })
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
