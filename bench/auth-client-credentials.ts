@@ -193,9 +193,15 @@ async function main(): Promise<void> {
       buf += String(c)
       // Only complete lines: the ready line (codes, tokens) spans several chunks.
       const line = buf.split('\n').slice(0, -1).find((l) => l.startsWith('{'))
-      if (line) { clearTimeout(timer); resolve(JSON.parse(line)) }
+      if (!line) return
+      clearTimeout(timer)
+      try { resolve(JSON.parse(line)) } catch (err) { reject(err as Error) }
     })
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
+  }).catch((err: unknown) => {
+    // A server that did not come up properly is not left behind.
+    child.kill('SIGTERM')
+    throw err
   })
   try {
     const url = new URL(info.issuer)
