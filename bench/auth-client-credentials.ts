@@ -8,10 +8,12 @@
  *
  * Standalone: `node bench/auth-client-credentials.ts` prints one JSON line. The server runs in a child process
  * (`node bench/auth-client-credentials.ts server`) against the real PostgreSQL (schema dropped at the end).
- * Env: BENCH_REQUESTS (default 4000), BENCH_CONNECTIONS (default 8).
+ * Env: BENCH_REQUESTS (default 4000), BENCH_CONNECTIONS (default 20), AUTH_BENCH_CPU_PROFILE_DIR (write a --cpu-prof
+ * of the auth-server process there; read it with `node bench/cpuprofile.ts <file>`), AUTH_BENCH_COUNT_STATEMENTS=1
+ * (count the SQL statements the server's pool runs, printed per statement text on stderr when it stops).
  */
 import { spawn } from 'node:child_process'
-import { constants, createPrivateKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from 'node:crypto'
+import { constants, createHash, createPrivateKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { createLogger, createPool, createRedis, fapiTlsOptions, generateServiceKeyPair, createServiceTokenIssuer, createServiceTokenVerifier, parsePublicKeys, migrate } from '@ponte/platform'
@@ -19,7 +21,10 @@ import { createDevCa, generateEncryptionKey, issueClientCertificate, issueServer
 import { testInfra, testSchema } from '@ponte/testkit'
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000)
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20)
+const CODE_REQUESTS = Number(process.env.BENCH_CODE_REQUESTS ?? 1500)
+const REFRESH_REQUESTS = Number(process.env.BENCH_REFRESH_REQUESTS ?? 2000)
+const REDIRECT_URI = 'https://tpp.example.com/cb'
 
 async function server(): Promise<void> {
   const src = '../services/auth-server/src/'
@@ -28,6 +33,8 @@ async function server(): Promise<void> {
   const { createKeyStore } = await import(`${src}adapters/key-store.ts`)
   const { createLoginThrottle } = await import(`${src}adapters/login-throttle.ts`)
   const { createPgAdapter } = await import(`${src}adapters/pg-oidc-adapter.ts`)
+  const { createClientCache } = await import(`${src}adapters/client-cache.ts`)
+  const { createRedisReplayStore } = await import(`${src}adapters/replay-store.ts`)
   const { createRestrictedFetch } = await import(`${src}adapters/restricted-fetch.ts`)
   const { createConnectorsPort, createConsentPort, createDirectoryPort } = await import(`${src}adapters/services.ts`)
   const { createSubjectStore } = await import(`${src}adapters/subjects.ts`)
@@ -38,6 +45,15 @@ async function server(): Promise<void> {
   const schema = testSchema('bench_auth')
   await migrate({ url: schema.databaseUrl, schema: schema.name, dir: fileURLToPath(new URL('../services/auth-server/migrations', import.meta.url)) })
   const pool = createPool({ url: schema.databaseUrl, schema: schema.name, max: 10 })
+  const statements = new Map<string, number>()
+  if (process.env.AUTH_BENCH_COUNT_STATEMENTS === '1') {
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
+    ;(pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const text = (typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string }).text)).replace(/\s+/g, ' ').slice(0, 90)
+      statements.set(text, (statements.get(text) ?? 0) + 1)
+      return query(...args)
+    }
+  }
   const redis = createRedis(testInfra().redisUrl, logger)
   const ca = await createDevCa()
   const serverCert = await issueServerCertificate(ca, { hostnames: ['localhost'], ips: ['127.0.0.1'] })
@@ -45,12 +61,16 @@ async function server(): Promise<void> {
   const enc = await generateEncryptionKey()
   const keyStore = createKeyStore(pool, randomBytes(32))
   await keyStore.ensureKeys()
-  const adapter = createPgAdapter(pool)
+  const clients = createClientCache(pool, createPgAdapter(pool), { schema: schema.name, logger })
+  await clients.listen()
+  const adapter = clients.adapter
+  const replay = createRedisReplayStore(redis)
   const clientId = randomUUID()
   const orgId = (await import('@ponte/pki')).parseClientCertificate(tppCert.certificate).orgId
   const softwareId = (await import('@ponte/pki')).parseClientCertificate(tppCert.certificate).softwareStatementId
   await adapter('Client').upsert(clientId, {
-    client_id: clientId, client_id_issued_at: Math.floor(Date.now() / 1000), grant_types: ['client_credentials'], response_types: [], redirect_uris: [],
+    client_id: clientId, client_id_issued_at: Math.floor(Date.now() / 1000), grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+    response_types: ['code id_token'], redirect_uris: [REDIRECT_URI],
     token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'PS256', id_token_signed_response_alg: 'PS256', authorization_signed_response_alg: 'PS256',
     id_token_encrypted_response_alg: 'RSA-OAEP', id_token_encrypted_response_enc: 'A256GCM', tls_client_certificate_bound_access_tokens: true,
     scope: 'openid consents resources', org_id: orgId, software_id: softwareId, jwks: { keys: [tppCert.publicJwk, enc.publicJwk] },
@@ -61,7 +81,12 @@ async function server(): Promise<void> {
   const internal = { issuer, timeoutMs: 1_000, baseUrl: 'http://127.0.0.1:9' }
   const certificates = { trustedProxies: [] as string[] }
   const subjects = createSubjectStore(pool)
-  const consents = createConsentPort(internal)
+  // The consent service, as a stand-in over HTTP (the token endpoint reads the consent of every code and refresh).
+  const { consentStandIn, aConsent } = await import('../services/auth-server/test/support/stand-ins.ts')
+  const consentState = { consents: new Map() }
+  const consentApp = consentStandIn(logger, createServiceTokenVerifier('consent', parsePublicKeys(pair.publicKeyPem)), consentState)
+  await consentApp.listen({ host: '127.0.0.1', port: 0 })
+  const consents = createConsentPort({ ...internal, baseUrl: `http://127.0.0.1:${(consentApp.server.address() as { port: number }).port}` })
   const fetch = createRestrictedFetch({ allowedOrigins: ['https://keystore.directory.openbankingbrasil.org.br'] })
   let issuerUrl = 'https://127.0.0.1:0'
   const settings = { issuer: issuerUrl, accessTokenAudience: 'https://127.0.0.1:8443', accessTokenTtlS: 300, refreshTokenTtlS: 86_400 * 3660, discoveryScopes: ['openid', 'consents', 'resources'], cookieSecret: randomBytes(32).toString('base64url') }
@@ -74,7 +99,7 @@ async function server(): Promise<void> {
   issuerUrl = `https://127.0.0.1:${chosen || port}`
   settings.issuer = issuerUrl
   const holder = await createProviderHolder(keyStore, (jwks: unknown) => createProvider({
-    settings, jwks, adapter, fetch, subjects, consents, logger, certificate: (ctx: { req: never }) => presentedCertificate(ctx.req, certificates),
+    settings, jwks, adapter, fetch, subjects, consents, replay, logger, certificate: (ctx: { req: never }) => presentedCertificate(ctx.req, certificates),
   }), logger)
   const app = buildApp({
     server: { logger, https: fapiTlsOptions({ cert: serverCert.chainPem, key: serverCert.privateKeyPem, clientCa: ca.chainPem }) },
@@ -84,10 +109,45 @@ async function server(): Promise<void> {
     oidc: { issuer: issuerUrl, accessTokenAudience: settings.accessTokenAudience },
   })
   await app.listen({ host: '127.0.0.1', port: chosen })
-  process.stdout.write(`${JSON.stringify({ issuer: issuerUrl, clientId, cert: tppCert.chainPem, key: tppCert.privateKeyPem, privateJwk: tppCert.privateJwk, kid: tppCert.kid })}\n`)
+  // Authorization codes and refresh tokens as the journey leaves them (one grant per authorization, a consent scope),
+  // minted through the provider's own models: the load measures the exchange, not the customer's pages.
+  const subject = await subjects.upsert('76109277673', [])
+  const consent = { ...aConsent({ clientId, cpf: subject.cpf }), status: 'AUTHORISED' as const }
+  consentState.consents.set(consent.consentId, consent)
+  const provider = holder.current
+  const client = await provider.Client.find(clientId)
+  const codeVerifier = randomBytes(32).toString('base64url')
+  const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64url')
+  const scope = `openid consents consent:${consent.consentId}`
+  const authTime = Math.floor(Date.now() / 1000)
+  const newGrant = async () => {
+    const grant = new provider.Grant({ accountId: subject.sub, clientId })
+    grant.addOIDCScope('openid')
+    grant.addResourceScope(settings.accessTokenAudience, `consents consent:${consent.consentId}`)
+    return grant.save()
+  }
+  const codes: string[] = []
+  for (let i = 0; i < CODE_REQUESTS; i++) {
+    codes.push(await new provider.AuthorizationCode({
+      accountId: subject.sub, acr: 'urn:brasil:openbanking:loa2', authTime, client, codeChallenge, codeChallengeMethod: 'S256',
+      grantId: await newGrant(), nonce: randomUUID(), redirectUri: REDIRECT_URI, resource: settings.accessTokenAudience, scope,
+    }).save())
+  }
+  const refreshTokens: string[] = []
+  for (let i = 0; i < CONNECTIONS; i++) {
+    refreshTokens.push(await new provider.RefreshToken({
+      accountId: subject.sub, acr: 'urn:brasil:openbanking:loa2', authTime, client, grantId: await newGrant(), gty: 'authorization_code',
+      nonce: randomUUID(), resource: settings.accessTokenAudience, scope, rotations: 0, iiat: authTime,
+    }).save())
+  }
+  process.stdout.write(`${JSON.stringify({ issuer: issuerUrl, clientId, cert: tppCert.chainPem, key: tppCert.privateKeyPem, privateJwk: tppCert.privateJwk, kid: tppCert.kid, codes, codeVerifier, refreshTokens })}\n`)
   process.once('SIGTERM', () => {
     void (async () => {
+      if (statements.size) process.stderr.write(`${JSON.stringify({ statements: Object.fromEntries(statements) })}\n`)
       await app.close()
+      await consentApp.close()
+      await consents.close()
+      await clients.stop()
       await redis.quit().catch(() => redis.disconnect())
       await pool.end()
       await schema.drop()
@@ -123,53 +183,66 @@ async function ps256Cost(n = 300): Promise<{ signUs: number; verifyUs: number }>
 }
 
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'server'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const info = await new Promise<{ issuer: string; clientId: string; cert: string; key: string; privateJwk: Record<string, unknown>; kid: string }>((resolve, reject) => {
+  const profileDir = process.env.AUTH_BENCH_CPU_PROFILE_DIR
+  const nodeFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  const child = spawn(process.execPath, [...nodeFlags, fileURLToPath(import.meta.url), 'server'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const info = await new Promise<{ issuer: string; clientId: string; cert: string; key: string; privateJwk: Record<string, unknown>; kid: string; codes: string[]; codeVerifier: string; refreshTokens: string[] }>((resolve, reject) => {
     let buf = ''
     const timer = setTimeout(() => reject(new Error('auth-server did not start')), 60_000)
     child.stdout.on('data', (c) => {
       buf += String(c)
-      const line = buf.split('\n').find((l) => l.startsWith('{'))
-      if (line) { clearTimeout(timer); resolve(JSON.parse(line)) }
+      // Only complete lines: the ready line (codes, tokens) spans several chunks.
+      const line = buf.split('\n').slice(0, -1).find((l) => l.startsWith('{'))
+      if (!line) return
+      clearTimeout(timer)
+      try { resolve(JSON.parse(line)) } catch (err) { reject(err as Error) }
     })
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
+  }).catch((err: unknown) => {
+    // A server that did not come up properly is not left behind.
+    child.kill('SIGTERM')
+    throw err
   })
   try {
     const url = new URL(info.issuer)
     if (url.hostname !== '127.0.0.1') throw new Error('loopback only')
     const key = createPrivateKey(info.key)
     const tokenUrl = `${info.issuer}/token`
-    const bodies: string[] = []
     const now = Math.floor(Date.now() / 1000)
-    for (let i = 0; i < REQUESTS; i++) {
-      const assertion = ps256({ kid: info.kid, typ: 'JWT' }, { iss: info.clientId, sub: info.clientId, aud: tokenUrl, jti: randomUUID(), iat: now, exp: now + 600 }, key)
-      bodies.push(new URLSearchParams({ grant_type: 'client_credentials', scope: 'consents', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }).toString())
+    const assertion = () => ps256({ kid: info.kid, typ: 'JWT' }, { iss: info.clientId, sub: info.clientId, aud: tokenUrl, jti: randomUUID(), iat: now, exp: now + 600 }, key)
+    const form = (params: Record<string, string>) => new URLSearchParams({
+      ...params, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion(),
+    }).toString()
+    /** One closed-loop run of `bodies` (each used once) over CONNECTIONS mTLS connections. */
+    const phase = async (bodies: string[]) => {
+      let next = 0
+      const result = await autocannon({
+        url: tokenUrl,
+        connections: Math.min(CONNECTIONS, bodies.length),
+        amount: bodies.length,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        tlsOptions: { cert: info.cert, key: info.key },
+        requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[next++ % bodies.length] }) }],
+      } as unknown as autocannon.Options)
+      const lat = result.latency as unknown as Record<string, number>
+      return { requests: bodies.length, tokensPerSecond: Math.round(result.requests.average), p50: lat.p50!, p99: lat.p99!, non2xx: result.non2xx, errors: result.errors + result.timeouts }
     }
-    let next = 0
-    const result = await autocannon({
-      url: tokenUrl,
-      connections: CONNECTIONS,
-      amount: REQUESTS,
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      tlsOptions: { cert: info.cert, key: info.key },
-      requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[next++ % bodies.length] }) }],
-    } as unknown as autocannon.Options)
-    const lat = result.latency as unknown as Record<string, number>
+    // Codes first: they live 60 s from the server's start.
+    const code = await phase(info.codes.map((c) => form({ grant_type: 'authorization_code', code: c, redirect_uri: REDIRECT_URI, code_verifier: info.codeVerifier })))
+    const cc = await phase(Array.from({ length: REQUESTS }, () => form({ grant_type: 'client_credentials', scope: 'consents' })))
+    const refresh = await phase(Array.from({ length: REFRESH_REQUESTS }, (_, i) => form({ grant_type: 'refresh_token', refresh_token: info.refreshTokens[i % info.refreshTokens.length]! })))
     const crypto = await ps256Cost()
     console.log(JSON.stringify({
       bench: 'auth-client-credentials',
-      requests: REQUESTS,
       connections: CONNECTIONS,
-      tokensPerSecond: Math.round(result.requests.average),
-      p50: lat.p50,
-      p99: lat.p99,
-      non2xx: result.non2xx,
-      errors: result.errors + result.timeouts,
+      ...cc,
+      authorizationCode: code,
+      refreshToken: refresh,
       ps256SignUs: crypto.signUs,
       ps256VerifyUs: crypto.verifyUs,
     }))
-    if (result.non2xx > 0 || result.errors > 0) process.exitCode = 1
+    if ([cc, code, refresh].some((r) => r.non2xx > 0 || r.errors > 0)) process.exitCode = 1
   } finally {
     await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM') })
   }

@@ -6,6 +6,8 @@ import { startConsumers } from './adapters/consumers.ts'
 import { createKeyStore } from './adapters/key-store.ts'
 import { createLoginThrottle } from './adapters/login-throttle.ts'
 import { createPgAdapter } from './adapters/pg-oidc-adapter.ts'
+import { createClientCache } from './adapters/client-cache.ts'
+import { createRedisReplayStore } from './adapters/replay-store.ts'
 import { createRestrictedFetch } from './adapters/restricted-fetch.ts'
 import { createConnectorsPort, createConsentPort, createDirectoryPort } from './adapters/services.ts'
 import { createSubjectStore } from './adapters/subjects.ts'
@@ -36,10 +38,13 @@ const certificates = { header: config.proxy.clientCertHeader, trustedProxies: co
 const keyStore = createKeyStore(pool, config.masterKey)
 const created = await keyStore.ensureKeys()
 if (created.length) logger.info({ kids: created }, 'created the initial signing and encryption keys')
-const adapter = createPgAdapter(pool)
+const clients = createClientCache(pool, createPgAdapter(pool), { schema: config.db.schema, logger })
+await clients.listen().catch((err: unknown) => logger.warn({ err }, 'client change listener not started; clients are read from the database'))
+const adapter = clients.adapter
+const replay = createRedisReplayStore(redis)
 const subjects = createSubjectStore(pool)
 const holder = await createProviderHolder(keyStore, (jwks) => createProvider({
-  settings: config.oidc, jwks, adapter, fetch, subjects, consents, logger,
+  settings: config.oidc, jwks, adapter, fetch, subjects, consents, replay, logger,
   certificate: (ctx) => presentedCertificate(ctx.req, certificates),
 }), logger)
 holder.start(config.keyReloadIntervalMs)
@@ -66,6 +71,7 @@ const address = await runService({
   port: config.http.port,
   closers: [
     () => holder.stop(),
+    () => clients.stop(),
     ...subscriptions.map((s) => () => s.stop()),
     () => directory.close(),
     () => consents.close(),

@@ -25,6 +25,13 @@ export interface CertificateSourceOptions {
 }
 
 const cache = new WeakMap<IncomingMessage, PresentedCertificate | null>()
+/**
+ * The certificate of a TLS connection, read once per connection: walking the peer chain (`getPeerCertificate(true)`)
+ * and parsing it cost more than the token's own signature, and every request on a keep-alive connection presents the
+ * same certificate. Renegotiation (TLS 1.2), the only way a peer could change it mid-connection, is disabled on the
+ * socket the moment its certificate is remembered.
+ */
+const perSocket = new WeakMap<TLSSocket, PresentedCertificate | null>()
 
 function normalise(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:/, '')
@@ -38,7 +45,8 @@ export function fromTrustedProxy(req: IncomingMessage, trustedProxies: readonly 
 
 /**
  * Reads the client certificate of a request: from the configured header only when the request comes from a trusted
- * proxy (the header is ignored from anyone else), otherwise from the TLS socket. The result is cached per request.
+ * proxy (the header is ignored from anyone else), otherwise from the TLS socket. The result is cached per request (and,
+ * read from the socket, per connection).
  */
 export function presentedCertificate(req: IncomingMessage, options: CertificateSourceOptions): PresentedCertificate | undefined {
   const cached = cache.get(req)
@@ -63,9 +71,13 @@ function read(req: IncomingMessage, options: CertificateSourceOptions): Presente
   }
   const socket = req.socket as TLSSocket
   if (typeof socket.getPeerX509Certificate !== 'function') return undefined
+  const known = perSocket.get(socket)
+  if (known !== undefined) return known ?? undefined
   const cert = socket.getPeerX509Certificate()
-  if (!cert) return undefined
-  return describe(cert, socket.authorized === true, [cert.toString(), ...presentedIntermediates(socket)].join(''))
+  const result = cert ? describe(cert, socket.authorized === true, [cert.toString(), ...presentedIntermediates(socket)].join('')) : undefined
+  socket.disableRenegotiation()
+  perSocket.set(socket, result ?? null)
+  return result
 }
 
 /** The intermediates the peer sent after its certificate (self-signed roots are left out: trust is not the peer's to give). */

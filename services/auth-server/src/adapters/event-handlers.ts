@@ -1,5 +1,6 @@
 import type { ConsentEvent, DirectoryEvent } from '@ponte/contracts'
 import type { PoolClient } from '@ponte/platform'
+import { announceClientChange } from './client-cache.ts'
 
 /**
  * `ponte.consent.v1`: a consent that reached REJECTED (refused, expired, revoked) loses every grant it produced, and
@@ -15,17 +16,21 @@ export async function onConsentEvent(event: ConsentEvent, client: PoolClient): P
 
 /**
  * `ponte.directory.v1`: a withdrawn organisation's clients (or a revoked software statement's) can no longer be loaded,
- * so they obtain no tokens and start no authorization; an organisation made active again is restored.
+ * so they obtain no tokens and start no authorization; an organisation made active again is restored. Every replica
+ * forgets its cached clients when the transaction commits.
  */
 export async function onDirectoryEvent(event: DirectoryEvent, client: PoolClient): Promise<void> {
   if (event.type === 'directory.software-statement.revoked') {
     await client.query('insert into revoked_software_statements (software_id, org_id) values ($1, $2) on conflict do nothing',
       [event.data.softwareStatementId, event.data.organisationId])
+    await announceClientChange(client)
     return
   }
   if (event.data.status === 'Withdrawn') {
     await client.query('insert into withdrawn_organisations (org_id) values ($1) on conflict do nothing', [event.data.organisationId])
+    await announceClientChange(client)
   } else if (event.data.status === 'Active') {
     await client.query('delete from withdrawn_organisations where org_id = $1', [event.data.organisationId])
+    await announceClientChange(client)
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { KoaContextWithOIDC, Configuration, ClientMetadata } from 'oidc-provider'
 import Provider, { errors } from 'oidc-provider'
 import type { Logger } from '@ponte/platform'
@@ -6,6 +7,7 @@ import type { PgAdapterFactory } from '../adapters/pg-oidc-adapter.ts'
 import type { ConsentPort } from '../adapters/services.ts'
 import type { SubjectStore } from '../adapters/subjects.ts'
 import type { PresentedCertificate } from '../adapters/client-certificate.ts'
+import type { ReplayStore } from '../adapters/replay-store.ts'
 import { CLIENT_CREDENTIALS_SCOPES, consentIdsOfScopeString } from '../domain/scopes.ts'
 import { ACR_LOA2 } from '../domain/journey.ts'
 import { renderErrorPage } from '../views/pages.ts'
@@ -43,6 +45,8 @@ export interface ProviderDeps {
   certificate: (ctx: KoaContextWithOIDC) => PresentedCertificate | undefined
   subjects: SubjectStore
   consents: ConsentPort
+  /** One-time identifiers of client assertions, shared by every replica. */
+  replay: ReplayStore
   logger: Logger
 }
 
@@ -245,6 +249,12 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(settings.issuer, configuration)
   provider.proxy = true
+  // Every one-time identifier check of the library (client assertion `jti`, and DPoP / attestation were they on) goes
+  // through ReplayDetection.unique, which finds and then saves: two replicas could both find nothing and both accept
+  // the same assertion. One atomic claim in the shared store instead (docs/decisions/auth-server-token-path.md).
+  Object.defineProperty(provider.ReplayDetection, 'unique', {
+    value: async (iss: string, jti: string, exp: number) => deps.replay.claim(createHash('sha256').update(`${iss}${jti}`).digest('base64url'), exp),
+  })
   // FAPI-BR: `code id_token` is answered in the fragment. The library computes its own list (query, form_post too);
   // discovery must not advertise what is not offered, so the published list is narrowed after the library built it.
   provider.use(async (ctx, next) => {

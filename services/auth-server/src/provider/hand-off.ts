@@ -4,6 +4,9 @@ import type Provider from 'oidc-provider'
 
 const FORWARDED = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'forwarded']
 
+/** Koa composes the middleware on every `callback()` call: once per provider instance is enough. */
+const handlers = new WeakMap<Provider, ReturnType<Provider['callback']>>()
+
 /**
  * Gives a request to oidc-provider. `X-Forwarded-*` headers are honoured only from trusted proxies (oidc-provider runs
  * with `proxy = true`, so they are deleted from everyone else), and the client-certificate header likewise.
@@ -13,7 +16,9 @@ export async function handOff(provider: Provider, req: IncomingMessage, res: Ser
     for (const h of FORWARDED) delete req.headers[h]
     if (certHeader) delete req.headers[certHeader]
   }
-  await provider.callback()(req, res)
+  let handler = handlers.get(provider)
+  if (!handler) handlers.set(provider, handler = provider.callback())
+  await handler(req, res)
 }
 
 /**

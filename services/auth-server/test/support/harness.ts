@@ -15,6 +15,8 @@ import { presentedCertificate } from '../../src/adapters/client-certificate.ts'
 import { createKeyStore, type KeyStore } from '../../src/adapters/key-store.ts'
 import { createLoginThrottle } from '../../src/adapters/login-throttle.ts'
 import { createPgAdapter } from '../../src/adapters/pg-oidc-adapter.ts'
+import { createClientCache } from '../../src/adapters/client-cache.ts'
+import { createRedisReplayStore } from '../../src/adapters/replay-store.ts'
 import { createRestrictedFetch } from '../../src/adapters/restricted-fetch.ts'
 import { createConnectorsPort, createConsentPort, createDirectoryPort } from '../../src/adapters/services.ts'
 import { createSubjectStore } from '../../src/adapters/subjects.ts'
@@ -93,6 +95,8 @@ export interface HarnessOptions {
   consentUrl: string
   connectorsUrl: string
   audience?: string
+  /** Seals the stored keys; replicas sharing one schema share it (default: a fresh one). */
+  masterKey?: Buffer
 }
 
 /** Builds and starts the auth-server on https://127.0.0.1:<port>. */
@@ -103,7 +107,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
   const port = await freePort()
   const issuerUrl = `https://127.0.0.1:${port}`
   const serverCert = await issueServerCertificate(o.ca, { hostnames: ['localhost'], ips: ['127.0.0.1'] })
-  const keyStore = createKeyStore(pool, randomBytes(32))
+  const keyStore = createKeyStore(pool, o.masterKey ?? randomBytes(32))
   await keyStore.ensureKeys()
   const internal = { issuer: o.issuer, timeoutMs: 5_000 }
   const directory = createDirectoryPort({ ...internal, baseUrl: o.directoryUrl })
@@ -111,7 +115,10 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
   const connectors = createConnectorsPort({ ...internal, baseUrl: o.connectorsUrl })
   const fetch = createRestrictedFetch({ allowedOrigins: o.jwksOrigins, ca: o.ca.chainPem })
   const certificates = { trustedProxies: [] as string[] }
-  const adapter = createPgAdapter(pool)
+  const clients = createClientCache(pool, createPgAdapter(pool), { schema: o.schema.name, logger: o.logger })
+  await clients.listen()
+  const adapter = clients.adapter
+  const replay = createRedisReplayStore(redis)
   const subjects = createSubjectStore(pool)
   const cookieSecret = randomBytes(32).toString('base64url')
   const settings = {
@@ -124,7 +131,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
     cookieSecret,
   }
   const holder = await createProviderHolder(keyStore, (jwks) => createProvider({
-    settings, jwks, adapter, fetch, subjects, consents, logger: o.logger,
+    settings, jwks, adapter, fetch, subjects, consents, replay, logger: o.logger,
     certificate: (ctx) => presentedCertificate(ctx.req, certificates),
   }), o.logger)
   const app = buildApp({
@@ -146,6 +153,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
     async close() {
       await app.close()
       await Promise.all([directory.close(), consents.close(), connectors.close(), fetch.close(), browser.close()])
+      await clients.stop()
       await redis.quit().catch(() => redis.disconnect())
       await pool.end()
     },
