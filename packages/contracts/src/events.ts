@@ -83,6 +83,10 @@ export const ApiCall = z.object({
     responseBytes: z.number().int().nonnegative(),
     /** The error code when refused. */
     errorCode: z.string().optional(),
+    /** The payment id when the call is about one (payment APIs); never a customer-data resource id. */
+    paymentId: z.string().max(256).optional(),
+    /** The W3C trace id (32 lowercase hex) of the call's OpenTelemetry trace, when tracing is on. */
+    traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
   }),
 })
 export type ApiCall = z.infer<typeof ApiCall>

@@ -1,11 +1,25 @@
 import { z } from 'zod'
-import { baseServiceConfig, commonEnvShape, dbConfig, listenerEnvShape, parseEnv, schemaEnvShape } from '@ponte/platform'
+import { baseServiceConfig, commonEnvShape, dbConfig, envList, listenerEnvShape, parseEnv, schemaEnvShape } from '@ponte/platform'
+
+const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback)
 
 /** Environment variables of the trace service. Every field is documented in the README's configuration table. */
 export const Env = z.object({
   ...commonEnvShape,
   ...listenerEnvShape(3004),
   ...schemaEnvShape('trace'),
+  INGEST_GROUP_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/).default('trace').describe('Kafka consumer group of the call store (one group for all replicas)'),
+  RETENTION_MONTHS: z.coerce.number().int().min(1).max(120).default(13).describe('Calls, rollups and story events older than this many months are dropped (whole daily partitions)'),
+  PARTITIONS_AHEAD_DAYS: z.coerce.number().int().min(1).max(60).default(3).describe('Daily partitions of the call table created ahead of today (UTC days)'),
+  MAINTENANCE_INTERVAL_MS: ms(3_600_000).describe('How often the partition job runs (creates ahead, drops past the retention); any replica may run it'),
+  PUBLIC_BASE_URL: z.url().default('https://localhost:8443').describe("The gateway's public base URL: endpoints in the admin metrics and links are reported under it"),
+  OUTAGE_MIN_NOTICE_MS: ms(3_600_000).describe('Least time between registering a scheduled outage and its start (it must be announced on /outages before it begins)'),
+  DISCOVERY_RESOLUTION_ESTIMATE_MS: ms(1_800_000).describe('expectedResolutionTime announced on /status for a detected (unscheduled) failure: this long after the last check'),
+  PROBE_GATEWAY_URL: z.url().optional().describe('Base URL the availability probes call (the gateway, as a TPP would); unset: probes off'),
+  PROBE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000).describe('Interval between two probes of every API group'),
+  PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).default(1_000).describe('Timeout of one probe (the rules poll status with a 1 s timeout)'),
+  PROBE_CA_FILE: z.string().optional().describe("Trust anchors (PEM) for the gateway's TLS certificate when probing; default: the system store"),
+  PROBE_APIS: envList([]).describe('API groups to probe (`accounts/v2`, …), comma-separated; default: every group the gateway routes'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
@@ -15,6 +29,12 @@ export function loadConfig(env: Record<string, string | undefined>) {
     ...baseServiceConfig('trace', e),
     db: dbConfig(e),
     kafka: { brokers: e.KAFKA_BROKERS },
+    ingest: { groupId: e.INGEST_GROUP_ID },
+    retention: { months: e.RETENTION_MONTHS, aheadDays: e.PARTITIONS_AHEAD_DAYS, intervalMs: e.MAINTENANCE_INTERVAL_MS },
+    publicBaseUrl: e.PUBLIC_BASE_URL,
+    outages: { minNoticeMs: e.OUTAGE_MIN_NOTICE_MS },
+    discovery: { resolutionEstimateMs: e.DISCOVERY_RESOLUTION_ESTIMATE_MS },
+    probes: { gatewayUrl: e.PROBE_GATEWAY_URL, intervalMs: e.PROBE_INTERVAL_MS, timeoutMs: e.PROBE_TIMEOUT_MS, caFile: e.PROBE_CA_FILE, apis: e.PROBE_APIS },
   })
 }
 

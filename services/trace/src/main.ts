@@ -1,10 +1,62 @@
-import { bootService, orExit, runService } from '@ponte/platform'
+import { topicSettings, topics } from '@ponte/contracts'
+import { bootService, ensureTopics, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
+import { createAvailabilityStore } from './adapters/pg-availability.ts'
+import { createCallStore } from './adapters/pg-call-store.ts'
+import { runMaintenance } from './adapters/pg-partitions.ts'
+import { createCallSearch } from './adapters/pg-search.ts'
+import { startIngestion, type Ingestion } from './adapters/ingestion.ts'
 import { loadConfig } from './config.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
 const { runtime, serviceAuth } = await bootService(config, new URL('../migrations', import.meta.url))
-const app = buildApp({ serviceAuth, server: { logger: runtime.logger, readiness: runtime.readiness } })
+const { logger, pool, kafka } = runtime
+if (!pool || !kafka) throw new Error('runtime without PostgreSQL or Kafka')
+const clock = () => new Date()
+
+// Partitions: created ahead and dropped past the retention, by whichever replica gets the lock first.
+const maintain = async () => {
+  try {
+    const r = await runMaintenance({ pool, now: clock(), aheadDays: config.retention.aheadDays, retentionMonths: config.retention.months })
+    if (!r.skipped && (r.created.length || r.dropped.length)) logger.info(r, 'call partitions maintained')
+  } catch (err) {
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'partition maintenance failed; will retry')
+  }
+}
+await maintain()
+const maintenance = setInterval(() => void maintain(), config.retention.intervalMs)
+maintenance.unref()
+runtime.closers.unshift(async () => clearInterval(maintenance))
+
+// Ingestion starts once Kafka answers; until then the HTTP API serves what is stored.
+let ingestion: Ingestion | undefined
+let stopping = false
+runtime.closers.unshift(async () => { stopping = true; await ingestion?.stop() })
+void (async () => {
+  for (let attempt = 1, waitMs = 1_000; !stopping; attempt++, waitMs = Math.min(waitMs * 2, 30_000)) {
+    try {
+      await ensureTopics(kafka, [topics.apiCall, topics.consent].map((t) => ({ topic: t, ...topicSettings[t] })))
+      ingestion = await startIngestion({ kafka, groupId: config.ingest.groupId, logger, store: createCallStore({ pool, retentionMonths: config.retention.months }) })
+      logger.info({ topics: ingestion.topics, attempt }, 'call ingestion started')
+      return
+    } catch (err) {
+      logger.warn({ err: err instanceof Error ? err.message : String(err), attempt, retryInMs: waitMs }, 'call ingestion could not start; will retry')
+      await new Promise((r) => setTimeout(r, waitMs).unref())
+    }
+  }
+})()
+
+const app = buildApp({
+  serviceAuth,
+  server: { logger, readiness: runtime.readiness },
+  search: createCallSearch(pool),
+  availability: createAvailabilityStore(pool),
+  ingestion: { get stats() { return ingestion?.stats ?? {} }, lag: () => (ingestion ? ingestion.lag() : Promise.resolve(-1)) },
+  clock,
+  publicBaseUrl: config.publicBaseUrl,
+  minOutageNoticeMs: config.outages.minNoticeMs,
+  resolutionEstimateMs: config.discovery.resolutionEstimateMs,
+})
 const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
-runtime.logger.info({ address }, 'trace listening')
+logger.info({ address }, 'trace listening')
