@@ -19,7 +19,11 @@ export const Env = z.object({
   PROBE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000).describe('Interval between two probes of every API group'),
   PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).default(1_000).describe('Timeout of one probe (the rules poll status with a 1 s timeout)'),
   PROBE_CA_FILE: z.string().optional().describe("Trust anchors (PEM) for the gateway's TLS certificate when probing; default: the system store"),
-  PROBE_APIS: envList([]).describe('API groups to probe (`accounts/v2`, …), comma-separated; default: every group the gateway routes'),
+  PROBE_TARGETS: envList([
+    'consents/v3=http://127.0.0.1:3001', 'resources/v3=http://127.0.0.1:3003', 'accounts/v2=http://127.0.0.1:3003',
+    'credit-cards-accounts/v2=http://127.0.0.1:3003', 'customers/v2=http://127.0.0.1:3003', 'loans/v2=http://127.0.0.1:3003',
+    'channels/v2=http://127.0.0.1:3003', 'opendata-accounts/v1=http://127.0.0.1:3003',
+  ]).describe('API groups to probe and the base URL of the service owning each (`api/vN=url`), comma-separated: the groups the gateway routes'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
@@ -34,7 +38,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     publicBaseUrl: e.PUBLIC_BASE_URL,
     outages: { minNoticeMs: e.OUTAGE_MIN_NOTICE_MS },
     discovery: { resolutionEstimateMs: e.DISCOVERY_RESOLUTION_ESTIMATE_MS },
-    probes: { gatewayUrl: e.PROBE_GATEWAY_URL, intervalMs: e.PROBE_INTERVAL_MS, timeoutMs: e.PROBE_TIMEOUT_MS, caFile: e.PROBE_CA_FILE, apis: e.PROBE_APIS },
+    probes: { gatewayUrl: e.PROBE_GATEWAY_URL, intervalMs: e.PROBE_INTERVAL_MS, timeoutMs: e.PROBE_TIMEOUT_MS, caFile: e.PROBE_CA_FILE, targets: e.PROBE_TARGETS },
   })
 }
 

@@ -4,6 +4,7 @@ import { buildApp } from './app.ts'
 import { createAvailabilityStore } from './adapters/pg-availability.ts'
 import { createCallStore } from './adapters/pg-call-store.ts'
 import { runMaintenance } from './adapters/pg-partitions.ts'
+import { parseProbeTargets, startProber } from './adapters/prober.ts'
 import { createCallSearch } from './adapters/pg-search.ts'
 import { startIngestion, type Ingestion } from './adapters/ingestion.ts'
 import { loadConfig } from './config.ts'
@@ -14,6 +15,16 @@ const { runtime, serviceAuth } = await bootService(config, new URL('../migration
 const { logger, pool, kafka } = runtime
 if (!pool || !kafka) throw new Error('runtime without PostgreSQL or Kafka')
 const clock = () => new Date()
+const probeTargets = orExit(() => parseProbeTargets(config.probes.targets))
+const availability = createAvailabilityStore(pool)
+
+// Availability probes through the gateway (off when PROBE_GATEWAY_URL is unset).
+if (config.probes.gatewayUrl) {
+  const prober = startProber({ availability, logger, gatewayUrl: config.probes.gatewayUrl, targets: probeTargets, intervalMs: config.probes.intervalMs, timeoutMs: config.probes.timeoutMs, caFile: config.probes.caFile })
+  runtime.closers.unshift(() => prober.stop())
+} else {
+  logger.warn('PROBE_GATEWAY_URL is unset: availability probes are off (discovery reports only scheduled outages)')
+}
 
 // Partitions: created ahead and dropped past the retention, by whichever replica gets the lock first.
 const maintain = async () => {
@@ -51,7 +62,7 @@ const app = buildApp({
   serviceAuth,
   server: { logger, readiness: runtime.readiness },
   search: createCallSearch(pool),
-  availability: createAvailabilityStore(pool),
+  availability,
   ingestion: { get stats() { return ingestion?.stats ?? {} }, lag: () => (ingestion ? ingestion.lag() : Promise.resolve(-1)) },
   clock,
   publicBaseUrl: config.publicBaseUrl,
