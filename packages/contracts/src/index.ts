@@ -9,6 +9,9 @@ export {
   ConsentEvent,
   ApiCall,
   ApiCallEvent,
+  AlertFiring,
+  AlertResolved,
+  AlertEvent,
   eventSchemas,
 } from './events.ts'
 export type { Topic } from './events.ts'

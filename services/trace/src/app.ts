@@ -1,7 +1,7 @@
 import { createServer, registerInternalInfo, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { AvailabilityStore } from './adapters/pg-availability.ts'
 import type { CallSearch } from './adapters/pg-search.ts'
-import { internalRoutes, type IngestionStatus } from './routes/internal.routes.ts'
+import { internalRoutes, type AlertReader, type IngestionStatus } from './routes/internal.routes.ts'
 import { regulatorRoutes } from './routes/regulator.routes.ts'
 
 /** What the trace app is built from; `main.ts` passes real connections, tests pass their own. */
@@ -14,6 +14,8 @@ export interface AppDeps {
   /** The running ingestion, for `/internal/ingestion` (lag and counters). */
   ingestion?: IngestionStatus | undefined
   clock: () => Date
+  /** Alert state and history. */
+  alerts: AlertReader
   /** The gateway's public base URL. */
   publicBaseUrl: string
   minOutageNoticeMs: number
@@ -27,7 +29,7 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(regulatorRoutes, { availability: deps.availability, clock: deps.clock, baseUrl: deps.publicBaseUrl, resolutionEstimateMs: deps.resolutionEstimateMs })
   app.register(async (internal) => {
     internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
-    await internal.register(internalRoutes, { search: deps.search, availability: deps.availability, clock: deps.clock, minNoticeMs: deps.minOutageNoticeMs, ingestion: deps.ingestion })
+    await internal.register(internalRoutes, { search: deps.search, availability: deps.availability, clock: deps.clock, minNoticeMs: deps.minOutageNoticeMs, ingestion: deps.ingestion, alerts: deps.alerts })
   })
   return app
 }

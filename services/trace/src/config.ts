@@ -24,6 +24,21 @@ export const Env = z.object({
     'credit-cards-accounts/v2=http://127.0.0.1:3003', 'customers/v2=http://127.0.0.1:3003', 'loans/v2=http://127.0.0.1:3003',
     'channels/v2=http://127.0.0.1:3003', 'opendata-accounts/v1=http://127.0.0.1:3003',
   ]).describe('API groups to probe and the base URL of the service owning each (`api/vN=url`), comma-separated: the groups the gateway routes'),
+  ALERT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000).describe('How often the alert rules are evaluated'),
+  ALERT_AVAILABILITY_TARGET: z.coerce.number().min(0).max(1).default(0.95).describe("Daily availability (Brasília day so far) below which an endpoint alerts; the rules' target is 0.95"),
+  ALERT_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1_440).default(15).describe('Window of the latency and share rules, in minutes'),
+  ALERT_MIN_CALLS: z.coerce.number().int().min(1).default(20).describe('Fewest calls in the window for an endpoint to be judged by the latency and share rules'),
+  ALERT_5XX_SHARE: z.coerce.number().min(0).max(1).default(0.05).describe('Share of 5xx answers above which an endpoint alerts'),
+  ALERT_429_SHARE: z.coerce.number().min(0).max(1).default(0.05).describe('Share of 429 answers above which an endpoint alerts'),
+  ALERT_529_SHARE: z.coerce.number().min(0).max(1).default(0.005).describe('Share of 529 answers above which an endpoint alerts (the rules keep 529 under 0.5 % a day)'),
+  ALERT_OUTBOX_BACKLOG: z.coerce.number().int().min(0).default(1_000).describe('Unpublished outbox events above which a schema alerts'),
+  ALERT_OUTBOX_SCHEMAS: envList(['consent', 'traffic', 'auth', 'trace']).describe('Schemas whose outbox backlog is watched (read-only), comma-separated'),
+  ALERT_CONSUMER_LAG: z.coerce.number().int().min(0).default(10_000).describe('Unconsumed api-call events above which the call store alerts'),
+  ALERT_CERTIFICATE_DAYS: z.coerce.number().int().min(1).default(30).describe('Days before expiry from which a watched certificate alerts'),
+  ALERT_CERTIFICATE_FILES: envList([]).describe("PEM certificate files watched for expiry (the bank's transport, signing and server certificates), comma-separated"),
+  ALERT_WEBHOOK_URL: z.url().optional().describe('Webhook that receives every alert transition as JSON (retried); unset: none'),
+  ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000).describe('Timeout of one webhook delivery'),
+  ALERT_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10).describe('Delivery attempts per alert event before it is given up (kept with its last error)'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
@@ -38,6 +53,17 @@ export function loadConfig(env: Record<string, string | undefined>) {
     publicBaseUrl: e.PUBLIC_BASE_URL,
     outages: { minNoticeMs: e.OUTAGE_MIN_NOTICE_MS },
     discovery: { resolutionEstimateMs: e.DISCOVERY_RESOLUTION_ESTIMATE_MS },
+    alerts: {
+      intervalMs: e.ALERT_INTERVAL_MS,
+      thresholds: {
+        availabilityTarget: e.ALERT_AVAILABILITY_TARGET, windowMinutes: e.ALERT_WINDOW_MINUTES, minCalls: e.ALERT_MIN_CALLS,
+        errorShare: e.ALERT_5XX_SHARE, throttleShare: e.ALERT_429_SHARE, overloadShare: e.ALERT_529_SHARE,
+        outboxBacklog: e.ALERT_OUTBOX_BACKLOG, consumerLag: e.ALERT_CONSUMER_LAG, certificateDays: e.ALERT_CERTIFICATE_DAYS,
+      },
+      outboxSchemas: e.ALERT_OUTBOX_SCHEMAS,
+      certificateFiles: e.ALERT_CERTIFICATE_FILES,
+      webhook: { url: e.ALERT_WEBHOOK_URL, timeoutMs: e.ALERT_WEBHOOK_TIMEOUT_MS, maxAttempts: e.ALERT_WEBHOOK_MAX_ATTEMPTS },
+    },
     probes: { gatewayUrl: e.PROBE_GATEWAY_URL, intervalMs: e.PROBE_INTERVAL_MS, timeoutMs: e.PROBE_TIMEOUT_MS, caFile: e.PROBE_CA_FILE, targets: e.PROBE_TARGETS },
   })
 }

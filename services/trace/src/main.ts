@@ -1,6 +1,8 @@
 import { topicSettings, topics } from '@ponte/contracts'
-import { bootService, ensureTopics, orExit, runService } from '@ponte/platform'
+import { bootService, createOutboxRelay, ensureTopics, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
+import { createAlertReader, createAlerting, deliverWebhooks } from './adapters/alerting.ts'
+import { loadSlaLookup } from './adapters/nfr-sla.ts'
 import { createAvailabilityStore } from './adapters/pg-availability.ts'
 import { createCallStore } from './adapters/pg-call-store.ts'
 import { runMaintenance } from './adapters/pg-partitions.ts'
@@ -12,8 +14,8 @@ import { loadConfig } from './config.ts'
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
 const { runtime, serviceAuth } = await bootService(config, new URL('../migrations', import.meta.url))
-const { logger, pool, kafka } = runtime
-if (!pool || !kafka) throw new Error('runtime without PostgreSQL or Kafka')
+const { logger, pool, kafka, publisher } = runtime
+if (!pool || !kafka || !publisher) throw new Error('runtime without PostgreSQL or Kafka')
 const clock = () => new Date()
 const probeTargets = orExit(() => parseProbeTargets(config.probes.targets))
 const availability = createAvailabilityStore(pool)
@@ -47,7 +49,7 @@ runtime.closers.unshift(async () => { stopping = true; await ingestion?.stop() }
 void (async () => {
   for (let attempt = 1, waitMs = 1_000; !stopping; attempt++, waitMs = Math.min(waitMs * 2, 30_000)) {
     try {
-      await ensureTopics(kafka, [topics.apiCall, topics.consent].map((t) => ({ topic: t, ...topicSettings[t] })))
+      await ensureTopics(kafka, [topics.apiCall, topics.consent, topics.alert].map((t) => ({ topic: t, ...topicSettings[t] })))
       ingestion = await startIngestion({ kafka, groupId: config.ingest.groupId, logger, store: createCallStore({ pool, retentionMonths: config.retention.months }) })
       logger.info({ topics: ingestion.topics, attempt }, 'call ingestion started')
       return
@@ -58,11 +60,29 @@ void (async () => {
   }
 })()
 
+// Alerts leave through the outbox (ponte.alert.v1); the relay publishes them.
+const relay = createOutboxRelay({ pool, publisher, logger })
+runtime.closers.unshift(() => relay.stop())
+const alerting = createAlerting({
+  pool, availability, logger, thresholds: config.alerts.thresholds, slaOf: orExit(() => loadSlaLookup()),
+  outboxSchemas: config.alerts.outboxSchemas, certificateFiles: config.alerts.certificateFiles, webhookUrl: config.alerts.webhook.url,
+  consumerLag: () => (ingestion ? ingestion.lag() : Promise.resolve(-1)),
+})
+const alertTimer = setInterval(() => {
+  void alerting.evaluate(clock()).catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'alert round failed'))
+  const url = config.alerts.webhook.url
+  if (url) void deliverWebhooks({ pool, url, timeoutMs: config.alerts.webhook.timeoutMs, maxAttempts: config.alerts.webhook.maxAttempts, now: clock() })
+    .catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'alert webhook round failed'))
+}, config.alerts.intervalMs)
+alertTimer.unref()
+runtime.closers.unshift(async () => clearInterval(alertTimer))
+
 const app = buildApp({
   serviceAuth,
   server: { logger, readiness: runtime.readiness },
   search: createCallSearch(pool),
   availability,
+  alerts: createAlertReader(pool),
   ingestion: { get stats() { return ingestion?.stats ?? {} }, lag: () => (ingestion ? ingestion.lag() : Promise.resolve(-1)) },
   clock,
   publicBaseUrl: config.publicBaseUrl,

@@ -4,6 +4,7 @@ import type { ApiCall } from '@ponte/contracts'
 import { createPool, migrate, type Pool, type PonteServer } from '@ponte/platform'
 import { testInfra, testLogger, testSchema, testServiceAuth } from '@ponte/testkit'
 import { buildApp } from '../src/app.ts'
+import { createAlertReader } from '../src/adapters/alerting.ts'
 import { createAvailabilityStore, type AvailabilityStore } from '../src/adapters/pg-availability.ts'
 import { createCallStore, type CallStore } from '../src/adapters/pg-call-store.ts'
 import { createCallSearch } from '../src/adapters/pg-search.ts'
@@ -39,6 +40,7 @@ export async function startTrace(prefix: string, now = new Date()): Promise<Trac
     server: { logger },
     search: createCallSearch(pool),
     availability,
+    alerts: createAlertReader(pool),
     clock: () => clock.now,
     publicBaseUrl: BASE_URL,
     minOutageNoticeMs: 3_600_000,

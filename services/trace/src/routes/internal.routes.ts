@@ -19,6 +19,13 @@ export interface InternalRoutesOptions {
   clock: () => Date
   minNoticeMs: number
   ingestion?: IngestionStatus | undefined
+  alerts: AlertReader
+}
+
+/** Reads alert state and history. */
+export interface AlertReader {
+  list(state?: 'firing' | 'resolved'): Promise<unknown[]>
+  history(alertKey: string | undefined, limit: number): Promise<unknown[]>
 }
 
 const outageView = (o: Outage): ScheduledOutage => ({ outageId: o.outageId, startsAt: o.startsAt.toISOString(), endsAt: o.endsAt.toISOString(), apis: [...o.apis], explanation: o.explanation })
@@ -54,6 +61,14 @@ export async function internalRoutes(app: PonteServer, opts: InternalRoutesOptio
     if (!(await opts.availability.cancelOutage(req.params.id, opts.clock()))) throw new DomainError('NOT_FOUND', 'no active outage with this id')
     return reply.code(204).send()
   })
+
+  app.get('/internal/alerts', { schema: { querystring: z.object({ state: z.enum(['firing', 'resolved']).optional() }) } }, async (req) => ({
+    alerts: await opts.alerts.list(req.query.state),
+  }))
+
+  app.get('/internal/alerts/history', { schema: { querystring: z.object({ alertKey: z.string().min(1).max(500).optional(), limit: z.coerce.number().int().min(1).max(1_000).default(100) }) } }, async (req) => ({
+    history: await opts.alerts.history(req.query.alertKey, req.query.limit),
+  }))
 
   app.get('/internal/ingestion', async () => {
     if (!opts.ingestion) throw new DomainError('SERVICE_UNAVAILABLE', 'ingestion is not running in this process')
