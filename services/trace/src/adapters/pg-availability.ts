@@ -39,11 +39,24 @@ export function createAvailabilityStore(pool: Pool): AvailabilityStore {
       const days = await pool.query<{ day: string; endpoint: string; calls: string; ttfb_sum: number; errors: string; rejections: string; peak_tps: number }>(
         `select to_char(day, 'YYYY-MM-DD') as day, endpoint, calls, ttfb_sum, errors, rejections, peak_tps from endpoint_days
           where day = any($1::date[])`, [[today, ...previous]])
-      const unavailable = await pool.query<{ endpoint: string; minute: Date }>(
-        `select endpoint, minute from endpoint_minutes where ok * 20 < (ok + failed) * 19 and minute >= $1 and minute < $2`,
-        [new Date(Math.floor(span.from.getTime() / MINUTE) * MINUTE), span.to])
       const probes = await pool.query<{ api: string; minute: Date }>(
         'select api, minute from api_minutes where failures > 0 and minute >= $1 and minute < $2', [span.from, span.to])
+      const outages = (await outagesBetween(span.from, span.to)).map((o) => ({ from: o.startsAt, to: o.endsAt, apis: o.apis }))
+      // Every minute some group was probed down or in a scheduled outage: the unavailable minutes on these come as a list.
+      const groupMinutes = new Set<number>(probes.rows.map((r) => r.minute.getTime()))
+      for (const o of outages) {
+        const to = Math.min(o.to.getTime(), span.to.getTime())
+        for (let t = Math.floor(Math.max(o.from.getTime(), span.from.getTime()) / MINUTE) * MINUTE; t < to; t += MINUTE) groupMinutes.add(t)
+      }
+      const UNAVAILABLE = 'ok * 20 < (ok + failed) * 19 and minute >= $1 and minute < $2'
+      const CLIPPED = "extract(epoch from least(minute + interval '1 minute', $2) - minute)"
+      const [perEndpoint, any, overlapping] = await Promise.all([
+        pool.query<{ endpoint: string; seconds: number }>(`select endpoint, sum(${CLIPPED})::float8 as seconds from endpoint_minutes where ${UNAVAILABLE} group by endpoint`, [span.from, span.to]),
+        pool.query<{ seconds: number }>(`select coalesce(sum(${CLIPPED}), 0)::float8 as seconds from (select distinct minute from endpoint_minutes where ${UNAVAILABLE}) m`, [span.from, span.to]),
+        groupMinutes.size === 0 ? Promise.resolve({ rows: [] as Array<{ endpoint: string; minute: Date }> })
+          : pool.query<{ endpoint: string; minute: Date }>(`select endpoint, minute from endpoint_minutes where ${UNAVAILABLE} and minute = any($3::timestamptz[])`,
+            [span.from, span.to, [...groupMinutes].map((t) => new Date(t))]),
+      ])
       const group = <R>(rows: R[], key: (r: R) => string, value: (r: R) => number) => {
         const m = new Map<string, number[]>()
         for (const r of rows) { const k = key(r); const list = m.get(k); if (list) list.push(value(r)); else m.set(k, [value(r)]) }
@@ -54,9 +67,13 @@ export function createAvailabilityStore(pool: Pool): AvailabilityStore {
         period,
         firstDay,
         days: days.rows.map((r): DayFigures => ({ day: r.day, endpoint: r.endpoint, calls: Number(r.calls), ttfbSum: r.ttfb_sum, errors: Number(r.errors), rejections: Number(r.rejections), peakTps: r.peak_tps })),
-        unavailableMinutes: group(unavailable.rows, (r) => r.endpoint, (r) => r.minute.getTime()),
+        unavailable: {
+          seconds: new Map(perEndpoint.rows.map((r) => [r.endpoint, Math.round(r.seconds)])),
+          anySeconds: Math.round(any.rows[0]?.seconds ?? 0),
+          minutes: group(overlapping.rows, (r) => r.endpoint, (r) => r.minute.getTime()),
+        },
         probeDownMinutes: group(probes.rows, (r) => r.api, (r) => r.minute.getTime()),
-        outages: (await outagesBetween(span.from, span.to)).map((o) => ({ from: o.startsAt, to: o.endsAt, apis: o.apis })),
+        outages,
       }
     },
     async states() {

@@ -17,8 +17,17 @@ export interface MetricsInput {
   days: readonly DayFigures[]
   /** The first Brasília day the store holds data for (previous days before it are "not available"). */
   firstDay: string | undefined
-  /** Start instants (ms) of minutes in which an endpoint's valid calls succeeded below 95 %, per endpoint template. */
-  unavailableMinutes: ReadonlyMap<string, readonly number[]>
+  /**
+   * Minutes in which an endpoint's valid calls succeeded below 95 %, counted by the database: `seconds` per endpoint
+   * template and `anySeconds` for their union over every endpoint (each minute clipped to the window), and `minutes`,
+   * the start instants (ms) of those that fall on a minute where some API group was probed down or in a scheduled
+   * outage (so overlaps are not counted twice).
+   */
+  unavailable: {
+    seconds: ReadonlyMap<string, number>
+    anySeconds: number
+    minutes: ReadonlyMap<string, readonly number[]>
+  }
   /** Start instants (ms) of minutes the probes found an API group down or partly down, per group. */
   probeDownMinutes: ReadonlyMap<string, readonly number[]>
   /** Scheduled outages overlapping the window: their span and affected API groups (empty = every API). */
@@ -99,7 +108,8 @@ export function computeMetrics(input: MetricsInput): MetricsRecord[] {
   const elapsedMs = now.getTime() - span.from.getTime()
   const inSpan = (t: number) => t >= span.from.getTime() && t < span.to.getTime()
 
-  // Down minutes per endpoint (a set of minute starts), and their union.
+  // Down minutes of each API group (probes, scheduled outages), and of each endpoint: its group's plus its own
+  // unavailable minutes (counted by the database; only those overlapping a group's minutes come as a list).
   const groupDown = new Map<string, Set<number>>()
   const scheduled = new Map<string, Set<number>>()
   const groupOf = (g: string, m: Map<string, Set<number>>) => { let s = m.get(g); if (!s) m.set(g, (s = new Set())); return s }
@@ -112,21 +122,22 @@ export function computeMetrics(input: MetricsInput): MetricsRecord[] {
       for (const t of minutesOf(o, span)) { groupOf(g, groupDown).add(t); groupOf(g, scheduled).add(t) }
     }
   }
-  const downOf = new Map<string, Set<number>>()
-  const general = new Set<number>()
-  for (const e of endpoints) {
-    const s = new Set<number>(groupDown.get(apiGroupOf(e)) ?? [])
-    for (const t of input.unavailableMinutes.get(e) ?? []) if (inSpan(t)) s.add(t)
-    downOf.set(e, s)
-    for (const t of s) general.add(t)
-  }
   // A minute counts for as long as it lies in the span (the current minute only up to now).
-  const seconds = (set: Set<number>) => {
+  const seconds = (set: Iterable<number>) => {
     let ms = 0
     for (const t of set) ms += Math.min(t + MINUTE, span.to.getTime()) - Math.max(t, span.from.getTime())
     return Math.round(ms / 1_000)
   }
-  const generalDowntime = seconds(general)
+  const anyGroupDown = new Set<number>()
+  for (const s of groupDown.values()) for (const t of s) anyGroupDown.add(t)
+  const overlap = (own: readonly number[] | undefined, down: Set<number>) => (own ?? []).filter((t) => down.has(t))
+  const downSeconds = (e: string) => {
+    const g = groupDown.get(apiGroupOf(e)) ?? new Set<number>()
+    return (input.unavailable.seconds.get(e) ?? 0) + seconds(g) - seconds(overlap(input.unavailable.minutes.get(e), g))
+  }
+  const unavailableAny = new Set<number>()
+  for (const list of input.unavailable.minutes.values()) for (const t of list) unavailableAny.add(t)
+  const generalDowntime = input.unavailable.anySeconds + seconds(anyGroupDown) - seconds(overlap([...unavailableAny], anyGroupDown))
   const generalUptimeRate = rate(generalDowntime * 1_000, elapsedMs)
   const requestTime = new Date(Math.floor(now.getTime() / 1_000) * 1_000).toISOString().replace('.000Z', 'Z')
   const dayElapsedS = (day: string) => {
@@ -138,7 +149,7 @@ export function computeMetrics(input: MetricsInput): MetricsRecord[] {
     previousDays: previous.map((day) => f(byEndpoint.get(e)?.get(day), day)),
   })
   return endpoints.map((e) => {
-    const down = seconds(downOf.get(e)!)
+    const down = downSeconds(e)
     return {
       endpoint: input.baseUrl.replace(/\/$/, '') + e.replace(/\{([^}]+)\}/g, '$1'),
       requestTime,

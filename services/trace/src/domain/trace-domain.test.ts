@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { evaluate, transitions, type AlertThresholds } from './alerts.ts'
 import { apiGroupOf, brasiliaDay, brasiliaDayStart, partitionDay, partitionName, statusKind } from './calls.ts'
 import { isoDuration, outageList } from './discovery.ts'
+import { computeMetrics } from './metrics.ts'
 
 const th: AlertThresholds = { availabilityTarget: 0.95, windowMinutes: 15, minCalls: 20, errorShare: 0.05, throttleShare: 0.05, overloadShare: 0.005, outboxBacklog: 10, consumerLag: 100, certificateDays: 30 }
 
@@ -45,5 +46,22 @@ describe('trace domain', () => {
     expect(v.filter((x) => x.firing).map((x) => x.alertKey)).toEqual(['consumer-lag:trace', 'certificate-expiry:bank'])
     expect(transitions(v, new Set(['outbox-backlog:consent', 'certificate-expiry:bank'])).map((x) => [x.verdict.alertKey, x.to]))
       .toEqual([['outbox-backlog:consent', 'resolved'], ['consumer-lag:trace', 'firing']])
+  })
+
+  it('counts a minute down by calls and by the probes once, for the endpoint and in the general downtime', () => {
+    const now = new Date('2026-12-07T04:00:00Z') // 3 600 s into the Brasília day
+    const m = (iso: string) => Date.parse(iso)
+    const [a, b] = computeMetrics({
+      now, period: 'CURRENT', firstDay: '2026-12-07', baseUrl: 'https://x.example', outages: [],
+      days: [{ day: '2026-12-07', endpoint: '/open-banking/accounts/v2/accounts', calls: 10, ttfbSum: 100, errors: 2, rejections: 0, peakTps: 1 },
+        { day: '2026-12-07', endpoint: '/open-banking/loans/v2/contracts', calls: 1, ttfbSum: 1, errors: 0, rejections: 0, peakTps: 1 }],
+      // accounts: minutes 03:10 and 03:20 unavailable by its calls; 03:20 also probed down (accounts/v2), as is 03:30.
+      unavailable: { seconds: new Map([['/open-banking/accounts/v2/accounts', 120]]), anySeconds: 120,
+        minutes: new Map([['/open-banking/accounts/v2/accounts', [m('2026-12-07T03:20:00Z')]]]) },
+      probeDownMinutes: new Map([['accounts/v2', [m('2026-12-07T03:20:00Z'), m('2026-12-07T03:30:00Z')]]]),
+    })
+    expect(a!.availability.downtime).toEqual({ generalDowntime: 180, scheduledOutage: 0, partialDowntime: 180 })
+    expect(b!.availability.downtime).toEqual({ generalDowntime: 180, scheduledOutage: 0, partialDowntime: 0 })
+    expect(a!.availability.uptime).toEqual({ generalUptimeRate: '0.950000', uptimeRate: '0.950000' })
   })
 })
