@@ -50,13 +50,25 @@ export function createAvailabilityStore(pool: Pool): AvailabilityStore {
       }
       const UNAVAILABLE = 'ok * 20 < (ok + failed) * 19 and minute >= $1 and minute < $2'
       const CLIPPED = "extract(epoch from least(minute + interval '1 minute', $2) - minute)"
-      const [perEndpoint, any, overlapping] = await Promise.all([
-        pool.query<{ endpoint: string; seconds: number }>(`select endpoint, sum(${CLIPPED})::float8 as seconds from endpoint_minutes where ${UNAVAILABLE} group by endpoint`, [span.from, span.to]),
-        pool.query<{ seconds: number }>(`select coalesce(sum(${CLIPPED}), 0)::float8 as seconds from (select distinct minute from endpoint_minutes where ${UNAVAILABLE}) m`, [span.from, span.to]),
-        groupMinutes.size === 0 ? Promise.resolve({ rows: [] as Array<{ endpoint: string; minute: Date }> })
-          : pool.query<{ endpoint: string; minute: Date }>(`select endpoint, minute from endpoint_minutes where ${UNAVAILABLE} and minute = any($3::timestamptz[])`,
-            [span.from, span.to, [...groupMinutes].map((t) => new Date(t))]),
-      ])
+      // Sequential on one connection, without parallel workers: index-only scans of a few thousand entries are faster
+      // than starting workers on a busy machine.
+      const client = await pool.connect()
+      let perEndpoint, any, overlapping
+      try {
+        await client.query('begin read only')
+        await client.query('set local max_parallel_workers_per_gather = 0')
+        perEndpoint = await client.query<{ endpoint: string; seconds: number }>(`select endpoint, sum(${CLIPPED})::float8 as seconds from endpoint_minutes where ${UNAVAILABLE} group by endpoint`, [span.from, span.to])
+        any = await client.query<{ seconds: number }>(`select coalesce(sum(${CLIPPED}), 0)::float8 as seconds from (select distinct minute from endpoint_minutes where ${UNAVAILABLE}) m`, [span.from, span.to])
+        overlapping = groupMinutes.size === 0 ? { rows: [] as Array<{ endpoint: string; minute: Date }> }
+          : await client.query<{ endpoint: string; minute: Date }>(`select endpoint, minute from endpoint_minutes where ${UNAVAILABLE} and minute = any($3::timestamptz[])`,
+            [span.from, span.to, [...groupMinutes].map((t) => new Date(t))])
+        await client.query('commit')
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined)
+        throw err
+      } finally {
+        client.release()
+      }
       const group = <R>(rows: R[], key: (r: R) => string, value: (r: R) => number) => {
         const m = new Map<string, number[]>()
         for (const r of rows) { const k = key(r); const list = m.get(k); if (list) list.push(value(r)); else m.set(k, [value(r)]) }
