@@ -33,7 +33,9 @@ export const services: StackService[] = [
     // A test's traffic service publishes its policy set to a private topic, never the one `make up` uses.
     testEnv: (schema) => ({ TRAFFIC_POLICY_TOPIC: `test.traffic-policy.${schema}` }),
     endpoints: [['traffic (internal)', 'http://127.0.0.1:3002']] },
-  { name: 'trace', group: 1, readyUrl: 'http://127.0.0.1:3004', env: () => ({ PORT: '3004', HOST: '127.0.0.1' }),
+  { name: 'trace', group: 1, readyUrl: 'http://127.0.0.1:3004',
+    // Availability probes enter through the gateway, as a TPP's call does.
+    env: (shared) => ({ PORT: '3004', HOST: '127.0.0.1', PROBE_GATEWAY_URL: 'https://localhost:8443', PROBE_CA_FILE: `${shared.PONTE_DEV_PKI_DIR}/ca-bundle.pem` }),
     endpoints: [['trace (internal)', 'http://127.0.0.1:3004']] },
   { name: 'admin', group: 1, readyUrl: 'http://127.0.0.1:3000', env: () => ({ PORT: '3000', HOST: '127.0.0.1' }),
     endpoints: [['admin', 'http://127.0.0.1:3000']] },

@@ -12,6 +12,7 @@ export const topics = {
   directory: 'ponte.directory.v1',
   payment: 'ponte.payment.v1',
   audit: 'ponte.audit.v1',
+  alert: 'ponte.alert.v1',
 } as const
 
 /** A topic name. */
@@ -25,6 +26,7 @@ export const topicSettings: Record<Topic, { partitions: number; compacted: boole
   [topics.directory]: { partitions: 1, compacted: false },
   [topics.payment]: { partitions: 3, compacted: false },
   [topics.audit]: { partitions: 1, compacted: false },
+  [topics.alert]: { partitions: 1, compacted: false },
 }
 
 const ConsentId = z.string().min(1).max(256)
@@ -97,12 +99,36 @@ export const ApiCall = z.object({
     responseBytes: z.number().int().nonnegative(),
     /** The error code when refused. */
     errorCode: z.string().optional(),
+    /** The payment id when the call is about one (payment APIs); never a customer-data resource id. */
+    paymentId: z.string().max(256).optional(),
+    /** The W3C trace id (32 lowercase hex) of the call's OpenTelemetry trace, when tracing is on. */
+    traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
   }),
 })
 export type ApiCall = z.infer<typeof ApiCall>
 /** Any event of `ponte.api-call.v1`. */
 export const ApiCallEvent = z.discriminatedUnion('type', [ApiCall])
 export type ApiCallEvent = z.infer<typeof ApiCallEvent>
+
+const alertData = z.object({
+  /** Stable identity of the alert: rule and subject, e.g. `error-share:GET /open-banking/accounts/v2/accounts`. */
+  alertKey: z.string().min(1).max(500),
+  rule: z.enum(['availability', 'latency-p95', 'error-share', 'throttle-share', 'overload-share', 'outbox-backlog', 'consumer-lag', 'certificate-expiry']),
+  /** What the rule looked at: an endpoint, a schema, a consumer group, a certificate. */
+  subject: z.string().min(1).max(500),
+  /** The measured value and the configured threshold it crossed (or came back under). */
+  value: z.number(),
+  threshold: z.number(),
+  message: z.string().max(2_000),
+  firedAt: EventTime,
+})
+/** An SLA or operations alert started firing (trace, `ponte.alert.v1`, key = alertKey). */
+export const AlertFiring = z.object({ ...eventEnvelope, type: z.literal('alert.firing'), data: alertData })
+/** A firing alert resolved. */
+export const AlertResolved = z.object({ ...eventEnvelope, type: z.literal('alert.resolved'), data: alertData.extend({ resolvedAt: EventTime }) })
+/** Any event of `ponte.alert.v1`. */
+export const AlertEvent = z.discriminatedUnion('type', [AlertFiring, AlertResolved])
+export type AlertEvent = z.infer<typeof AlertEvent>
 
 /** Event schema by topic, for consumers that parse what they read. */
 export const eventSchemas = {
@@ -111,4 +137,5 @@ export const eventSchemas = {
   [topics.directory]: DirectoryEvent,
   [topics.trafficPolicy]: TrafficPolicyEvent,
   [topics.payment]: PaymentEvent,
+  [topics.alert]: AlertEvent,
 } as const

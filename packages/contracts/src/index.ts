@@ -12,6 +12,9 @@ export {
   ConsentEvent,
   ApiCall,
   ApiCallEvent,
+  AlertFiring,
+  AlertResolved,
+  AlertEvent,
   eventSchemas,
 } from './events.ts'
 export type { Topic } from './events.ts'
@@ -50,3 +53,4 @@ export { policyIdOf, parsePolicyId, policyLevel, indexPolicies, candidatePolicyI
 export { PolicyOrganisationId, EndpointKey, PolicyView, PolicyListQuery, PolicyList, UpsertOverride, UpsertOverrideResult, SetPolicyEnabled, SetDefaultsEnabled, SetDefaultsEnabledResult, PolicyChange, PolicyHistory, CatalogueEntry, Catalogue, MinuteUsageQuery, MinuteUsageRow, MinuteUsage, MonthUsageQuery, MonthUsageRow, MonthUsage } from './traffic-admin.ts'
 export { CONSENT_ID_RE, RESOURCE_ID_RE } from './ids.ts'
 export { PaymentsApiVersion, PaymentConsentStatus, PixPaymentStatus, LocalInstrument, PaymentAccount, InternalPaymentConsent, AuthorisePaymentConsentRequest, ConsumePaymentConsentRequest, VerifyCustomerTotpRequest, VerifyCustomerTotpResult, ClientWebhookInfo, PaymentCreated, PaymentStatusChanged, PaymentEvent } from './payments.ts'
+export { CallSearchQuery, CallRecord, CallSearchResult, CallStoryEntry, CallDetail, NewScheduledOutage, ScheduledOutage } from './trace-api.ts'

@@ -11,8 +11,9 @@ const specDir = `${root}specs/ofb/`
 export const outputFile = fileURLToPath(new URL('../src/routes.generated.json', import.meta.url))
 
 /**
- * The APIs the gateway exposes, which service owns each, and the API name the NFR reference uses for it. Admin metrics
- * and Discovery (regulator) and Payments are not routed yet: no service serves them.
+ * The APIs the gateway exposes, which service owns each, and the API name the NFR reference uses for it. The
+ * regulator's Admin metrics and Discovery are served by trace (it owns the call data and availability), public like
+ * open data. Payments are not routed yet: no service serves them.
  */
 const apis = [
   { file: 'consents-v3.3.1.yaml', service: 'consent', nfrApi: '[DC] API Consentimento', access: 'protected' },
@@ -23,6 +24,8 @@ const apis = [
   { file: 'loans-v2.7.0.yaml', service: 'connectors', nfrApi: '[DC] API Operações de Crédito - Empréstimo', access: 'protected', resourceType: 'LOAN' },
   { file: 'channels-v2.1.0.yaml', service: 'connectors', nfrApi: '[DA] API Canais de Atendimento', access: 'open-data' },
   { file: 'opendata-accounts-v1.1.0.yaml', service: 'connectors', nfrApi: '[DA] API Produtos e Serviços', access: 'open-data' },
+  { file: 'admin-v2.0.1.yaml', service: 'trace', nfrApi: 'API Admin', access: 'open-data' },
+  { file: 'common-v2.0.1.yaml', service: 'trace', nfrApi: 'API Comum (Discovery)', access: 'open-data' },
 ] as const
 
 type Json = Record<string, unknown>

@@ -101,7 +101,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
   ])
 
   const upstreams = createUpstreams({
-    baseUrls: { consent: config.services.consent, connectors: config.services.connectors },
+    baseUrls: { consent: config.services.consent, connectors: config.services.connectors, trace: config.services.trace },
     issuer,
     timeoutMs: config.upstream.timeoutMs,
     connections: config.upstream.connections,

@@ -11,9 +11,12 @@ export interface UpstreamResponse {
   paginationKeyStatus?: string
 }
 
+/** The services the gateway forwards regulated calls to. */
+export type UpstreamService = 'consent' | 'connectors' | 'trace'
+
 /** One forwarded call. */
 export interface ForwardRequest {
-  service: 'consent' | 'connectors'
+  service: UpstreamService
   method: string
   /** Path and query, as received. */
   url: string
@@ -40,7 +43,7 @@ export interface Upstreams {
 
 /** Options of {@link createUpstreams}. */
 export interface UpstreamOptions {
-  baseUrls: Record<'consent' | 'connectors', string>
+  baseUrls: Record<UpstreamService, string>
   issuer: ServiceTokenIssuer
   timeoutMs: number
   /** Keep-alive connections per upstream. */
@@ -91,18 +94,13 @@ function dispatchWhole(pool: Pool, opts: Dispatcher.DispatchOptions): Promise<Ra
 /** Creates the pools. Service tokens carrying the same context are signed once and reused for half their life. */
 export function createUpstreams(options: UpstreamOptions): Upstreams {
   const now = options.now ?? Date.now
-  const pools = {
-    consent: new Pool(options.baseUrls.consent, { connections: options.connections, keepAliveTimeout: 30_000, pipelining: 1 }),
-    connectors: new Pool(options.baseUrls.connectors, { connections: options.connections, keepAliveTimeout: 30_000, pipelining: 1 }),
-  }
-  const prefix = {
-    consent: new URL(options.baseUrls.consent).pathname.replace(/\/$/, ''),
-    connectors: new URL(options.baseUrls.connectors).pathname.replace(/\/$/, ''),
-  }
+  const services = Object.keys(options.baseUrls) as UpstreamService[]
+  const pools = Object.fromEntries(services.map((s) => [s, new Pool(options.baseUrls[s], { connections: options.connections, keepAliveTimeout: 30_000, pipelining: 1 })])) as Record<UpstreamService, Pool>
+  const prefix = Object.fromEntries(services.map((s) => [s, new URL(options.baseUrls[s]).pathname.replace(/\/$/, '')])) as Record<UpstreamService, string>
   const tokens = new WeakMap<object, Map<string, { token: string; reuseUntil: number }>>()
   const stats = { tokensSigned: 0, tokensReused: 0 }
 
-  async function sign(service: 'consent' | 'connectors', req: ForwardRequest, cacheKey: string, t: number): Promise<string> {
+  async function sign(service: UpstreamService, req: ForwardRequest, cacheKey: string, t: number): Promise<string> {
     const token = await options.issuer.sign(service, req.context(), options.tokenTtlSeconds)
     stats.tokensSigned++
     let own = tokens.get(req.contextOwner)
@@ -153,7 +151,7 @@ export function createUpstreams(options: UpstreamOptions): Upstreams {
       }
     },
     async close() {
-      await Promise.all([pools.consent.close(), pools.connectors.close()])
+      await Promise.all(services.map((s) => pools[s].close()))
     },
   }
 }

@@ -21,6 +21,9 @@ describe('the generated route table', () => {
     expect(byKey.get('POST /open-banking/consents/v3/consents/{consentId}/extends')).toMatchObject({ tokenKind: 'consent', pathConsentParam: 'consentId', checkConsentStatus: false })
     expect(byKey.get('GET /open-banking/resources/v3/resources')).toMatchObject({ permissions: ['RESOURCES_READ'], tpm: null })
     expect(byKey.get('GET /open-banking/channels/v2/branches')).toMatchObject({ access: 'open-data', tpm: 500 })
+    // The regulator's endpoints: served by trace, public like open data, no limit in the NFR reference.
+    for (const key of ['GET /open-banking/admin/v2/metrics', 'GET /open-banking/discovery/v2/status', 'GET /open-banking/discovery/v2/outages'])
+      expect(byKey.get(key), key).toMatchObject({ service: 'trace', access: 'open-data', tpm: null, monthly: null, p95SlaMs: 4000 })
     expect(byKey.get('GET /open-banking/customers/v2/personal/qualifications')?.permissions).toEqual(['CUSTOMERS_PERSONAL_ADITTIONALINFO_READ'])
     expect(byKey.get('GET /open-banking/accounts/v2/accounts/{accountId}/transactions')?.paginated).toBe(true)
     // Every consent-bound data route names its permission.

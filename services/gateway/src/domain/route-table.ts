@@ -16,7 +16,7 @@ export const RouteSpec = z.object({
   specPath: z.string(),
   /** Full API version: the `x-v` header when the upstream sets none. */
   version: z.string().regex(/^\d+\.\d+\.\d+$/),
-  service: z.enum(['consent', 'connectors']),
+  service: z.enum(['consent', 'connectors', 'trace']),
   /** `protected`: certificate + token; `open-data`: neither, cached, limited per client IP. */
   access: z.enum(['protected', 'open-data']),
   /** `consent`: authorization_code token bound to a consent; `client`: client_credentials token. */
