@@ -4,6 +4,7 @@ import type { LoginThrottle } from './adapters/login-throttle.ts'
 import type { ConnectorsPort, ConsentPort, DirectoryPort } from './adapters/services.ts'
 import type { SubjectStore } from './adapters/subjects.ts'
 import type { ProviderHolder } from './provider/provider-holder.ts'
+import { oauthRefusalBody } from './domain/oauth-errors.ts'
 import { dcrRoutes } from './routes/dcr.routes.ts'
 import { journeyRoutes } from './routes/journey.routes.ts'
 import { providerRoutes } from './routes/provider.routes.ts'
@@ -33,7 +34,7 @@ export interface AppDeps {
 
 /** Builds the auth-server app from its dependencies. It never listens. */
 export function buildApp(deps: AppDeps): PonteServer {
-  const app = createServer(deps.server)
+  const app = createServer({ refusalBody: oauthRefusalBody, ...deps.server })
   registerInternalInfo(app, 'auth-server', deps.serviceAuth)
   app.register(providerRoutes, { holder: deps.holder, certificates: deps.certificates })
   app.register(userinfoRoutes, {
