@@ -27,6 +27,7 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
   let h: AuthServerHarness
   let tppA: TestTpp
   let tppB: TestTpp
+  let tppC: TestTpp
   let ssaKey: { publicKey: JoseKey; privateKey: JoseKey }
   const standIns: Array<{ close(): Promise<unknown> }> = []
   let clientA: { client_id: string; registration_access_token: string; registration_client_uri: string }
@@ -38,7 +39,8 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     keystore = await startKeystore(ca)
     tppA = await createTestTpp(ca)
     tppB = await createTestTpp(ca)
-    for (const t of [tppA, tppB]) directoryState.organisations.set(t.orgId, { name: `Org ${t.orgId.slice(0, 4)}`, cnpj: t.cnpj, status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }] })
+    tppC = await createTestTpp(ca)
+    for (const t of [tppA, tppB, tppC]) directoryState.organisations.set(t.orgId, { name: `Org ${t.orgId.slice(0, 4)}`, cnpj: t.cnpj, status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }] })
     const dir = directoryStandIn(logger, auth.verifier('directory'), ca, directoryState)
     const con = consentStandIn(logger, auth.verifier('consent'), consentState)
     const conn = connectorsStandIn(logger, auth.verifier('connectors'), connectorsState)
@@ -54,6 +56,7 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     for (const s of standIns) await s.close()
     await tppA?.close()
     await tppB?.close()
+    await tppC?.close()
     keystore?.server.close()
     await schema.drop()
   })
@@ -158,6 +161,46 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
   }
 
   const fragment = (url: string) => new URLSearchParams(new URL(url).hash.slice(1))
+
+  it('registers the DCR-BR example grant types (implicit with code id_token) and the client completes PAR → journey → token', async () => {
+    const grantTypes = ['authorization_code', 'implicit', 'refresh_token', 'client_credentials']
+    const refused = async (body: Record<string, unknown>) => {
+      const res = await register(tppC, { redirect_uris: [REDIRECT], software_statement: await signSsa(ssaKey.privateKey as unknown as JoseKey, tppC, keystore), ...body })
+      const json = await res.json() as Record<string, unknown>
+      return [res.status, json.error]
+    }
+    for (const bad of [['authorization_code', 'password'], ['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code'], ['implicit', 'client_credentials']]) {
+      expect(await refused({ grant_types: bad }), bad.join(',')).toEqual([400, 'invalid_client_metadata'])
+    }
+    const res = await register(tppC, { software_statement: await signSsa(ssaKey.privateKey as unknown as JoseKey, tppC, keystore), redirect_uris: [REDIRECT], grant_types: grantTypes, response_types: ['code id_token'] })
+    const body = await res.json() as Record<string, unknown> & { client_id: string; registration_access_token: string; registration_client_uri: string }
+    expect(res.status, JSON.stringify(body)).toBe(201)
+    expect([...(body.grant_types as string[])].sort()).toEqual([...grantTypes].sort())
+    const stored = await h.pool.query<{ g: string[] }>(`select payload->'grant_types' as g from oidc_model where model = 'Client' and id = $1`, [body.client_id])
+    expect(stored.rows[0]!.g).toContain('implicit')
+    // DCM follows the same rule.
+    const put = await tppC.fetch(body.registration_client_uri, {
+      method: 'PUT', headers: { authorization: `Bearer ${body.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ software_statement: await signSsa(ssaKey.privateKey as unknown as JoseKey, tppC, keystore), redirect_uris: [REDIRECT], grant_types: grantTypes }),
+    })
+    expect(put.status).toBe(200)
+    expect((await put.json() as { grant_types: string[] }).grant_types).toContain('implicit')
+    const badPut = await tppC.fetch(body.registration_client_uri, {
+      method: 'PUT', headers: { authorization: `Bearer ${body.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ software_statement: await signSsa(ssaKey.privateKey as unknown as JoseKey, tppC, keystore), redirect_uris: [REDIRECT], grant_types: [...grantTypes, 'password'] }),
+    })
+    expect([badPut.status, (await badPut.json() as { error: string }).error]).toEqual([400, 'invalid_client_metadata'])
+
+    // The certified relying-party library completes the hybrid flow with this client.
+    const config = await tppC.oidc(h.issuer, body.client_id)
+    const consent = aConsent({ clientId: body.client_id, cpf: CPF })
+    consentState.consents.set(consent.consentId, consent)
+    const r = await journey(config, tppC, consent.consentId)
+    expect(fragment(r.callback).get('code')).toBeTruthy()
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(r.callback), { pkceCodeVerifier: r.verifier, expectedState: r.state, expectedNonce: r.nonce })
+    expect(decodeJwt(tokens.access_token).consent_id).toBe(consent.consentId)
+    expect(tokens.claims()!.cpf).toBe(CPF)
+  })
 
   it('issues client_credentials tokens bound to the certificate', async () => {
     const config = await tppA.oidc(h.issuer, clientA.client_id)
