@@ -1,6 +1,7 @@
 import { createServer, registerInternalInfo, type PonteServer, type Pool, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { CertificateSourceOptions } from './adapters/client-certificate.ts'
-import type { LoginThrottle } from './adapters/login-throttle.ts'
+import type { AttemptThrottle } from './adapters/attempt-throttle.ts'
+import type { ThrottleRule } from './domain/throttle.ts'
 import type { ConnectorsPort, ConsentPort, DirectoryPort } from './adapters/services.ts'
 import type { SubjectStore } from './adapters/subjects.ts'
 import type { ProviderHolder } from './provider/provider-holder.ts'
@@ -21,7 +22,9 @@ export interface AppDeps {
   consents: ConsentPort
   connectors: ConnectorsPort
   subjects: SubjectStore
-  throttle: LoginThrottle
+  throttle: AttemptThrottle
+  /** The journey login throttle rules (`loginRules`). */
+  loginRules: { cpf: ThrottleRule; address: ThrottleRule }
   /** Outbound fetch limited to the directory keystore origins (client jwks_uri). */
   fetch: typeof globalThis.fetch
   certificates: CertificateSourceOptions
@@ -46,7 +49,7 @@ export function buildApp(deps: AppDeps): PonteServer {
   })
   app.register(journeyRoutes, {
     holder: deps.holder, pool: deps.pool, consents: deps.consents, connectors: deps.connectors, directory: deps.directory,
-    subjects: deps.subjects, throttle: deps.throttle, csrfSecret: deps.csrfSecret, bankName: deps.bankName,
+    subjects: deps.subjects, throttle: deps.throttle, loginRules: deps.loginRules, trustedProxies: deps.certificates.trustedProxies, csrfSecret: deps.csrfSecret, bankName: deps.bankName,
   })
   return app
 }

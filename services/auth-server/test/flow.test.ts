@@ -292,7 +292,35 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     expect(consentState.consents.get(consent.consentId)).toMatchObject({ status: 'REJECTED', rejection: { reason: 'CUSTOMER_MANUALLY_REJECTED' } })
   })
 
-  it('says a wrong password without telling whether the CPF exists, and throttles repeated failures', async () => {
+  /** Forgets every login failure counted so far (keys of this test's schema). */
+  async function resetThrottle() {
+    const keys = await h.redis.keys(`test:${schema.name}:*`)
+    if (keys.length) await h.redis.del(...keys)
+    h.throttleClock.offsetMs = 0
+  }
+
+  /** Opens the login page of a fresh journey; `post` submits the form (the interaction survives failed logins). */
+  async function loginForm(config: oidc.Configuration, tpp: TestTpp, consentId: string) {
+    const verifier = oidc.randomPKCECodeVerifier()
+    const jar = await oidc.buildAuthorizationUrlWithJAR(config, {
+      redirect_uri: REDIRECT, scope: `openid accounts consent:${consentId}`, code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256', state: oidc.randomState(), nonce: oidc.randomNonce(), response_mode: 'fragment',
+    }, { key: await tpp.signingKey(), kid: tpp.certificate.kid })
+    const browser = new Browser(h.browserFetch)
+    const page = await browser.follow((await oidc.buildAuthorizationUrlWithPAR(config, jar.searchParams)).toString(), REDIRECT)
+    const csrf = formValue(page.body, 'csrf')
+    const url = `${page.url.replace(/\/$/, '')}/login`
+    return {
+      post: async (cpf: string, senha: string) => {
+        const res = await browser.request(url, { form: { csrf, cpf, senha } })
+        const until = /data-until="([^"]+)"/.exec(res.body)?.[1]
+        return { ...res, until: until ? new Date(until) : undefined, message: /<p class="error" role="alert" id="login-error"[^>]*>([^<]+)<\/p>/.exec(res.body)?.[1] }
+      },
+    }
+  }
+
+  it('says a wrong password without telling whether the CPF exists', async () => {
+    await resetThrottle()
     const config = await tppA.oidc(h.issuer, clientA.client_id)
     const consent = aConsent({ clientId: clientA.client_id, cpf: CPF })
     consentState.consents.set(consent.consentId, consent)
@@ -303,10 +331,74 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     const msg = (html: string) => /<p class="error" role="alert" id="login-error">([^<]+)<\/p>/.exec(html)?.[1]
     expect(msg(wrong.pages[1]!)).toBe('CPF ou senha incorretos. Confira e tente novamente.')
     expect(msg(unknown.pages[1]!)).toBe(msg(wrong.pages[1]!))
-    await journey(config, tppA, consent.consentId, { password: 'errada' })
-    const throttled = await journey(config, tppA, consent.consentId)
-    expect(throttled.loginStatus).toBe(429)
-    await h.redis.del(`test:${schema.name}:cpf:${CPF}`, `test:${schema.name}:ip:127.0.0.1`)
+    await resetThrottle()
+  })
+
+  it('30 failed logins over other CPFs from one address leave a customer\'s login working', async () => {
+    await resetThrottle()
+    const config = await tppA.oidc(h.issuer, clientA.client_id)
+    const consent = aConsent({ clientId: clientA.client_id, cpf: CPF })
+    consentState.consents.set(consent.consentId, consent)
+    const form = await loginForm(config, tppA, consent.consentId)
+    for (let i = 0; i < 30; i++) {
+      const res = await form.post(String(10_000_000_000 + i * 7_919).padStart(11, '0'), 'errada')
+      expect(res.status).toBe(401)
+    }
+    const ok = await form.post(CPF, 'senha-forte-1')
+    expect(ok.status, ok.message).toBe(303)
+    await resetThrottle()
+  })
+
+  it('failures on one CPF slow it down, then hold it (page and Retry-After say until when), never another CPF; the hold ends when said', async () => {
+    await resetThrottle()
+    const HELD = '11144477735'
+    connectorsState.customers.set(HELD, { password: 'outra-senha-1', name: 'João', businesses: [], resources: [] })
+    const config = await tppA.oidc(h.issuer, clientA.client_id)
+    const consent = aConsent({ clientId: clientA.client_id, cpf: CPF })
+    consentState.consents.set(consent.consentId, consent)
+    const form = await loginForm(config, tppA, consent.consentId)
+    const at = (date: Date) => { h.throttleClock.offsetMs = date.getTime() - Date.now() }
+
+    // Two free failures, then a growing wait after each one (the page says until when).
+    for (const n of [1, 2]) expect((await form.post(HELD, 'errada')).until, `failure ${n}`).toBeUndefined()
+    const third = await form.post(HELD, 'errada')
+    expect(third.status).toBe(401)
+    expect(third.until).toBeDefined()
+    expect(third.message).toMatch(/^CPF ou senha incorretos\. Confira e tente novamente\. Por segurança, a próxima tentativa só será aceita a partir de \d{2}:\d{2}:\d{2} \(horário de Brasília\)\.$/)
+    const early = await form.post(HELD, 'outra-senha-1')
+    expect(early.status).toBe(429)
+    expect(Number(early.headers['retry-after'] ?? NaN)).toBeGreaterThanOrEqual(1)
+    at(third.until!)
+    expect((await form.post(HELD, 'errada')).status).toBe(401)
+    at(new Date(Date.now() + h.throttleClock.offsetMs + 60_000))
+    // The fifth failure starts the hold.
+    const fifth = await form.post(HELD, 'errada')
+    expect(fifth.status).toBe(401)
+    expect(fifth.message).toContain('o acesso está suspenso até')
+    const hold = fifth.until!
+    const heldNow = Date.now() + h.throttleClock.offsetMs
+    expect(hold.getTime() - heldNow).toBeGreaterThan(800_000)
+
+    // Held: even the right password is refused, with the time and Retry-After.
+    const refused = await form.post(HELD, 'outra-senha-1')
+    expect(refused.status).toBe(429)
+    expect(refused.until?.toISOString()).toBe(hold.toISOString())
+    expect(refused.message).toContain('o acesso está suspenso até')
+    const retryAfter = Number(refused.headers['retry-after'])
+    expect(retryAfter).toBeGreaterThan(800)
+    expect(retryAfter).toBeLessThanOrEqual(900)
+
+    // Another CPF from the same address is not held.
+    const other = await (await loginForm(config, tppA, consent.consentId)).post(CPF, 'senha-forte-1')
+    expect(other.status, other.message).toBe(303)
+
+    // One second before the time the page said: still held; at that time: the login works.
+    at(new Date(hold.getTime() - 1_000))
+    expect((await form.post(HELD, 'outra-senha-1')).status).toBe(429)
+    at(hold)
+    const after = await form.post(HELD, 'outra-senha-1')
+    expect(after.status, after.message).toBe(303)
+    await resetThrottle()
   })
 
   it('refuses the consent of another client and an already authorised consent (access_denied)', async () => {
