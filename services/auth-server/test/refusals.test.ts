@@ -103,6 +103,8 @@ describe('auth-server refusals: framework-level and hostile inputs in the OAuth 
     ['wrong content type on /par', () => post('/par', 'text/plain', 'a=b'), 400, 'invalid_request'],
     ['wrong content type on /token', () => post('/token', 'application/xml', '<a/>'), 400, 'invalid_request'],
     ['oversized body on /register', () => post('/register', 'application/json', Buffer.alloc(2 * 1_048_576, 0x20)), 413, 'invalid_client_metadata'],
+    ['oversized body on /token', () => post('/token', 'application/x-www-form-urlencoded', Buffer.alloc(2 * 1_048_576, 0x61)), 413, 'invalid_request'],
+    ['oversized body on /par', () => post('/par', 'application/x-www-form-urlencoded', Buffer.alloc(20 * 1_048_576, 0x61)), 413, 'invalid_request'],
     ['malformed JSON on /register', () => post('/register', 'application/json', '{"software_statement":'), 400, 'invalid_client_metadata'],
     ['empty JSON body on /register', () => post('/register', 'application/json', ''), 400, 'invalid_client_metadata'],
     ['unknown path', () => get('/nothing-here'), 404, 'invalid_request'],

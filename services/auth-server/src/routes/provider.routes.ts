@@ -15,6 +15,8 @@ export interface ProviderRoutesOptions {
 const MTLS_REQUIRED: ReadonlySet<string> = new Set([ROUTES.token, ROUTES.pushed_authorization_request, ROUTES.introspection, ROUTES.revocation])
 
 const RESUME = `${ROUTES.authorization}/:uid`
+/** The largest body oidc-provider parses (its `selective_body` limit). */
+const PROVIDER_BODY_LIMIT = 56 * 1024
 /** oidc-provider interaction uids (nanoid: URL-safe alphabet). */
 const INTERACTION_UID_RE = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -57,6 +59,11 @@ export async function providerRoutes(app: PonteServer, opts: ProviderRoutesOptio
       url,
       handler: async (req, reply) => {
         if (MTLS_REQUIRED.has(url) && !requireClientCertificate(req, reply, opts.certificates)) return reply
+        // oidc-provider reads at most 56 KiB of a body and calls anything larger unparseable (400): say 413, as the
+        // server factory does for every other body (it reads the rest first, then closes).
+        if (Number(req.headers['content-length']) > PROVIDER_BODY_LIMIT) {
+          throw Object.assign(new Error('the request body is too large'), { statusCode: 413 })
+        }
         if (url === RESUME) {
           // An interaction uid is what the provider issued; anything else (`../..`, encoded paths) resumes nothing.
           const uid = (req.params as { uid?: string }).uid ?? ''
