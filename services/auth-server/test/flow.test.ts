@@ -349,6 +349,25 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     await resetThrottle()
   })
 
+  it('an address that spends its NAT-sized budget (100 failures over many CPFs) waits until the window ends, with the time said', async () => {
+    await resetThrottle()
+    const config = await tppA.oidc(h.issuer, clientA.client_id)
+    const consent = aConsent({ clientId: clientA.client_id, cpf: CPF })
+    consentState.consents.set(consent.consentId, consent)
+    const form = await loginForm(config, tppA, consent.consentId)
+    for (let i = 0; i < 99; i++) expect((await form.post(String(20_000_000_000 + i * 7_919).padStart(11, '0'), 'errada')).until).toBeUndefined()
+    const last = await form.post('29999999999', 'errada')
+    expect(last.status).toBe(401)
+    expect(last.until).toBeDefined()
+    const refused = await form.post(CPF, 'senha-forte-1')
+    expect(refused.status).toBe(429)
+    expect(refused.message).toMatch(/^Muitas tentativas sem sucesso\. Tente novamente a partir de \d{2}:\d{2}:\d{2} \(horário de Brasília\)\.$/)
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(800)
+    h.throttleClock.offsetMs = last.until!.getTime() - Date.now()
+    expect((await form.post(CPF, 'senha-forte-1')).status).toBe(303)
+    await resetThrottle()
+  })
+
   it('failures on one CPF slow it down, then hold it (page and Retry-After say until when), never another CPF; the hold ends when said', async () => {
     await resetThrottle()
     const HELD = '11144477735'
