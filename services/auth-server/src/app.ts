@@ -38,6 +38,11 @@ export interface AppDeps {
 /** Builds the auth-server app from its dependencies. It never listens. */
 export function buildApp(deps: AppDeps): PonteServer {
   const app = createServer({ refusalBody: oauthRefusalBody, ...deps.server })
+  // RFC 6749 §5.2: OAuth error answers are never cached (the provider's own answers already say so).
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (reply.statusCode >= 400 && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+    done(null, payload)
+  })
   registerInternalInfo(app, 'auth-server', deps.serviceAuth)
   app.register(providerRoutes, { holder: deps.holder, certificates: deps.certificates })
   app.register(userinfoRoutes, {

@@ -60,6 +60,7 @@ describe('auth-server refusals: framework-level and hostile inputs in the OAuth 
   function expectOAuth(res: RawResponse, status: number, error?: string) {
     expect(res.status, res.body).toBe(status)
     expect(res.headers['content-type']).toMatch(/^application\/json/)
+    expect(res.headers['cache-control']).toBe('no-store')
     const body = res.json as Record<string, unknown>
     expect(body, res.body).toEqual({ error: expect.any(String), error_description: expect.any(String) })
     if (error) expect(body.error).toBe(error)
