@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { errorTitle, ofbError, type ErrorCode } from './errors.ts'
@@ -104,7 +105,7 @@ export function clientErrorHandler(writer: RefusalBodyWriter | undefined) {
     const [status, code, detail] = clientErrorStatus(err.code)
     const line = Buffer.isBuffer(err.rawPacket) ? /^([A-Za-z]+) (\/\S*) HTTP\//.exec(err.rawPacket.subarray(0, 8192).toString('latin1')) : null
     const body = JSON.stringify(refusalBody(refusalOf(code, status, detail, pathOf(line?.[2]), code, undefined, line?.[1]), writer))
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`)
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nx-fapi-interaction-id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`)
     setTimeout(() => socket.destroy(), 2_000).unref()
   }
 }

@@ -115,7 +115,8 @@ export function createServer(options: ServerOptions): PonteServer {
       const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400
       const detail = status === 414 ? 'a path parameter is too long' : 'the URL is not valid percent-encoding'
       req.log.info({ code: err.code }, 'request refused')
-      void (reply as FastifyReply).code(status).header('cache-control', 'no-store').send(body(statusToCode(status), status, detail, undefined, req.method))
+      const given = req.headers['x-fapi-interaction-id']
+      void (reply as FastifyReply).code(status).header('x-fapi-interaction-id', isInteractionId(given) ? given : randomUUID()).header('cache-control', 'no-store').send(body(statusToCode(status), status, detail, undefined, req.method))
     },
     ...(options.https ? { https: options.https } : {}),
     ...options.fastify,

@@ -39,6 +39,7 @@ function expectEnvelope(res: RawResponse, status: number, code: string) {
   expect(body.errors, res.body).toHaveLength(1)
   expect(body.errors[0]).toEqual({ code, title: expect.any(String), detail: expect.any(String) })
   expect(body.meta.requestDateTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/)
+  expect(res.headers['x-fapi-interaction-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
 }
 
 describe('gateway refusals in the OFB envelope', () => {
