@@ -20,6 +20,8 @@ export interface RawRequestOptions {
   tls?: ConnectionOptions
   /** How long to wait for the close after a complete response. Default 300 ms. */
   closeWaitMs?: number
+  /** Writes the payload parts one after the other, each once the previous one is flushed (a client still sending). */
+  sequential?: boolean
 }
 
 /**
@@ -71,7 +73,15 @@ export function rawRequest(url: string, payload: string | Buffer | Array<string 
     socket.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? e.message })
     socket.once(options.tls ? 'secureConnect' : 'connect', () => {
       const parts = Array.isArray(payload) ? payload : [payload]
-      for (const p of parts) if (!socket.destroyed) socket.write(p, () => undefined)
+      if (!options.sequential) {
+        for (const p of parts) if (!socket.destroyed) socket.write(p, () => undefined)
+        return
+      }
+      const next = (i: number) => {
+        if (i >= parts.length || socket.destroyed) return
+        socket.write(parts[i]!, (err) => { if (!err) setImmediate(() => next(i + 1)) })
+      }
+      next(0)
     })
   })
 }

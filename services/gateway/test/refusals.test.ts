@@ -53,7 +53,14 @@ describe('gateway refusals in the OFB envelope', () => {
   })
 
   it('answers a 20 MB body with 413 and then closes (no reset while the client writes)', async () => {
-    const res = await post(CONSENTS, 'application/json', Buffer.alloc(20 * 1_048_576, 0x20))
+    const token = await w.token(a, { scope: 'consents' })
+    const head = [`POST ${CONSENTS} HTTP/1.1`, `Host: ${host()}`, `Authorization: Bearer ${token}`, `x-fapi-interaction-id: ${crypto.randomUUID()}`,
+      'Content-Type: application/json', `Content-Length: ${20 * 1_048_576}`].join('\r\n')
+    // The client keeps sending, a megabyte at a time, while the gateway has already decided.
+    const chunks = Array.from({ length: 20 }, () => Buffer.alloc(1_048_576, 0x20))
+    const res = await rawRequest(gw.url, [Buffer.from(`${head}\r\n\r\n`), ...chunks], {
+      sequential: true, tls: { cert: a.cert.chainPem, key: a.cert.privateKeyPem, ca: w.ca.chainPem, servername: 'localhost' },
+    })
     expect(res.error).toBeUndefined()
     expectEnvelope(res, 413, 'PAYLOAD_TOO_LARGE')
     expect(res.headers.connection).toBe('close')
