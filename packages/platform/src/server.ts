@@ -116,7 +116,8 @@ export function createServer(options: ServerOptions): PonteServer {
       const detail = status === 414 ? 'a path parameter is too long' : 'the URL is not valid percent-encoding'
       req.log.info({ code: err.code }, 'request refused')
       const given = req.headers['x-fapi-interaction-id']
-      void (reply as FastifyReply).code(status).header('x-fapi-interaction-id', isInteractionId(given) ? given : randomUUID()).header('cache-control', 'no-store').send(body(statusToCode(status), status, detail, undefined, req.method))
+      void (reply as FastifyReply).code(status).header('x-fapi-interaction-id', isInteractionId(given) ? given : randomUUID()).header('cache-control', 'no-store')
+        .send(body(statusToCode(status), status, detail, pathOf(req.raw.url), req.method))
     },
     ...(options.https ? { https: options.https } : {}),
     ...options.fastify,
