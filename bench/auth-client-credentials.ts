@@ -31,7 +31,8 @@ async function server(): Promise<void> {
   const { buildApp } = await import(`${src}app.ts`)
   const { presentedCertificate } = await import(`${src}adapters/client-certificate.ts`)
   const { createKeyStore } = await import(`${src}adapters/key-store.ts`)
-  const { createLoginThrottle } = await import(`${src}adapters/login-throttle.ts`)
+  const { createAttemptThrottle } = await import(`${src}adapters/attempt-throttle.ts`)
+  const { loginRules } = await import(`${src}domain/throttle.ts`)
   const { createPgAdapter } = await import(`${src}adapters/pg-oidc-adapter.ts`)
   const { createClientCache } = await import(`${src}adapters/client-cache.ts`)
   const { createRedisReplayStore } = await import(`${src}adapters/replay-store.ts`)
@@ -105,7 +106,7 @@ async function server(): Promise<void> {
     server: { logger, https: fapiTlsOptions({ cert: serverCert.chainPem, key: serverCert.privateKeyPem, clientCa: ca.chainPem }) },
     serviceAuth: createServiceTokenVerifier('auth-server', parsePublicKeys(pair.publicKeyPem)),
     pool, holder, directory: createDirectoryPort(internal), consents, connectors: createConnectorsPort(internal), subjects, fetch, certificates,
-    throttle: createLoginThrottle(redis, { maxFailures: 5, windowS: 60 }), offeredScopes: ['openid', 'consents'], csrfSecret: settings.cookieSecret, bankName: 'Bench',
+    throttle: createAttemptThrottle(redis, { prefix: 'bench:attempts' }), loginRules: loginRules({ maxFailures: 5, holdS: 900, windowS: 900, addressMaxFailures: 100 }), offeredScopes: ['openid', 'consents'], csrfSecret: settings.cookieSecret, bankName: 'Bench',
     oidc: { issuer: issuerUrl, accessTokenAudience: settings.accessTokenAudience },
   })
   await app.listen({ host: '127.0.0.1', port: chosen })

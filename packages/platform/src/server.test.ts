@@ -100,4 +100,36 @@ describe('server factory', () => {
     expect(await res.json()).toEqual({ done: true })
     await closed
   })
+
+  it('answers a known path with another method 405 and Allow, in the envelope', async () => {
+    const { app } = build()
+    const res = await app.inject({ method: 'DELETE', url: '/body' })
+    expect(res.statusCode).toBe(405)
+    expect(res.headers.allow).toBe('POST')
+    expect(res.json().errors[0].code).toBe('METHOD_NOT_ALLOWED')
+    expect((await app.inject({ method: 'PUT', url: '/refuse' })).headers.allow).toBe('GET, HEAD')
+  })
+
+  it('refuses more than one Authorization header, and bad URL encoding, in the envelope', async () => {
+    const { app } = build()
+    app.get('/p/:id', async () => ({}))
+    const base = await app.listen({ host: '127.0.0.1', port: 0 })
+    const { rawRequest } = await import('@ponte/testkit')
+    const host = new URL(base).host
+    const dup = await rawRequest(base, `GET /log HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n`)
+    expect(dup.status).toBe(400)
+    expect((dup.json as { errors: Array<{ code: string }> }).errors[0]!.code).toBe('INVALID_REQUEST')
+    const badUrl = await rawRequest(base, `GET /p/%E0%A4%A HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
+    expect(badUrl.status).toBe(400)
+    expect((badUrl.json as { errors: unknown[] }).errors).toHaveLength(1)
+    await app.close()
+  })
+
+  it('writes refusals through the surface\'s writer when it has one', async () => {
+    const app = createServer({ logger: createLogger({ service: 't', destination: new Writable({ write(_c, _e, cb) { cb() } }) }), refusalBody: (r) => ({ error: r.code.toLowerCase(), error_description: r.detail }) })
+    app.post('/x', async () => ({}))
+    const res = await app.inject({ method: 'POST', url: '/x', payload: '{', headers: { 'content-type': 'application/json' } })
+    expect(res.json()).toEqual({ error: 'invalid_request', error_description: expect.any(String) })
+    expect((await app.inject('/nope')).json()).toEqual({ error: 'not_found', error_description: 'no route for GET /nope' })
+  })
 })

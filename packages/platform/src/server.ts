@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type FastifyError } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions, type FastifyError } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
-import { DomainError, domainErrorBody, errorTitle, ofbError, type ErrorCode } from './errors.ts'
+import { DomainError, type ErrorCode } from './errors.ts'
+import { clientErrorHandler, drainRequest, headerCount, pathOf, refusalBody, refusalOf, RouteMethods, type RefusalBodyWriter } from './refusals.ts'
 import type { Logger } from './logger.ts'
 
 /** A dependency check run by `/readyz`. It throws (or rejects) when the dependency is not usable. */
@@ -26,6 +27,11 @@ export interface ServerOptions {
   bodyLimit?: number
   /** Whether to trust `X-Forwarded-*` from these addresses (fastify `trustProxy`). Default none. */
   trustProxy?: FastifyServerOptions['trustProxy']
+  /**
+   * Writes refusals in the surface's own shape (e.g. RFC 6749 `{ error, error_description }` on OAuth endpoints),
+   * including those the framework makes before a route runs; `undefined` from it keeps the OFB envelope.
+   */
+  refusalBody?: RefusalBodyWriter
   /** Extra fastify options (advanced). */
   fastify?: Partial<FastifyServerOptions>
 }
@@ -60,9 +66,12 @@ function statusToCode(status: number): ErrorCode {
     case 405: return 'METHOD_NOT_ALLOWED'
     case 406: return 'NOT_ACCEPTABLE'
     case 409: return 'CONFLICT'
+    case 413: return 'PAYLOAD_TOO_LARGE'
+    case 414: return 'URI_TOO_LONG'
     case 415: return 'UNSUPPORTED_MEDIA_TYPE'
     case 422: return 'UNPROCESSABLE_ENTITY'
     case 429: return 'TOO_MANY_REQUESTS'
+    case 431: return 'HEADERS_TOO_LARGE'
     case 503: return 'SERVICE_UNAVAILABLE'
     case 504: return 'GATEWAY_TIMEOUT'
     default: return status >= 500 ? 'INTERNAL_ERROR' : 'INVALID_REQUEST'
@@ -75,6 +84,9 @@ function statusToCode(status: number): ErrorCode {
  * and a shutdown flag that turns readiness red while in-flight requests drain. It never listens.
  */
 export function createServer(options: ServerOptions): PonteServer {
+  const writer = options.refusalBody
+  const body = (code: ErrorCode, status: number, detail: string, path: string | undefined, method?: string) =>
+    refusalBody(refusalOf(code, status, detail, path, code, undefined, method), writer)
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -97,6 +109,16 @@ export function createServer(options: ServerOptions): PonteServer {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 500 },
+    // Refusals made before any route runs speak the surface's language too (docs/errors.md).
+    clientErrorHandler: clientErrorHandler(writer),
+    frameworkErrors: (err, req, reply) => {
+      const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 400
+      const detail = status === 414 ? 'a path parameter is too long' : 'the URL is not valid percent-encoding'
+      req.log.info({ code: err.code }, 'request refused')
+      const given = req.headers['x-fapi-interaction-id']
+      void (reply as FastifyReply).code(status).header('x-fapi-interaction-id', isInteractionId(given) ? given : randomUUID()).header('cache-control', 'no-store')
+        .send(body(statusToCode(status), status, detail, pathOf(req.raw.url), req.method))
+    },
     ...(options.https ? { https: options.https } : {}),
     ...options.fastify,
   }).withTypeProvider<ZodTypeProvider>() as unknown as PonteServer
@@ -108,11 +130,19 @@ export function createServer(options: ServerOptions): PonteServer {
   app.decorateRequest('interactionId', '')
   app.decorateRequest('interactionIdValid', false)
 
+  const routeMethods = new RouteMethods()
+  app.addHook('onRoute', (route) => { routeMethods.add(route.method, route.url) })
+
   app.addHook('onRequest', (req, reply, done) => {
     const [id, valid] = (req.raw as IncomingMessage & { [interactionKey]?: [string, boolean] })[interactionKey] ?? [randomUUID(), false]
     req.interactionId = id
     req.interactionIdValid = valid
     reply.header('x-fapi-interaction-id', id)
+    // Two credentials are never guessed between (the first one is all Node keeps): refuse the request.
+    if (headerCount(req.raw, 'authorization') > 1) {
+      done(new DomainError('INVALID_REQUEST', 'more than one Authorization header'))
+      return
+    }
     done()
   })
 
@@ -127,31 +157,43 @@ export function createServer(options: ServerOptions): PonteServer {
   })
 
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send(ofbError({ code: 'NOT_FOUND', title: errorTitle('NOT_FOUND'), detail: `no route for ${req.method} ${req.url.split('?')[0]}` }))
+    const path = pathOf(req.url)!
+    const allowed = routeMethods.allowed(path)
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
+      reply.code(405).header('allow', allowed.join(', ')).send(body('METHOD_NOT_ALLOWED', 405, `${req.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`, path, req.method))
+      return
+    }
+    reply.code(404).send(body('NOT_FOUND', 404, `no route for ${req.method} ${path}`, path, req.method))
   })
 
-  app.setErrorHandler((err: FastifyError | DomainError, req, reply) => {
+  app.setErrorHandler(async (err: FastifyError | DomainError, req, reply) => {
+    const path = pathOf(req.url)
     if (err instanceof DomainError) {
       if (err.status >= 500) req.log.error({ err }, err.message)
       else req.log.info({ code: err.code, detail: err.message }, 'request refused')
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v)
-      return reply.code(err.status).send(domainErrorBody(err))
+      return reply.code(err.status).send(refusalBody(refusalOf(err.code, err.status, err.message, path, err.ofbCode, err.title, req.method), writer))
     }
     const fe = err as FastifyError
     if (fe.validation) {
       const detail = fe.validation.map((v) => `${fe.validationContext ?? 'request'}${v.instancePath || ''} ${v.message ?? ''}`.trim()).join('; ')
       req.log.info({ detail }, 'request refused')
-      return reply.code(400).send(ofbError({ code: 'INVALID_PARAMETER', title: errorTitle('INVALID_PARAMETER'), detail }))
+      return reply.code(400).send(body('INVALID_PARAMETER', 400, detail, path, req.method))
     }
     const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500
+    if (status === 413) {
+      // Answer 413 and close, after reading what the client is still sending (else it sees a reset, not the answer).
+      req.log.info({ code: fe.code }, 'request refused')
+      await drainRequest(req.raw)
+      return reply.code(413).header('connection', 'close').send(body('PAYLOAD_TOO_LARGE', 413, 'the request body is too large', path, req.method))
+    }
     if (status < 500) {
       req.log.info({ code: fe.code, detail: fe.message }, 'request refused')
-      const code = statusToCode(status)
-      return reply.code(status).send(ofbError({ code, title: errorTitle(code), detail: fe.message }))
+      return reply.code(status).send(body(statusToCode(status), status, fe.message, path, req.method))
     }
     req.log.error({ err }, 'unhandled error')
     // 5xx never leaks internals.
-    return reply.code(500).send(ofbError({ code: 'INTERNAL_ERROR', title: errorTitle('INTERNAL_ERROR'), detail: 'unexpected error' }))
+    return reply.code(500).send(body('INTERNAL_ERROR', 500, 'unexpected error', path, req.method))
   })
 
   const checks = options.readiness ?? []

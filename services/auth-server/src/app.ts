@@ -1,9 +1,11 @@
 import { createServer, registerInternalInfo, type PonteServer, type Pool, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { CertificateSourceOptions } from './adapters/client-certificate.ts'
-import type { LoginThrottle } from './adapters/login-throttle.ts'
+import type { AttemptThrottle } from './adapters/attempt-throttle.ts'
+import type { ThrottleRule } from './domain/throttle.ts'
 import type { ConnectorsPort, ConsentPort, DirectoryPort } from './adapters/services.ts'
 import type { SubjectStore } from './adapters/subjects.ts'
 import type { ProviderHolder } from './provider/provider-holder.ts'
+import { oauthRefusalBody } from './domain/oauth-errors.ts'
 import { dcrRoutes } from './routes/dcr.routes.ts'
 import { journeyRoutes } from './routes/journey.routes.ts'
 import { providerRoutes } from './routes/provider.routes.ts'
@@ -20,7 +22,9 @@ export interface AppDeps {
   consents: ConsentPort
   connectors: ConnectorsPort
   subjects: SubjectStore
-  throttle: LoginThrottle
+  throttle: AttemptThrottle
+  /** The journey login throttle rules (`loginRules`). */
+  loginRules: { cpf: ThrottleRule; address: ThrottleRule }
   /** Outbound fetch limited to the directory keystore origins (client jwks_uri). */
   fetch: typeof globalThis.fetch
   certificates: CertificateSourceOptions
@@ -33,7 +37,12 @@ export interface AppDeps {
 
 /** Builds the auth-server app from its dependencies. It never listens. */
 export function buildApp(deps: AppDeps): PonteServer {
-  const app = createServer(deps.server)
+  const app = createServer({ refusalBody: oauthRefusalBody, ...deps.server })
+  // RFC 6749 §5.2: OAuth error answers are never cached (the provider's own answers already say so).
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (reply.statusCode >= 400 && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+    done(null, payload)
+  })
   registerInternalInfo(app, 'auth-server', deps.serviceAuth)
   app.register(providerRoutes, { holder: deps.holder, certificates: deps.certificates })
   app.register(userinfoRoutes, {
@@ -45,7 +54,7 @@ export function buildApp(deps: AppDeps): PonteServer {
   })
   app.register(journeyRoutes, {
     holder: deps.holder, pool: deps.pool, consents: deps.consents, connectors: deps.connectors, directory: deps.directory,
-    subjects: deps.subjects, throttle: deps.throttle, csrfSecret: deps.csrfSecret, bankName: deps.bankName,
+    subjects: deps.subjects, throttle: deps.throttle, loginRules: deps.loginRules, trustedProxies: deps.certificates.trustedProxies, csrfSecret: deps.csrfSecret, bankName: deps.bankName,
   })
   return app
 }

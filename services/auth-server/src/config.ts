@@ -29,8 +29,12 @@ export const Env = z.object({
   JWKS_FETCH_CA_FILE: z.string().optional().describe('Extra trust anchors (PEM) for fetching jwks_uri, e.g. the sandbox directory dev CA'),
   CLIENT_CERT_HEADER: z.string().regex(/^[a-z0-9-]+$/).optional().describe('Header carrying the client certificate (URL-encoded PEM) from a TLS-terminating proxy'),
   TRUSTED_PROXIES: envList([]).describe('Addresses trusted to set CLIENT_CERT_HEADER and X-Forwarded-*; the header is ignored from anyone else'),
-  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5).describe('Failed logins per CPF and per client address before the login is throttled'),
-  LOGIN_WINDOW_S: z.coerce.number().int().min(60).default(900).describe('Window of the login throttle in seconds'),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(2).default(5)
+    .describe('Failed logins of one CPF that put it on hold (after 2 free failures each further one doubles a wait from 2 s)'),
+  LOGIN_HOLD_S: z.coerce.number().int().min(60).default(900).describe('How long a CPF is on hold after LOGIN_MAX_FAILURES failed logins, in seconds'),
+  LOGIN_WINDOW_S: z.coerce.number().int().min(60).default(900).describe('Failed logins are forgotten this long after the last one; also the per-address window, in seconds'),
+  LOGIN_ADDRESS_MAX_FAILURES: z.coerce.number().int().min(10).default(100)
+    .describe('Failed logins from one client address (any CPF) per LOGIN_WINDOW_S before that address waits; sized for a shared NAT'),
   BANK_NAME: z.string().default('Banco Ponte').describe('Institution name shown on the journey pages'),
 })
 
@@ -73,7 +77,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     services: { directoryUrl: e.DIRECTORY_URL, consentUrl: e.CONSENT_URL, connectorsUrl: e.CONNECTORS_URL, timeoutMs: e.INTERNAL_TIMEOUT_MS },
     jwksFetch: { allowedOrigins: e.JWKS_FETCH_ALLOWED_ORIGINS.map((o) => new URL(o).origin), caFile: e.JWKS_FETCH_CA_FILE },
     proxy: { clientCertHeader: e.CLIENT_CERT_HEADER, trusted: e.TRUSTED_PROXIES },
-    login: { maxFailures: e.LOGIN_MAX_FAILURES, windowS: e.LOGIN_WINDOW_S },
+    login: { maxFailures: e.LOGIN_MAX_FAILURES, holdS: e.LOGIN_HOLD_S, windowS: e.LOGIN_WINDOW_S, addressMaxFailures: e.LOGIN_ADDRESS_MAX_FAILURES },
     bankName: e.BANK_NAME,
   })
 }

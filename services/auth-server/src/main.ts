@@ -4,7 +4,8 @@ import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { startConsumers } from './adapters/consumers.ts'
 import { createKeyStore } from './adapters/key-store.ts'
-import { createLoginThrottle } from './adapters/login-throttle.ts'
+import { createAttemptThrottle } from './adapters/attempt-throttle.ts'
+import { loginRules } from './domain/throttle.ts'
 import { createPgAdapter } from './adapters/pg-oidc-adapter.ts'
 import { createClientCache } from './adapters/client-cache.ts'
 import { createRedisReplayStore } from './adapters/replay-store.ts'
@@ -59,7 +60,8 @@ const app = buildApp({
   serviceAuth,
   server: { logger, readiness: runtime.readiness, https },
   pool, holder, directory, consents, connectors, subjects, fetch, certificates,
-  throttle: createLoginThrottle(redis, config.login),
+  throttle: createAttemptThrottle(redis, { prefix: 'auth:attempts' }),
+  loginRules: loginRules(config.login),
   offeredScopes: config.oidc.offeredScopes,
   csrfSecret: config.oidc.cookieSecret,
   bankName: config.bankName,

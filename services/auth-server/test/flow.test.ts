@@ -27,6 +27,7 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
   let h: AuthServerHarness
   let tppA: TestTpp
   let tppB: TestTpp
+  let tppC: TestTpp
   let ssaKey: { publicKey: JoseKey; privateKey: JoseKey }
   const standIns: Array<{ close(): Promise<unknown> }> = []
   let clientA: { client_id: string; registration_access_token: string; registration_client_uri: string }
@@ -38,7 +39,8 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     keystore = await startKeystore(ca)
     tppA = await createTestTpp(ca)
     tppB = await createTestTpp(ca)
-    for (const t of [tppA, tppB]) directoryState.organisations.set(t.orgId, { name: `Org ${t.orgId.slice(0, 4)}`, cnpj: t.cnpj, status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }] })
+    tppC = await createTestTpp(ca)
+    for (const t of [tppA, tppB, tppC]) directoryState.organisations.set(t.orgId, { name: `Org ${t.orgId.slice(0, 4)}`, cnpj: t.cnpj, status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }] })
     const dir = directoryStandIn(logger, auth.verifier('directory'), ca, directoryState)
     const con = consentStandIn(logger, auth.verifier('consent'), consentState)
     const conn = connectorsStandIn(logger, auth.verifier('connectors'), connectorsState)
@@ -54,6 +56,7 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     for (const s of standIns) await s.close()
     await tppA?.close()
     await tppB?.close()
+    await tppC?.close()
     keystore?.server.close()
     await schema.drop()
   })
@@ -159,6 +162,46 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
 
   const fragment = (url: string) => new URLSearchParams(new URL(url).hash.slice(1))
 
+  it('registers the DCR-BR example grant types (implicit with code id_token) and the client completes PAR → journey → token', async () => {
+    const grantTypes = ['authorization_code', 'implicit', 'refresh_token', 'client_credentials']
+    const refused = async (body: Record<string, unknown>) => {
+      const res = await register(tppC, { redirect_uris: [REDIRECT], software_statement: await signSsa(ssaKey.privateKey as unknown as JoseKey, tppC, keystore), ...body })
+      const json = await res.json() as Record<string, unknown>
+      return [res.status, json.error]
+    }
+    for (const bad of [['authorization_code', 'password'], ['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code'], ['implicit', 'client_credentials']]) {
+      expect(await refused({ grant_types: bad }), bad.join(',')).toEqual([400, 'invalid_client_metadata'])
+    }
+    const res = await register(tppC, { software_statement: await signSsa(ssaKey.privateKey as unknown as JoseKey, tppC, keystore), redirect_uris: [REDIRECT], grant_types: grantTypes, response_types: ['code id_token'] })
+    const body = await res.json() as Record<string, unknown> & { client_id: string; registration_access_token: string; registration_client_uri: string }
+    expect(res.status, JSON.stringify(body)).toBe(201)
+    expect([...(body.grant_types as string[])].sort()).toEqual([...grantTypes].sort())
+    const stored = await h.pool.query<{ g: string[] }>(`select payload->'grant_types' as g from oidc_model where model = 'Client' and id = $1`, [body.client_id])
+    expect(stored.rows[0]!.g).toContain('implicit')
+    // DCM follows the same rule.
+    const put = await tppC.fetch(body.registration_client_uri, {
+      method: 'PUT', headers: { authorization: `Bearer ${body.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ software_statement: await signSsa(ssaKey.privateKey as unknown as JoseKey, tppC, keystore), redirect_uris: [REDIRECT], grant_types: grantTypes }),
+    })
+    expect(put.status).toBe(200)
+    expect((await put.json() as { grant_types: string[] }).grant_types).toContain('implicit')
+    const badPut = await tppC.fetch(body.registration_client_uri, {
+      method: 'PUT', headers: { authorization: `Bearer ${body.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ software_statement: await signSsa(ssaKey.privateKey as unknown as JoseKey, tppC, keystore), redirect_uris: [REDIRECT], grant_types: [...grantTypes, 'password'] }),
+    })
+    expect([badPut.status, (await badPut.json() as { error: string }).error]).toEqual([400, 'invalid_client_metadata'])
+
+    // The certified relying-party library completes the hybrid flow with this client.
+    const config = await tppC.oidc(h.issuer, body.client_id)
+    const consent = aConsent({ clientId: body.client_id, cpf: CPF })
+    consentState.consents.set(consent.consentId, consent)
+    const r = await journey(config, tppC, consent.consentId)
+    expect(fragment(r.callback).get('code')).toBeTruthy()
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(r.callback), { pkceCodeVerifier: r.verifier, expectedState: r.state, expectedNonce: r.nonce })
+    expect(decodeJwt(tokens.access_token).consent_id).toBe(consent.consentId)
+    expect(tokens.claims()!.cpf).toBe(CPF)
+  })
+
   it('issues client_credentials tokens bound to the certificate', async () => {
     const config = await tppA.oidc(h.issuer, clientA.client_id)
     const tokens = await oidc.clientCredentialsGrant(config, { scope: 'consents' })
@@ -249,7 +292,35 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     expect(consentState.consents.get(consent.consentId)).toMatchObject({ status: 'REJECTED', rejection: { reason: 'CUSTOMER_MANUALLY_REJECTED' } })
   })
 
-  it('says a wrong password without telling whether the CPF exists, and throttles repeated failures', async () => {
+  /** Forgets every login failure counted so far (keys of this test's schema). */
+  async function resetThrottle() {
+    const keys = await h.redis.keys(`test:${schema.name}:*`)
+    if (keys.length) await h.redis.del(...keys)
+    h.throttleClock.offsetMs = 0
+  }
+
+  /** Opens the login page of a fresh journey; `post` submits the form (the interaction survives failed logins). */
+  async function loginForm(config: oidc.Configuration, tpp: TestTpp, consentId: string) {
+    const verifier = oidc.randomPKCECodeVerifier()
+    const jar = await oidc.buildAuthorizationUrlWithJAR(config, {
+      redirect_uri: REDIRECT, scope: `openid accounts consent:${consentId}`, code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256', state: oidc.randomState(), nonce: oidc.randomNonce(), response_mode: 'fragment',
+    }, { key: await tpp.signingKey(), kid: tpp.certificate.kid })
+    const browser = new Browser(h.browserFetch)
+    const page = await browser.follow((await oidc.buildAuthorizationUrlWithPAR(config, jar.searchParams)).toString(), REDIRECT)
+    const csrf = formValue(page.body, 'csrf')
+    const url = `${page.url.replace(/\/$/, '')}/login`
+    return {
+      post: async (cpf: string, senha: string) => {
+        const res = await browser.request(url, { form: { csrf, cpf, senha } })
+        const until = /data-until="([^"]+)"/.exec(res.body)?.[1]
+        return { ...res, until: until ? new Date(until) : undefined, message: /<p class="error" role="alert" id="login-error"[^>]*>([^<]+)<\/p>/.exec(res.body)?.[1] }
+      },
+    }
+  }
+
+  it('says a wrong password without telling whether the CPF exists', async () => {
+    await resetThrottle()
     const config = await tppA.oidc(h.issuer, clientA.client_id)
     const consent = aConsent({ clientId: clientA.client_id, cpf: CPF })
     consentState.consents.set(consent.consentId, consent)
@@ -260,10 +331,93 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     const msg = (html: string) => /<p class="error" role="alert" id="login-error">([^<]+)<\/p>/.exec(html)?.[1]
     expect(msg(wrong.pages[1]!)).toBe('CPF ou senha incorretos. Confira e tente novamente.')
     expect(msg(unknown.pages[1]!)).toBe(msg(wrong.pages[1]!))
-    await journey(config, tppA, consent.consentId, { password: 'errada' })
-    const throttled = await journey(config, tppA, consent.consentId)
-    expect(throttled.loginStatus).toBe(429)
-    await h.redis.del(`test:${schema.name}:cpf:${CPF}`, `test:${schema.name}:ip:127.0.0.1`)
+    await resetThrottle()
+  })
+
+  it('30 failed logins over other CPFs from one address leave a customer\'s login working', async () => {
+    await resetThrottle()
+    const config = await tppA.oidc(h.issuer, clientA.client_id)
+    const consent = aConsent({ clientId: clientA.client_id, cpf: CPF })
+    consentState.consents.set(consent.consentId, consent)
+    const form = await loginForm(config, tppA, consent.consentId)
+    for (let i = 0; i < 30; i++) {
+      const res = await form.post(String(10_000_000_000 + i * 7_919).padStart(11, '0'), 'errada')
+      expect(res.status).toBe(401)
+    }
+    const ok = await form.post(CPF, 'senha-forte-1')
+    expect(ok.status, ok.message).toBe(303)
+    await resetThrottle()
+  })
+
+  it('an address that spends its NAT-sized budget (100 failures over many CPFs) waits until the window ends, with the time said', async () => {
+    await resetThrottle()
+    const config = await tppA.oidc(h.issuer, clientA.client_id)
+    const consent = aConsent({ clientId: clientA.client_id, cpf: CPF })
+    consentState.consents.set(consent.consentId, consent)
+    const form = await loginForm(config, tppA, consent.consentId)
+    for (let i = 0; i < 99; i++) expect((await form.post(String(20_000_000_000 + i * 7_919).padStart(11, '0'), 'errada')).until).toBeUndefined()
+    const last = await form.post('29999999999', 'errada')
+    expect(last.status).toBe(401)
+    expect(last.until).toBeDefined()
+    const refused = await form.post(CPF, 'senha-forte-1')
+    expect(refused.status).toBe(429)
+    expect(refused.message).toMatch(/^Muitas tentativas sem sucesso\. Tente novamente a partir de \d{2}:\d{2}:\d{2} \(horário de Brasília\)\.$/)
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(800)
+    h.throttleClock.offsetMs = last.until!.getTime() - Date.now()
+    expect((await form.post(CPF, 'senha-forte-1')).status).toBe(303)
+    await resetThrottle()
+  })
+
+  it('failures on one CPF slow it down, then hold it (page and Retry-After say until when), never another CPF; the hold ends when said', async () => {
+    await resetThrottle()
+    const HELD = '11144477735'
+    connectorsState.customers.set(HELD, { password: 'outra-senha-1', name: 'João', businesses: [], resources: [] })
+    const config = await tppA.oidc(h.issuer, clientA.client_id)
+    const consent = aConsent({ clientId: clientA.client_id, cpf: CPF })
+    consentState.consents.set(consent.consentId, consent)
+    const form = await loginForm(config, tppA, consent.consentId)
+    const at = (date: Date) => { h.throttleClock.offsetMs = date.getTime() - Date.now() }
+
+    // Two free failures, then a growing wait after each one (the page says until when).
+    for (const n of [1, 2]) expect((await form.post(HELD, 'errada')).until, `failure ${n}`).toBeUndefined()
+    const third = await form.post(HELD, 'errada')
+    expect(third.status).toBe(401)
+    expect(third.until).toBeDefined()
+    expect(third.message).toMatch(/^CPF ou senha incorretos\. Confira e tente novamente\. Por segurança, a próxima tentativa só será aceita a partir de \d{2}:\d{2}:\d{2} \(horário de Brasília\)\.$/)
+    const early = await form.post(HELD, 'outra-senha-1')
+    expect(early.status).toBe(429)
+    expect(Number(early.headers['retry-after'] ?? NaN)).toBeGreaterThanOrEqual(1)
+    at(third.until!)
+    expect((await form.post(HELD, 'errada')).status).toBe(401)
+    at(new Date(Date.now() + h.throttleClock.offsetMs + 60_000))
+    // The fifth failure starts the hold.
+    const fifth = await form.post(HELD, 'errada')
+    expect(fifth.status).toBe(401)
+    expect(fifth.message).toContain('o acesso está suspenso até')
+    const hold = fifth.until!
+    const heldNow = Date.now() + h.throttleClock.offsetMs
+    expect(hold.getTime() - heldNow).toBeGreaterThan(800_000)
+
+    // Held: even the right password is refused, with the time and Retry-After.
+    const refused = await form.post(HELD, 'outra-senha-1')
+    expect(refused.status).toBe(429)
+    expect(refused.until?.toISOString()).toBe(hold.toISOString())
+    expect(refused.message).toContain('o acesso está suspenso até')
+    const retryAfter = Number(refused.headers['retry-after'])
+    expect(retryAfter).toBeGreaterThan(800)
+    expect(retryAfter).toBeLessThanOrEqual(900)
+
+    // Another CPF from the same address is not held.
+    const other = await (await loginForm(config, tppA, consent.consentId)).post(CPF, 'senha-forte-1')
+    expect(other.status, other.message).toBe(303)
+
+    // One second before the time the page said: still held; at that time: the login works.
+    at(new Date(hold.getTime() - 1_000))
+    expect((await form.post(HELD, 'outra-senha-1')).status).toBe(429)
+    at(hold)
+    const after = await form.post(HELD, 'outra-senha-1')
+    expect(after.status, after.message).toBe(303)
+    await resetThrottle()
   })
 
   it('refuses the consent of another client and an already authorised consent (access_denied)', async () => {

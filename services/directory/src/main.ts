@@ -13,7 +13,7 @@ import { loadConfig } from './config.ts'
 import { createHostAllowList } from './domain/allow-list.ts'
 import { createCertificateChecker } from './domain/certificate-checker.ts'
 import { createJwsVerifier } from './domain/jws-verifier.ts'
-import { createSandboxDirectory } from './domain/sandbox.ts'
+import { createSandboxDirectory, type SandboxChange } from './domain/sandbox.ts'
 import { createSsaVerifier } from './domain/ssa-verifier.ts'
 import { createParticipantsSync } from './domain/sync.ts'
 
@@ -27,6 +27,8 @@ const repoPki = fileURLToPath(new URL('../../../.pki', import.meta.url))
 
 // --- sandbox directory (development only), started first so the connector's first sync can reach it ---
 let sandboxAddress: string | undefined
+// Set below once the connector exists, when the connector's directory is this sandbox (docs/decisions/directory-sandbox-propagation.md).
+let applySandboxChange: ((change: SandboxChange) => Promise<void>) | undefined
 let devPki: Awaited<ReturnType<typeof loadOrCreateDevPki>> | undefined
 if (config.sandbox.enabled) {
   log.warn('WARNING: DIRECTORY_SANDBOX_ENABLED=true: this process emulates the central directory and onboards TPPs with the dev CA; never enable it in production')
@@ -42,7 +44,10 @@ if (config.sandbox.enabled) {
   if (!config.sandbox.tls.certFile) log.warn({ pkiDir: devPki.dir }, 'WARNING: the sandbox directory listens with the dev PKI server certificate; set TLS_CERT_FILE/TLS_KEY_FILE to change it')
   const sandboxApp = buildSandboxApp({
     server: { logger: log.child({ component: 'sandbox' }), readiness: [{ name: 'postgres', check: () => pingDatabase(sandboxPool) }], https: tls },
-    sandbox: createSandboxDirectory({ store, ca: devPki.ca, signer, publicUrl: config.sandbox.publicUrl, ssaIssuer: config.sandbox.ssaIssuer, bank: config.bank }),
+    sandbox: createSandboxDirectory({
+      store, ca: devPki.ca, signer, publicUrl: config.sandbox.publicUrl, ssaIssuer: config.sandbox.ssaIssuer, bank: config.bank,
+      onChange: (change) => applySandboxChange?.(change) ?? Promise.resolve(),
+    }),
     ca: devPki.ca,
     adminToken: config.sandbox.adminToken,
   })
@@ -79,6 +84,16 @@ const sync = createParticipantsSync({
   minForcedIntervalMs: 60_000,
   logger: log,
 })
+// Ponte's own sandbox is the directory: apply each of its changes before it is answered (no one-minute floor).
+if (config.sandbox.enabled && connector.participantsUrl === `${config.sandbox.publicUrl}/participants`) {
+  applySandboxChange = async (change) => {
+    try {
+      await sync.syncAfterChange()
+    } catch (err) {
+      log.warn({ change, err: (err as Error).message }, 'could not apply a sandbox directory change at once; the periodic sync will')
+    }
+  }
+}
 const app = buildApp({
   serviceAuth,
   server: { logger: log, readiness: runtime.readiness },
@@ -86,6 +101,7 @@ const app = buildApp({
     keystore,
     store,
     organisation: sync.organisation,
+    nextForcedSyncAt: sync.nextForcedSyncAt,
     isAllowed,
     ssaJwksUrl: connector.ssaJwksUrl,
     issuer: connector.ssaIssuer,

@@ -9,7 +9,7 @@ import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from '
 import { Agent, request } from 'undici'
 import { createPool, fapiTlsOptions, migrate, SERVICE_TOKEN_HEADER, type Pool, type PonteServer } from '@ponte/platform'
 import { createDevCa, generateRsaKeyPair, issueClientCertificate, loadOrCreateDevPki, TrustStore, type DevPki } from '@ponte/pki'
-import { specValidator, testLogger, testSchema, testServiceAuth, type TestSchema } from '@ponte/testkit'
+import { rawRequest, specValidator, testLogger, testSchema, testServiceAuth, type RawResponse, type TestSchema } from '@ponte/testkit'
 import { createDirectoryHttp, createUndiciFetch, type FetchLike } from '../src/adapters/http.ts'
 import { createKeystore } from '../src/adapters/keystore.ts'
 import { createPgDirectoryStore } from '../src/adapters/pg-directory-store.ts'
@@ -55,6 +55,8 @@ let counting: Server
 let countingHits = 0
 let countingPort: number
 const auth = testServiceAuth()
+/** The connector's parts, for a second sync configured like one facing the real directory (one-minute floor). */
+let parts: Omit<Parameters<typeof createParticipantsSync>[0], 'participantsUrl' | 'defaultIntervalS' | 'minForcedIntervalMs'> & { isAllowed: ReturnType<typeof createHostAllowList> }
 
 async function serviceHeaders(): Promise<Record<string, string>> {
   return { [SERVICE_TOKEN_HEADER]: await auth.issuer('auth-server').sign('directory') }
@@ -143,6 +145,7 @@ beforeAll(async () => {
   const keystore = createKeystore({ http, ttlMs: 600_000, minRefreshIntervalMs: 60_000, logger, now: () => Date.now() + keystoreClockOffsetMs })
   const store = createPgDirectoryStore(connectorPool)
   sync = createParticipantsSync({ http, keystore, store, participantsUrl: `${sandboxUrl}/participants`, defaultIntervalS: 900, minForcedIntervalMs: 0, logger })
+  parts = { http, keystore, store, logger, isAllowed }
   connector = buildApp({
     server: { logger },
     serviceAuth: auth.verifier('directory'),
@@ -343,6 +346,62 @@ describe('participants list', () => {
     expect(bankEntry.AuthorisationServers[0]!.OpenIDDiscoveryDocument).toBe('https://localhost:8444/.well-known/openid-configuration')
     expect(bankEntry.AuthorisationServers[0]!.ApiResources.map((r) => r.ApiFamilyType)).toEqual(expect.arrayContaining(['consents', 'resources', 'accounts', 'credit-cards-accounts', 'loans', 'channels', 'opendata-accounts', 'admin', 'discovery']))
     expect(body.length).toBeGreaterThan(1)
+  })
+})
+
+describe('unknown organisations with a directory that does not tell the connector of changes', () => {
+  it('forces one sync per minute at most, and the refusal says when the next one may run', async () => {
+    const floored = createParticipantsSync({ ...parts, participantsUrl: `${sandboxUrl}/participants`, defaultIntervalS: 900, minForcedIntervalMs: 60_000 })
+    const verify = createSsaVerifier({
+      keystore: parts.keystore, store: parts.store, organisation: floored.organisation, nextForcedSyncAt: floored.nextForcedSyncAt,
+      isAllowed: parts.isAllowed, ssaJwksUrl: `${sandboxUrl}/openbanking.jwks`, maxAgeS: 300, skewS: 30,
+    })
+    const a = await onboard('Floor A')
+    await expect(verify(a.ss.ssa)).resolves.toMatchObject({ claims: { org_id: a.organisationId } })
+    const b = await onboard('Floor B')
+    const before = Date.now()
+    const refused = await verify(b.ss.ssa).then(() => undefined, (err: unknown) => err as { ofbCode: string; message: string })
+    expect(refused?.ofbCode).toBe('UNKNOWN_ORGANISATION')
+    const at = /next directory sync may run at (\S+)$/.exec(refused!.message)?.[1]
+    expect(at, refused!.message).toBeDefined()
+    expect(Date.parse(at!)).toBeGreaterThan(before)
+    expect(Date.parse(at!)).toBeLessThanOrEqual(before + 60_000)
+  })
+})
+
+describe('sandbox directory refusals', () => {
+  const base = { name: 'Org', roles: ['DADOS'] }
+  it('refuses a NUL (or any control character) in a name with 400 in the envelope, not 500', async () => {
+    for (const payload of [{ ...base, name: 'a\u0000b' }, { ...base, name: 'line\nbreak' }]) {
+      const res = await sandboxApp.inject({ method: 'POST', url: '/sandbox/organisations', payload })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().errors[0].code).toBe('INVALID_PARAMETER')
+    }
+  })
+
+  const tls = () => ({ ca: pki.rootCertificatePem })
+  const host = () => new URL(sandboxUrl).host
+  const send = (lines: string[], body: string | Buffer = '') => rawRequest(sandboxUrl, [Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body], { tls: tls() })
+  const post = (path: string, contentType: string, body: string | Buffer) => send([`POST ${path} HTTP/1.1`, `Host: ${host()}`, `Content-Type: ${contentType}`, `Content-Length: ${Buffer.byteLength(body)}`], body)
+  const table: Array<[string, () => Promise<RawResponse>, number, string]> = [
+    ['bad URL encoding', () => send([`GET /%E0%A4%A/application.jwks HTTP/1.1`, `Host: ${host()}`]), 400, 'INVALID_REQUEST'],
+    ['oversized path parameter', () => send([`GET /${'a'.repeat(600)}/application.jwks HTTP/1.1`, `Host: ${host()}`]), 414, 'URI_TOO_LONG'],
+    ['oversized headers', () => send(['GET /participants HTTP/1.1', `Host: ${host()}`, `X-Big: ${'a'.repeat(20_000)}`]), 431, 'HEADERS_TOO_LARGE'],
+    ['malformed framing', () => send(['POST /sandbox/organisations HTTP/1.1', `Host: ${host()}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked'], 'zz\r\n'), 400, 'INVALID_REQUEST'],
+    ['unknown method', () => send(['DELETE /participants HTTP/1.1', `Host: ${host()}`]), 405, 'METHOD_NOT_ALLOWED'],
+    ['wrong content type', () => post('/sandbox/organisations', 'application/xml', '<a/>'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['oversized body', () => post('/sandbox/organisations', 'application/json', Buffer.alloc(2 * 1_048_576, 0x20)), 413, 'PAYLOAD_TOO_LARGE'],
+    ['malformed JSON', () => post('/sandbox/organisations', 'application/json', '{"name":'), 400, 'INVALID_REQUEST'],
+    ['two Authorization headers', () => send(['GET /participants HTTP/1.1', `Host: ${host()}`, 'Authorization: Bearer a', 'Authorization: Bearer b']), 400, 'INVALID_REQUEST'],
+  ]
+  it.each(table)('%s → OFB envelope', async (_name, request, status, code) => {
+    const res = await request()
+    expect(res.status, res.body).toBe(status)
+    const body = res.json as { errors: Array<{ code: string; title: string; detail: string }>; meta: { requestDateTime: string } }
+    expect(body.errors).toHaveLength(1)
+    expect(body.errors[0]).toEqual({ code, title: expect.any(String), detail: expect.any(String) })
+    expect(body.meta.requestDateTime).toMatch(/Z$/)
+    if (status === 405) expect(res.headers.allow).toBe('GET, HEAD')
   })
 })
 

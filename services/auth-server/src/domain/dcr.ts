@@ -77,7 +77,11 @@ export function ssaFacts(claims: Record<string, unknown>): SsaFacts {
   }
 }
 
-const ALLOWED_GRANT_TYPES = new Set(['client_credentials', 'authorization_code', 'refresh_token'])
+/**
+ * The grant types DCR-BR lists (`docs/regulation/dcr.md`): `implicit` is accepted because the hybrid `code id_token`
+ * response needs it; `password`, device code, CIBA, token exchange and anything else are refused.
+ */
+const ALLOWED_GRANT_TYPES = new Set(['authorization_code', 'implicit', 'refresh_token', 'client_credentials'])
 
 /** The FAPI-BR / DCR-BR values a client's metadata must have; a request may repeat them but not change them. */
 const FIXED: Record<string, unknown> = {
@@ -151,9 +155,14 @@ export function buildClientMetadata(input: BuildMetadataInput): Record<string, u
 
   const grantTypes = request.grant_types === undefined ? ['client_credentials', 'authorization_code', 'refresh_token'] : strArray(request.grant_types)
   if (!grantTypes || grantTypes.length === 0 || grantTypes.some((g) => !ALLOWED_GRANT_TYPES.has(g))) {
-    throw new DcrError('invalid_client_metadata', 'grant_types must be a subset of client_credentials, authorization_code, refresh_token')
+    throw new DcrError('invalid_client_metadata', `grant_types must be a subset of ${[...ALLOWED_GRANT_TYPES].join(', ')}`)
   }
   const usesCode = grantTypes.includes('authorization_code')
+  // OIDC Dynamic Registration §2: `code id_token` (the only response type here) goes with authorization_code and
+  // implicit; implicit without the code flow would mean a response type FAPI-BR does not allow.
+  if (grantTypes.includes('implicit') && !usesCode) {
+    throw new DcrError('invalid_client_metadata', 'implicit is only allowed with authorization_code (response type "code id_token")')
+  }
   if (request.response_types !== undefined) {
     const rt = strArray(request.response_types)
     if (!rt || rt.some((r) => r !== 'code id_token') || (usesCode && rt.length === 0)) {

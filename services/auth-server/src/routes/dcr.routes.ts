@@ -20,6 +20,8 @@ export interface DcrRoutesOptions {
 
 interface StoredClient { clientId: string; orgId: string | undefined; softwareId: string | undefined; withdrawn: boolean }
 
+const CLIENT_ID_RE = /^[A-Za-z0-9._~-]{1,128}$/
+
 const ssaHash = (ssa: string) => createHash('sha256').update(ssa).digest('base64url')
 
 /**
@@ -30,6 +32,9 @@ const ssaHash = (ssa: string) => createHash('sha256').update(ssa).digest('base64
  */
 export async function dcrRoutes(app: PonteServer, opts: DcrRoutesOptions): Promise<void> {
   const { pool, directory } = opts
+  // RFC 7591 §3.1: client metadata is JSON. Any other content type is refused (415, invalid_client_metadata).
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
 
   function send(reply: FastifyReply, err: DcrError): FastifyReply {
     reply.code(err.status).header('cache-control', 'no-store')
@@ -96,7 +101,8 @@ export async function dcrRoutes(app: PonteServer, opts: DcrRoutesOptions): Promi
     const { rows } = await pool.query<{ client_id: string }>(
       `select payload->>'clientId' as client_id from oidc_model
         where model = 'RegistrationAccessToken' and id = $1 and (expires_at is null or expires_at > now())`, [token])
-    const client = await storedClient(req.params.clientId)
+    // A client id is what this server issues (a UUID); anything else names no client (and never reaches SQL).
+    const client = CLIENT_ID_RE.test(req.params.clientId) ? await storedClient(req.params.clientId) : undefined
     if (!client || rows[0]?.client_id !== client.clientId) throw new DcrError('invalid_token', 'invalid registration access token', 401)
     if (client.withdrawn) throw new DcrError('invalid_token', 'the organisation or software statement of this client is no longer active', 401)
     return client

@@ -4,11 +4,13 @@ import formbody from '@fastify/formbody'
 import type { ConsentResource, InternalConsent, ResourceType } from '@ponte/contracts'
 import { DomainError, type Pool, type PonteServer } from '@ponte/platform'
 import type { InteractionResults } from 'oidc-provider'
-import type { LoginThrottle } from '../adapters/login-throttle.ts'
+import type { AttemptThrottle } from '../adapters/attempt-throttle.ts'
+import { clientAddress } from '../adapters/client-address.ts'
 import type { ConnectorsPort, ConsentPort, DirectoryPort } from '../adapters/services.ts'
 import type { Subject, SubjectStore } from '../adapters/subjects.ts'
 import { ACR_LOA2, consentRefusal, normaliseCpf, pickLocale, resourceTypesFor, type Locale } from '../domain/journey.ts'
 import { consentIdsOfScopeString } from '../domain/scopes.ts'
+import type { ThrottleHold, ThrottleRule } from '../domain/throttle.ts'
 import type { ProviderHolder } from '../provider/provider-holder.ts'
 import { renderConsentPage, renderErrorPage, renderLoginPage, type TppView } from '../views/pages.ts'
 
@@ -20,7 +22,11 @@ export interface JourneyRoutesOptions {
   connectors: ConnectorsPort
   directory: DirectoryPort
   subjects: SubjectStore
-  throttle: LoginThrottle
+  throttle: AttemptThrottle
+  /** The login rules: per CPF and per client address (`loginRules`). */
+  loginRules: { cpf: ThrottleRule; address: ThrottleRule }
+  /** Addresses whose `X-Forwarded-For` names the customer's address. */
+  trustedProxies: readonly string[]
   /** Secret binding CSRF tokens to the interaction cookie. */
   csrfSecret: string
   bankName: string
@@ -119,10 +125,11 @@ export async function journeyRoutes(app: PonteServer, opts: JourneyRoutesOptions
     return undefined
   }
 
-  async function loginPage(reply: FastifyReply, req: Req, d: Details, locale: Locale, status = 200, error?: 'credentials' | 'throttled' | 'unavailable') {
+  async function loginPage(reply: FastifyReply, req: Req, d: Details, locale: Locale, status = 200, error?: 'credentials' | 'throttled' | 'unavailable', wait?: ThrottleHold) {
+    if (wait) reply.header('retry-after', String(wait.retryAfterS))
     return html(reply, status, renderLoginPage({
       locale, bankName: opts.bankName, action: `/interaction/${d.uid}/login`, csrf: csrfToken(req, d.uid),
-      tpp: await tppView(String(d.params.client_id)), ...(error ? { error } : {}),
+      tpp: await tppView(String(d.params.client_id)), ...(error ? { error } : {}), ...(wait ? { wait } : {}),
     }))
   }
 
@@ -159,20 +166,23 @@ export async function journeyRoutes(app: PonteServer, opts: JourneyRoutesOptions
     const cpf = normaliseCpf(req.body.cpf)
     const password = typeof req.body.senha === 'string' ? req.body.senha : ''
     if (!cpf || password.length === 0 || password.length > 200) return loginPage(reply, req, d, locale, 401, 'credentials')
-    const address = req.ip
-    if (!(await opts.throttle.allowed(cpf, address))) return loginPage(reply, req, d, locale, 429, 'throttled')
+    // Failures count per CPF and, separately, per client address: one CPF's failures never hold another CPF.
+    const cpfSubject = { rule: opts.loginRules.cpf, id: cpf }
+    const subjects = [cpfSubject, { rule: opts.loginRules.address, id: clientAddress(req.raw, opts.trustedProxies) }]
     let customer
     try {
+      const wait = await opts.throttle.blocked(subjects)
+      if (wait) return await loginPage(reply, req, d, locale, 429, 'throttled', wait)
       customer = await opts.connectors.authenticate(cpf, password)
+      if (!customer) {
+        const after = await opts.throttle.failed(subjects)
+        return await loginPage(reply, req, d, locale, 401, 'credentials', after)
+      }
+      await opts.throttle.succeeded(cpfSubject)
     } catch (err) {
       req.log.warn({ err }, 'customer authentication unavailable')
       return loginPage(reply, req, d, locale, 503, 'unavailable')
     }
-    if (!customer) {
-      await opts.throttle.failed(cpf, address)
-      return loginPage(reply, req, d, locale, 401, 'credentials')
-    }
-    await opts.throttle.succeeded(cpf)
     const checked = await checkedConsent(d)
     if ('refusal' in checked) return deny(req, reply, checked.refusal)
     const cnpjs = customer.businesses.map((b) => b.cnpj)

@@ -14,6 +14,12 @@ export interface ProviderRoutesOptions {
 /** FAPI-BR: endpoints that require the client certificate (the registration endpoints check it in `dcrRoutes`). */
 const MTLS_REQUIRED: ReadonlySet<string> = new Set([ROUTES.token, ROUTES.pushed_authorization_request, ROUTES.introspection, ROUTES.revocation])
 
+const RESUME = `${ROUTES.authorization}/:uid`
+/** The largest body oidc-provider parses (its `selective_body` limit). */
+const PROVIDER_BODY_LIMIT = 56 * 1024
+/** oidc-provider interaction uids (nanoid: URL-safe alphabet). */
+const INTERACTION_UID_RE = /^[A-Za-z0-9_-]{1,64}$/
+
 /**
  * Refuses a request without a trusted client certificate, in the OAuth error format of the endpoint (RFC 6749 §5.2
  * `invalid_client`; RFC 6750 `invalid_token` for userinfo). Returns whether the request may go on.
@@ -41,7 +47,7 @@ export async function providerRoutes(app: PonteServer, opts: ProviderRoutesOptio
     '/.well-known/openid-configuration',
     ROUTES.jwks,
     ROUTES.authorization,
-    `${ROUTES.authorization}/:uid`,
+    RESUME,
     ROUTES.pushed_authorization_request,
     ROUTES.token,
     ROUTES.introspection,
@@ -53,6 +59,20 @@ export async function providerRoutes(app: PonteServer, opts: ProviderRoutesOptio
       url,
       handler: async (req, reply) => {
         if (MTLS_REQUIRED.has(url) && !requireClientCertificate(req, reply, opts.certificates)) return reply
+        // oidc-provider reads at most 56 KiB of a body and calls anything larger unparseable (400): say 413, as the
+        // server factory does for every other body (it reads the rest first, then closes).
+        if (Number(req.headers['content-length']) > PROVIDER_BODY_LIMIT) {
+          throw Object.assign(new Error('the request body is too large'), { statusCode: 413 })
+        }
+        if (url === RESUME) {
+          // An interaction uid is what the provider issued; anything else (`../..`, encoded paths) resumes nothing.
+          const uid = (req.params as { uid?: string }).uid ?? ''
+          if (!INTERACTION_UID_RE.test(uid)) {
+            return reply.code(400).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: 'unknown interaction' })
+          }
+          // Resuming reads the interaction, never the query: a stray client_id there only confuses the error path.
+          req.raw.url = `${ROUTES.authorization}/${uid}`
+        }
         reply.hijack()
         await handOff(opts.holder.current, req.raw, reply.raw, fromTrustedProxy(req.raw, opts.certificates.trustedProxies), opts.certificates.header)
         return reply

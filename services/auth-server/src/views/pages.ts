@@ -14,7 +14,9 @@ const TEXT = {
     cpf: 'CPF', password: 'Senha', signIn: 'Entrar',
     cpfHint: 'Somente números, 11 dígitos',
     badCredentials: 'CPF ou senha incorretos. Confira e tente novamente.',
-    throttled: 'Muitas tentativas sem sucesso. Aguarde alguns minutos e tente novamente.',
+    throttled: (until: string) => `Muitas tentativas sem sucesso. Tente novamente a partir de ${until} (horário de Brasília).`,
+    held: (until: string) => `Muitas tentativas sem sucesso com este CPF. Por segurança, o acesso está suspenso até ${until} (horário de Brasília).`,
+    waitAfterFailure: (until: string) => `Por segurança, a próxima tentativa só será aceita a partir de ${until} (horário de Brasília).`,
     unavailable: 'Não foi possível concluir agora. Tente novamente em instantes.',
     reviewTitle: 'Revise o compartilhamento',
     who: 'Quem está pedindo', what: 'Quais dados', until: 'Até quando', indefinite: 'Sem data de término (até você cancelar)',
@@ -35,7 +37,9 @@ const TEXT = {
     cpf: 'CPF', password: 'Password', signIn: 'Sign in',
     cpfHint: 'Digits only, 11 digits',
     badCredentials: 'Wrong CPF or password. Check them and try again.',
-    throttled: 'Too many failed attempts. Wait a few minutes and try again.',
+    throttled: (until: string) => `Too many failed attempts. Try again from ${until} (Brasília time).`,
+    held: (until: string) => `Too many failed attempts with this CPF. For your security, sign-in is on hold until ${until} (Brasília time).`,
+    waitAfterFailure: (until: string) => `For your security, the next attempt is accepted from ${until} (Brasília time).`,
     unavailable: 'We could not complete this now. Try again shortly.',
     reviewTitle: 'Review the data sharing',
     who: 'Who is asking', what: 'Which data', until: 'Until when', indefinite: 'No end date (until you cancel it)',
@@ -112,15 +116,26 @@ function tppBlock(tpp: TppView): string {
   return `<div class="tpp">${logo}<strong>${esc(tpp.name)}</strong></div>`
 }
 
-/** Login page: CPF and Senha, button Entrar. */
-export function renderLoginPage(input: PageFrame & { action: string; csrf: string; tpp: TppView; error?: 'credentials' | 'throttled' | 'unavailable'; cpf?: string }): string {
+/** A time of day as Brazilian customers read it (Brasília time). */
+function brasiliaTime(date: Date, locale: Locale): string {
+  return new Intl.DateTimeFormat(locale === 'en' ? 'en-GB' : 'pt-BR', { timeZone: 'America/Sao_Paulo', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(date)
+}
+
+/** Login page: CPF and Senha, button Entrar. A wait in force (`wait`) is said with its end time. */
+export function renderLoginPage(input: PageFrame & {
+  action: string; csrf: string; tpp: TppView; error?: 'credentials' | 'throttled' | 'unavailable'; cpf?: string
+  wait?: { until: Date; held: boolean; rule: string }
+}): string {
   const t = TEXT[input.locale]
-  const error = input.error === 'credentials' ? t.badCredentials : input.error === 'throttled' ? t.throttled : input.error === 'unavailable' ? t.unavailable : undefined
+  const until = input.wait ? brasiliaTime(input.wait.until, input.locale) : ''
+  const throttled = input.wait?.held && input.wait.rule === 'cpf' ? t.held(until) : t.throttled(until)
+  let error = input.error === 'credentials' ? t.badCredentials : input.error === 'throttled' ? throttled : input.error === 'unavailable' ? t.unavailable : undefined
+  if (input.error === 'credentials' && input.wait) error = `${t.badCredentials} ${input.wait.held && input.wait.rule === 'cpf' ? t.held(until) : t.waitAfterFailure(until)}`
   return layout(input, t.loginTitle, `
 <h1>${esc(t.loginTitle)}</h1>
 ${tppBlock(input.tpp)}
 <p>${esc(t.loginIntro(input.tpp.name))}</p>
-${error ? `<p class="error" role="alert" id="login-error">${esc(error)}</p>` : ''}
+${error ? `<p class="error" role="alert" id="login-error"${input.wait ? ` data-until="${esc(input.wait.until.toISOString())}"` : ''}>${esc(error)}</p>` : ''}
 <form method="post" action="${esc(input.action)}" autocomplete="off" novalidate>
 <input type="hidden" name="csrf" value="${esc(input.csrf)}">
 <label for="cpf">${esc(t.cpf)}</label>

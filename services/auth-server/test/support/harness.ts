@@ -13,7 +13,8 @@ import type { Redis } from 'ioredis'
 import { buildApp } from '../../src/app.ts'
 import { presentedCertificate } from '../../src/adapters/client-certificate.ts'
 import { createKeyStore, type KeyStore } from '../../src/adapters/key-store.ts'
-import { createLoginThrottle } from '../../src/adapters/login-throttle.ts'
+import { createAttemptThrottle } from '../../src/adapters/attempt-throttle.ts'
+import { loginRules } from '../../src/domain/throttle.ts'
 import { createPgAdapter } from '../../src/adapters/pg-oidc-adapter.ts'
 import { createClientCache } from '../../src/adapters/client-cache.ts'
 import { createRedisReplayStore } from '../../src/adapters/replay-store.ts'
@@ -77,6 +78,8 @@ export interface AuthServerHarness {
   redis: Redis
   keyStore: KeyStore
   holder: ProviderHolder
+  /** Moves the login throttle's clock forward (waits and holds end without waiting for them). */
+  throttleClock: { offsetMs: number }
   /** A browser: TLS trusting the dev CA, no client certificate, manual redirects. */
   browserFetch: typeof globalThis.fetch
   close(): Promise<void>
@@ -121,6 +124,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
   const replay = createRedisReplayStore(redis)
   const subjects = createSubjectStore(pool)
   const cookieSecret = randomBytes(32).toString('base64url')
+  const clock = { offsetMs: 0 }
   const settings = {
     issuer: issuerUrl,
     accessTokenAudience: o.audience ?? 'https://127.0.0.1:8443',
@@ -138,7 +142,8 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
     server: { logger: o.logger, https: fapiTlsOptions({ cert: serverCert.chainPem, key: serverCert.privateKeyPem, clientCa: o.ca.chainPem }) },
     serviceAuth: o.verifier,
     pool, holder, directory, consents, connectors, subjects, fetch, certificates,
-    throttle: createLoginThrottle(redis, { maxFailures: 3, windowS: 60, prefix: `test:${o.schema.name}` }),
+    throttle: createAttemptThrottle(redis, { prefix: `test:${o.schema.name}`, now: () => Date.now() + clock.offsetMs }),
+    loginRules: loginRules({ maxFailures: 5, holdS: 900, windowS: 900, addressMaxFailures: 100 }),
     offeredScopes: ['openid', 'consents', 'resources', 'accounts', 'credit-cards-accounts', 'customers'],
     csrfSecret: cookieSecret,
     bankName: 'Banco Ponte',
@@ -149,7 +154,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
   const browserFetch = ((url: string | URL | Request, init?: RequestInit) =>
     undiciFetch(url as string, { redirect: 'manual', ...(init as object), dispatcher: browser } as never) as unknown as Promise<Response>) as typeof globalThis.fetch
   return {
-    app, issuer: issuerUrl, pool, redis, keyStore, holder, browserFetch,
+    app, issuer: issuerUrl, pool, redis, keyStore, holder, browserFetch, throttleClock: clock,
     async close() {
       await app.close()
       await Promise.all([directory.close(), consents.close(), connectors.close(), fetch.close(), browser.close()])
@@ -168,7 +173,7 @@ export class Browser {
     this.fetchFn = fetchFn
   }
 
-  async request(url: string, init: { method?: string; form?: Record<string, string | string[]> } = {}): Promise<{ status: number; location: string | undefined; body: string }> {
+  async request(url: string, init: { method?: string; form?: Record<string, string | string[]> } = {}): Promise<{ status: number; location: string | undefined; body: string; headers: Record<string, string> }> {
     const headers: Record<string, string> = {}
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
     let body: string | undefined
@@ -187,7 +192,7 @@ export class Browser {
       else this.cookies.set(name!.trim(), value.join('='))
     }
     const location = res.headers.get('location') ?? undefined
-    return { status: res.status, location: location ? new URL(location, url).toString() : undefined, body: await res.text() }
+    return { status: res.status, location: location ? new URL(location, url).toString() : undefined, body: await res.text(), headers: Object.fromEntries(res.headers) }
   }
 
   /** Follows redirects on the authorization server until a page answers or the TPP's redirect URI is reached. */

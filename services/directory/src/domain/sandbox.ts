@@ -24,8 +24,19 @@ export interface SandboxDirectoryOptions {
   /** `iss` of the SSAs. */
   ssaIssuer: string
   bank: BankIdentity
+  /**
+   * Told after every change the participants list or a keystore shows (organisation created or changed, software
+   * statement created or revoked), before the change is answered. `main.ts` points it at the connector of the same
+   * process when that connector's directory is this sandbox, so a participant onboarded here is known at once.
+   */
+  onChange?: (change: SandboxChange) => Promise<void>
   now?: () => Date
 }
+
+/** A change of the sandbox directory that the connector should apply at once. */
+export type SandboxChange =
+  | { kind: 'organisation'; organisationId: string }
+  | { kind: 'software-statement'; organisationId: string; softwareStatementId: string }
 
 /** What onboarding a software statement hands back once: private keys are never stored. */
 export interface OnboardedSoftwareStatement {
@@ -118,6 +129,7 @@ export function createSandboxDirectory(options: SandboxDirectoryOptions) {
   }
 
   const publicKey = (k: SandboxKey): JWK => k.publicJwk
+  const changed = (change: SandboxChange) => options.onChange?.(change) ?? Promise.resolve()
 
   return {
     /** The participants list: the bank running Ponte, then every onboarded organisation. */
@@ -198,6 +210,7 @@ export function createSandboxDirectory(options: SandboxDirectoryOptions) {
         cnpj,
         roles: [...new Set(input.roles)].map((role) => ({ role, status: 'Active' as const, claimId: randomUUID(), registrationId: cnpj })),
       })
+      await changed({ kind: 'organisation', organisationId })
       return { organisationId }
     },
 
@@ -208,6 +221,7 @@ export function createSandboxDirectory(options: SandboxDirectoryOptions) {
         if (!org.roles.some((x) => x.role === r.role)) throw new DomainError('UNPROCESSABLE_ENTITY', `organisation ${orgId} does not hold role ${r.role}`)
       }
       if (!(await store.updateOrganisation(orgId, patch))) throw notFound(`organisation ${orgId}`)
+      await changed({ kind: 'organisation', organisationId: orgId })
     },
 
     /**
@@ -246,6 +260,7 @@ export function createSandboxDirectory(options: SandboxDirectoryOptions) {
         { ...common, kid: signing.kid, kind: 'signing', publicJwk: { ...signing.publicJwk, x5c: [...(signing.publicJwk.x5c ?? [])] }, certificatePem: signing.certificatePem, thumbprintS256: signing.x5tS256 },
         { ...common, kid: encryption.kid, kind: 'encryption', publicJwk: { ...(encryption.publicJwk as JWK) } },
       ])
+      await changed({ kind: 'software-statement', organisationId: orgId, softwareStatementId })
       const u = uris(orgId, softwareStatementId)
       return {
         softwareStatementId,
@@ -262,6 +277,7 @@ export function createSandboxDirectory(options: SandboxDirectoryOptions) {
     /** Revokes a software statement: its keys move to the inactive keystores. */
     async revokeSoftwareStatement(orgId: string, ssId: string): Promise<void> {
       if (!(await store.revokeSoftwareStatement(orgId, ssId))) throw notFound(`software statement ${ssId}`)
+      await changed({ kind: 'software-statement', organisationId: orgId, softwareStatementId: ssId })
     },
   }
 }

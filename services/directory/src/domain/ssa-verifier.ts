@@ -11,6 +11,8 @@ export interface SsaVerifierOptions {
   store: DirectoryStore
   /** Looks an organisation up (syncing once when unknown). */
   organisation: (organisationId: string) => Promise<StoredOrganisation | undefined>
+  /** When a lookup of an unknown organisation may next force a sync (said in the UNKNOWN_ORGANISATION refusal). */
+  nextForcedSyncAt?: () => Date | undefined
   isAllowed: HostAllowList
   /** The SSA issuer's JWKS (`openbanking.jwks`). */
   ssaJwksUrl: string
@@ -83,6 +85,10 @@ export function createSsaVerifier(options: SsaVerifierOptions) {
     }
 
     const orgFailure = checkOrganisation(claims, await options.organisation(claims.org_id))
+    if (orgFailure?.code === 'UNKNOWN_ORGANISATION') {
+      const next = options.nextForcedSyncAt?.()
+      throw refuse(orgFailure.code, `${orgFailure.detail}; ${next ? `the next directory sync may run at ${next.toISOString().replace(/\.\d{3}Z$/, 'Z')}` : 'the directory was just synced'}`)
+    }
     if (orgFailure) throw refuse(orgFailure.code, orgFailure.detail)
 
     const known = await options.store.getSoftwareStatement(claims.software_id)

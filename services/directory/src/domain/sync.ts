@@ -20,6 +20,16 @@ export interface ParticipantsSyncOptions {
 export interface ParticipantsSync {
   /** Fetches the list now and applies it; then re-checks known software statements' keystores. */
   syncNow(): Promise<SnapshotResult>
+  /**
+   * A sync that starts after this call (joining one already running could miss a change made just before): what
+   * Ponte's own sandbox directory asks for after each change, so the change is applied before it is answered.
+   */
+  syncAfterChange(): Promise<SnapshotResult>
+  /**
+   * When a lookup of an unknown organisation may force a sync again (undefined: now). The real directory is polled at
+   * most once per `minForcedIntervalMs` for unknown ids; refusals say when the next try can see a new organisation.
+   */
+  nextForcedSyncAt(): Date | undefined
   /** {@link syncNow} when the stored list is older than the directory's max-age; otherwise nothing. */
   syncIfDue(): Promise<SnapshotResult | undefined>
   /**
@@ -74,6 +84,14 @@ export function createParticipantsSync(options: ParticipantsSyncOptions): Partic
 
   return {
     syncNow,
+    async syncAfterChange() {
+      if (running) await running.catch(() => undefined)
+      return syncNow()
+    },
+    nextForcedSyncAt() {
+      const at = lastForcedAt + options.minForcedIntervalMs
+      return lastForcedAt > 0 && at > now().getTime() ? new Date(at) : undefined
+    },
     async syncIfDue() {
       const due = await options.store.nextSyncDue()
       if (due && due.getTime() > now().getTime()) return undefined

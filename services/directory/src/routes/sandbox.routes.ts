@@ -17,6 +17,8 @@ export interface SandboxRoutesDeps {
 }
 
 const Uuid = z.uuid()
+/** Free text that ends up in the database, certificates and SSAs: no control characters (a NUL breaks all three). */
+const Text = z.string().trim().min(1).max(256).refine((s) => !/\p{Cc}/u.test(s), 'must not contain control characters')
 const OrgParams = z.object({ orgId: Uuid })
 const SsParams = z.object({ orgId: Uuid, ssId: Uuid })
 const Role = z.string().regex(/^[A-Z]{2,30}$/)
@@ -24,12 +26,12 @@ const HttpsUri = z.url({ protocol: /^https$/ }).max(256)
 const WebhookUri = z.string().regex(/^(https:\/\/[^\s/?#]+(?:\/[^\s/?#]+)*)$/).max(256)
 
 const CreateOrganisation = z.object({
-  name: z.string().trim().min(1).max(256),
+  name: Text,
   cnpj: Cnpj.optional(),
   roles: z.array(Role).min(1).max(10),
 })
 const CreateSoftwareStatement = z.object({
-  clientName: z.string().trim().min(1).max(256),
+  clientName: Text,
   redirectUris: z.array(HttpsUri).min(1).max(20),
   webhookUris: z.array(WebhookUri).max(20).default([]),
 })
