@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg'
 import type { z } from 'zod'
 import type { EnvelopedEvent, EventPublisher } from './kafka.ts'
 import type { Logger } from './logger.ts'
+import { registerMetricSource } from './metrics.ts'
 
 /**
  * Writes an event to the transactional outbox of the caller's schema, inside the caller's transaction: the event
@@ -122,10 +123,32 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   })()
   const done = loop()
 
+  // Backlog for /metrics, read when Prometheus scrapes (the partial index on unpublished rows keeps it cheap); the
+  // families of one scrape are collected concurrently and share one query.
+  let schemaName: string | undefined
+  void pool.query<{ s: string }>('select current_schema() as s').then((r) => { schemaName = r.rows[0]?.s }, () => undefined)
+  let backlogQuery: Promise<{ schema: string; pending: number; oldest: number }> | undefined
+  const readBacklog = () => (backlogQuery ??= pool.query<{ schema: string; pending: string; oldest: number | null }>(
+    `select current_schema() as schema, count(*) as pending, coalesce(extract(epoch from now() - min(created_at))::float8, 0) as oldest
+       from outbox where published_at is null`)
+    .then(({ rows }) => ({ schema: rows[0]!.schema, pending: Number(rows[0]!.pending), oldest: Number(rows[0]!.oldest) }))
+    .finally(() => { backlogQuery = undefined }))
+  const unregister = [
+    registerMetricSource('ponte_outbox_backlog_events', 'Committed events not yet published to Kafka, per schema', 'gauge',
+      async () => { const b = await readBacklog(); return [{ labels: { schema: b.schema }, value: b.pending }] }),
+    registerMetricSource('ponte_outbox_oldest_pending_age_seconds', 'Age of the oldest unpublished event, per schema (0 when none)', 'gauge',
+      async () => { const b = await readBacklog(); return [{ labels: { schema: b.schema }, value: b.oldest }] }),
+    registerMetricSource('ponte_outbox_published_total', 'Events published by this relay since start', 'counter',
+      () => (schemaName ? [{ labels: { schema: schemaName }, value: stats.published }] : [])),
+    registerMetricSource('ponte_outbox_publish_failures_total', 'Failed publish attempts of this relay since start (Kafka unreachable)', 'counter',
+      () => (schemaName ? [{ labels: { schema: schemaName }, value: stats.failures }] : [])),
+  ]
+
   return {
     flush,
     stats,
     async stop() {
+      for (const u of unregister) u()
       stopped = true
       wake()
       await done

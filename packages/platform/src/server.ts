@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { DomainError, domainErrorBody, errorTitle, ofbError, type ErrorCode } from './errors.ts'
 import type { Logger } from './logger.ts'
+import { instrumentHttp } from './http-metrics.ts'
 
 /** A dependency check run by `/readyz`. It throws (or rejects) when the dependency is not usable. */
 export interface ReadinessCheck {
@@ -28,6 +29,8 @@ export interface ServerOptions {
   trustProxy?: FastifyServerOptions['trustProxy']
   /** Extra fastify options (advanced). */
   fastify?: Partial<FastifyServerOptions>
+  /** Whether to observe every route's latency in the process metrics (`/metrics`, see `startMetricsListener`). Default true. */
+  httpMetrics?: boolean
 }
 
 /** The fastify instance every Ponte service uses, with zod schemas as the type provider. */
@@ -101,6 +104,7 @@ export function createServer(options: ServerOptions): PonteServer {
     ...options.fastify,
   }).withTypeProvider<ZodTypeProvider>() as unknown as PonteServer
 
+  if (options.httpMetrics !== false) instrumentHttp(app as never)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
