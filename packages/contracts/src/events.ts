@@ -83,6 +83,8 @@ export const ApiCall = z.object({
     responseBytes: z.number().int().nonnegative(),
     /** The error code when refused. */
     errorCode: z.string().optional(),
+    /** The OpenTelemetry trace id of the call (32 lowercase hex digits), when tracing is on. Added later: optional. */
+    traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
   }),
 })
 export type ApiCall = z.infer<typeof ApiCall>

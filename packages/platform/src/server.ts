@@ -7,6 +7,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { DomainError, domainErrorBody, errorTitle, ofbError, type ErrorCode } from './errors.ts'
 import type { Logger } from './logger.ts'
 import { instrumentHttp } from './http-metrics.ts'
+import { instrumentTracing } from './tracing.ts'
 
 /** A dependency check run by `/readyz`. It throws (or rejects) when the dependency is not usable. */
 export interface ReadinessCheck {
@@ -105,6 +106,7 @@ export function createServer(options: ServerOptions): PonteServer {
   }).withTypeProvider<ZodTypeProvider>() as unknown as PonteServer
 
   if (options.httpMetrics !== false) instrumentHttp(app as never)
+  instrumentTracing(app as never)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
