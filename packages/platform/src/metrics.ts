@@ -67,8 +67,8 @@ export function registerMetricSource(name: string, help: string, type: 'counter'
   return () => { f.sources.delete(source) }
 }
 
-/** Upper bounds (seconds) of the latency histograms: fine below 100 ms (the gateway), and the SLA tiers 1, 1.5 and 4 s. */
-export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 4, 5, 10]
+/** Upper bounds (seconds) of the latency histograms: fine below 100 ms (the gateway), and the p95 SLA tiers 1.5, 2 and 4 s. */
+export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 4, 5, 10]
 
 /** One label set of a {@link PreboundHistogram}: observing updates numbers in place. */
 export class HistogramSeries {

@@ -141,8 +141,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   // Backlog for /metrics, read when Prometheus scrapes (the partial index on unpublished rows keeps it cheap); the
   // families of one scrape are collected concurrently and share one query.
-  let schemaName: string | undefined
-  void pool.query<{ s: string }>('select current_schema() as s').then((r) => { schemaName = r.rows[0]?.s }, () => undefined)
+  let schemaName: Promise<string> | undefined
+  const schemaOf = () => (schemaName ??= pool.query<{ s: string }>('select current_schema() as s')
+    .then((r) => r.rows[0]!.s, (err: unknown) => { schemaName = undefined; throw err }))
   let backlogQuery: Promise<{ schema: string; pending: number; oldest: number }> | undefined
   const readBacklog = () => (backlogQuery ??= pool.query<{ schema: string; pending: string; oldest: number | null }>(
     `select current_schema() as schema, count(*) as pending, coalesce(extract(epoch from now() - min(created_at))::float8, 0) as oldest
@@ -155,9 +156,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     registerMetricSource('ponte_outbox_oldest_pending_age_seconds', 'Age of the oldest unpublished event, per schema (0 when none)', 'gauge',
       async () => { const b = await readBacklog(); return [{ labels: { schema: b.schema }, value: b.oldest }] }),
     registerMetricSource('ponte_outbox_published_total', 'Events published by this relay since start', 'counter',
-      () => (schemaName ? [{ labels: { schema: schemaName }, value: stats.published }] : [])),
+      async () => [{ labels: { schema: await schemaOf() }, value: stats.published }]),
     registerMetricSource('ponte_outbox_publish_failures_total', 'Failed publish attempts of this relay since start (Kafka unreachable)', 'counter',
-      () => (schemaName ? [{ labels: { schema: schemaName }, value: stats.failures }] : [])),
+      async () => [{ labels: { schema: await schemaOf() }, value: stats.failures }]),
   ]
 
   return {
