@@ -2,7 +2,7 @@ import { Kafka, logLevel, type Consumer, type Producer, type Message, type LogEn
 import type { z } from 'zod'
 import type { Logger } from './logger.ts'
 import { registerMetricSource, type MetricSample } from './metrics.ts'
-import { withConsumeSpan } from './tracing.ts'
+import { tracingEnabled, withConsumeSpan } from './tracing.ts'
 
 export type { Kafka } from 'kafkajs'
 
@@ -220,9 +220,13 @@ export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: Su
         log.warn({ ...meta, err: err instanceof Error ? err.message.slice(0, 500) : String(err) }, 'malformed event skipped')
         return
       }
-      // The handler runs in a CONSUMER span continuing the producer's trace (when tracing is on).
-      await withConsumeSpan(topic, options.groupId, message.headers, { 'messaging.destination.partition.id': String(partition), 'messaging.kafka.offset': Number(message.offset), 'messaging.message.id': event.id },
-        () => options.handler(event, meta))
+      // With tracing on, the handler runs in a CONSUMER span continuing the producer's trace.
+      if (!tracingEnabled()) await options.handler(event, meta)
+      else {
+        await withConsumeSpan(topic, options.groupId, message.headers,
+          { 'messaging.destination.partition.id': String(partition), 'messaging.kafka.offset': Number(message.offset), 'messaging.message.id': event.id },
+          () => options.handler(event, meta))
+      }
       stats.handled++
     },
   })
