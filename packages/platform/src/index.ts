@@ -37,3 +37,4 @@ export type { InternalClient, InternalClientOptions, InternalCallOptions, Intern
 export { metricsRegistry, registerMetricSource, startMetricsListener, PreboundHistogram, HistogramSeries, httpRequestDuration, LATENCY_BUCKETS } from './metrics.ts'
 export type { MetricSample, MetricSource, MetricsListener, MetricsListenerOptions } from './metrics.ts'
 export { instrumentHttp } from './http-metrics.ts'
+export { tracingEnabled, activeTraceId, captureTraceContext, instrumentTracing } from './tracing.ts'
