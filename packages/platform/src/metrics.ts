@@ -37,15 +37,21 @@ class SourcedFamily {
     this.type = type
   }
   async get() {
-    const values: PromValue[] = []
-    for (const source of this.sources) {
-      try {
-        for (const s of await source()) values.push({ labels: { ...s.labels }, value: s.value })
-      } catch {
-        // A source that cannot answer now (e.g. the database is down) reports nothing this scrape.
+    // Sources answering the same label set (two components of one kind in a process) are summed: one series each.
+    const byLabels = new Map<string, PromValue>()
+    const answers = await Promise.all([...this.sources].map((source) => Promise.resolve().then(source).catch(() => {
+      // A source that cannot answer now (e.g. the database is down) reports nothing this scrape.
+      return [] as readonly MetricSample[]
+    })))
+    for (const samples of answers) {
+      for (const s of samples) {
+        const key = JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1)))
+        const seen = byLabels.get(key)
+        if (seen) seen.value += s.value
+        else byLabels.set(key, { labels: { ...s.labels }, value: s.value })
       }
     }
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator }
+    return { name: this.name, help: this.help, type: this.type, values: [...byLabels.values()], aggregator: this.aggregator }
   }
 }
 

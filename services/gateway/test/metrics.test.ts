@@ -1,5 +1,9 @@
 import { policyIdOf } from '@ponte/contracts'
 import { metricsRegistry } from '@ponte/platform'
+import { testLogger } from '@ponte/testkit'
+import { createLimiter } from '../src/adapters/limiter.ts'
+import { registerGatewayMetrics } from '../src/adapters/gateway-metrics.ts'
+import { createLimitsRedis } from '../src/adapters/redis-client.ts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startWorld, type World } from './harness.ts'
 
@@ -48,5 +52,34 @@ describe('the gateway in /metrics', () => {
     expect(m.get('ponte_gateway_limiter_decisions_total{decision="redis_down_pass",status=""}')).toBe(0)
     // The gateway's consumer groups report their lag.
     expect([...m.keys()].some((k) => k.startsWith('ponte_kafka_consumer_lag{group="gateway-consents-metrics-'))).toBe(true)
+  })
+
+  test('limiter decisions taken while Redis is down: passes (allow) and refusals (deny)', async () => {
+    // Nothing listens on port 1: every script call fails as it does when Redis is down.
+    const { logger } = testLogger('gateway-metrics-redis-down')
+    const call = { plan: { tps: 10, tpm: 10, monthly: 0 }, origin: 'org-x', endpoint: 'GET /x', organisationId: 'org-x', nowMs: Date.now() }
+    const allowRedis = createLimitsRedis('redis://127.0.0.1:1', 200, logger)
+    const denyRedis = createLimitsRedis('redis://127.0.0.1:1', 200, logger)
+    const allow = createLimiter({ redis: allowRedis, logger, onRedisDown: 'allow' })
+    const deny = createLimiter({ redis: denyRedis, logger, onRedisDown: 'deny' })
+    const none = { stats: { hits: 0, misses: 0 } }
+    const unregister = [registerGatewayMetrics({ tokens: none, consents: none, organisations: none, limiter: allow }), registerGatewayMetrics({ tokens: none, consents: none, organisations: none, limiter: deny })]
+    const before = await metrics()
+    const at = (m: Map<string, number>, k: string) => m.get(k) ?? 0
+    try {
+      expect(await allow.check(call)).toMatchObject({ ok: true, degraded: true })
+      expect(await allow.check(call)).toMatchObject({ ok: true, degraded: true })
+      expect(await deny.check(call)).toEqual({ ok: false, kind: 'unavailable' })
+      const after = await metrics()
+      const pass = 'ponte_gateway_limiter_decisions_total{decision="redis_down_pass",status=""}'
+      const refused = 'ponte_gateway_limiter_decisions_total{decision="refused_redis_down",status="503"}'
+      expect(at(after, pass) - at(before, pass)).toBe(2)
+      expect(at(after, refused) - at(before, refused)).toBe(1)
+      expect(at(after, 'ponte_gateway_limiter_redis_failures_total') - at(before, 'ponte_gateway_limiter_redis_failures_total')).toBe(3)
+    } finally {
+      for (const u of unregister) u()
+      allowRedis.disconnect()
+      denyRedis.disconnect()
+    }
   })
 })
