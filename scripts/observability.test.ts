@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process'
+import { createServer } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Agent, request } from 'undici'
 import { parse } from 'yaml'
-import { repoRoot, serviceTestEnv, startServiceProcess, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
+import { repoRoot, runServiceExpectingExit, serviceTestEnv, startServiceProcess, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
 import { services } from './stack-services.ts'
 
 // infra/: the Prometheus scrape configurations cover every service as `make up` and docker compose run them, the alert
@@ -89,6 +90,22 @@ describe('infra/prometheus and infra/grafana', () => {
     }
     expect([...referenced].filter((n) => !exported.has(n))).toEqual([])
   }, 120_000)
+
+  it('a service whose metrics port is taken refuses to start and says which setting to change', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as { port: number }).port
+    const schema = testSchema('obs_taken')
+    schemas.push(schema)
+    try {
+      const shared = await serviceTestEnv(testServiceAuth().env)
+      const { code, output } = await runServiceExpectingExit('admin', { ...shared, PORT: '0', HOST: '127.0.0.1', DB_SCHEMA: schema.name, METRICS_PORT: String(port) }, 30_000)
+      expect(code).not.toBe(0)
+      expect(output).toContain(`cannot serve /metrics on 127.0.0.1:${port} (METRICS_HOST, METRICS_PORT)`)
+    } finally {
+      taken.close()
+    }
+  }, 60_000)
 
   // Skipped, and says so in the report, where promtool is absent (Debian: apt-get install prometheus).
   it.skipIf(!promtool)('alert rules and scrape configurations are valid, and the rules fire as their unit tests expect (needs promtool)', () => {

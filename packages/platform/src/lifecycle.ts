@@ -24,7 +24,12 @@ export interface RunServiceOptions {
 export async function runService(options: RunServiceOptions): Promise<string> {
   const { app } = options
   const address = await app.listen({ host: options.host, port: options.port })
-  const metrics = options.metrics ? await startMetricsListener({ ...options.metrics, logger: app.log }) : undefined
+  const metrics = options.metrics
+    ? await startMetricsListener({ ...options.metrics, logger: app.log }).catch(async (err: unknown) => {
+      await app.close()
+      throw new Error(`cannot serve /metrics on ${options.metrics!.host}:${options.metrics!.port} (METRICS_HOST, METRICS_PORT): ${err instanceof Error ? err.message : String(err)}`)
+    })
+    : undefined
   if (metrics) app.log.info({ metricsAddress: metrics.address }, 'metrics served')
   let stopping = false
   const stop = async (signal: string) => {
