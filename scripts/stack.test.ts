@@ -31,6 +31,12 @@ describe.each(services.map((s) => [s.name, s] as const))('service %s as a proces
       }, { timeoutMs: 30_000, intervalMs: 250, what: `${name} /readyz` })
       expect(body.status).toBe('ready')
       expect(proc.output.some((l) => l.includes('"level":"info"') && l.includes(`"service":"${name}"`))).toBe(true)
+      // Prometheus metrics on the metrics listener it logged (METRICS_PORT=0 in tests).
+      const metricsAddress = proc.output.map((l) => /"metricsAddress":"([^"]+)"/.exec(l)?.[1]).find(Boolean)
+      expect(metricsAddress, `${name} serves /metrics`).toBeDefined()
+      const metrics = await request(`${metricsAddress}/metrics`)
+      expect(metrics.statusCode).toBe(200)
+      expect(await metrics.body.text()).toContain('nodejs_eventloop_lag_seconds')
     } finally {
       const code = await proc.stop('SIGTERM')
       expect(code).toBe(0)

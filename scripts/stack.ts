@@ -82,7 +82,7 @@ function startService(svc: StackService, env: Record<string, string>): void {
   const out = openSync(`${logs}/${svc.name}.log`, 'a')
   const child = spawn(process.execPath, ['--import', '@ponte/platform/otel', 'src/main.ts'], {
     cwd: `${repoRoot}services/${svc.name}`,
-    env: { ...process.env, ...env, ...svc.env(env), OTEL_SERVICE_NAME: `ponte-${svc.name}` },
+    env: { ...process.env, ...env, ...svc.env(env), METRICS_PORT: String(svc.metricsPort), OTEL_SERVICE_NAME: `ponte-${svc.name}` },
     stdio: ['ignore', out, out],
     detached: true,
   })
@@ -138,6 +138,7 @@ async function up() {
   }
   console.log('\nPonte is up. Endpoints:')
   for (const svc of services) for (const [label, url] of svc.endpoints) console.log(`  ${label.padEnd(34)} ${url}`)
+  console.log(`  ${'Prometheus metrics (GET /metrics)'.padEnd(34)} ${services.map((s) => `${s.name} :${s.metricsPort}`).join(', ')}`)
   console.log(`\nLogs: .run/logs/<service>.log (make logs). Stop: make down.`)
 }
 

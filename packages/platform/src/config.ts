@@ -87,11 +87,21 @@ export const tlsEnvShape = {
   TLS_CLIENT_CA_FILE: z.string().optional().describe('Trust anchors for client certificates (PEM bundle)'),
 } as const
 
-/** `HOST` and `PORT` of a service's listener. */
+/**
+ * `METRICS_HOST` and `METRICS_PORT`: the listener of `GET /metrics`, apart from the API listener (never on a regulated
+ * one); who may scrape is decided by the address it binds (docs/decisions/observability-metrics.md).
+ */
+export const metricsEnvShape = {
+  METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('Listen address of the Prometheus metrics listener (GET /metrics); keep it on a private interface'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464).describe('Port of the Prometheus metrics listener (0: any free port)'),
+} as const
+
+/** `HOST` and `PORT` of a service's listener, and its metrics listener. */
 export function listenerEnvShape(port: number, what = 'Listen port') {
   return {
     HOST: z.string().default('0.0.0.0').describe('Listen address'),
     PORT: envPort(port).describe(what),
+    ...metricsEnvShape,
   } as const
 }
 
@@ -108,6 +118,8 @@ type BaseEnv = {
   SERVICE_TOKEN_PUBLIC_KEYS?: string | undefined
   HOST: string
   PORT: number
+  METRICS_HOST?: string
+  METRICS_PORT?: number
 }
 
 /** The part of a parsed configuration every service has, from the shared variables. */
@@ -117,6 +129,7 @@ export function baseServiceConfig<S extends string>(service: S, e: BaseEnv) {
     logLevel: e.LOG_LEVEL,
     allowDevDefaults: e.ALLOW_DEV_DEFAULTS,
     http: { host: e.HOST, port: e.PORT },
+    metrics: { host: e.METRICS_HOST ?? '127.0.0.1', port: e.METRICS_PORT ?? 9464 },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     serviceKeys: { privateKey: e.SERVICE_TOKEN_PRIVATE_KEY, publicKeys: e.SERVICE_TOKEN_PUBLIC_KEYS },
   }

@@ -1,6 +1,8 @@
 import { Kafka, logLevel, type Consumer, type Producer, type Message, type LogEntry } from 'kafkajs'
 import type { z } from 'zod'
 import type { Logger } from './logger.ts'
+import { registerMetricSource, type MetricSample } from './metrics.ts'
+import { tracingEnabled, withConsumeSpan } from './tracing.ts'
 
 export type { Kafka } from 'kafkajs'
 
@@ -178,6 +180,33 @@ export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: Su
   let markReady: () => void = () => undefined
   const ready = new Promise<void>((resolve) => { markReady = resolve })
   consumer.on(consumer.events.GROUP_JOIN, () => markReady())
+  // Lag per partition for /metrics, read when Prometheus scrapes: the partition's end offset minus the group's committed
+  // offset (one admin round trip each). Before the group committed anything, the lag seen in the last batch, else
+  // what the start position implies.
+  const batchLag = new Map<number, number>()
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => { batchLag.set(payload.partition, Math.max(0, Number(payload.offsetLag) || 0)) })
+  const labels = { group: options.groupId, topic: options.topic }
+  const admin = options.kafka.admin()
+  let adminConnected: Promise<void> | undefined
+  const readLag = async (): Promise<MetricSample[]> => {
+    await (adminConnected ??= admin.connect().catch((err: unknown) => { adminConnected = undefined; throw err }))
+    const [ends, committed] = await Promise.all([
+      admin.fetchTopicOffsets(options.topic),
+      admin.fetchOffsets({ groupId: options.groupId, topics: [options.topic] }),
+    ])
+    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]))
+    return ends.map((e) => {
+      const high = Number(e.high)
+      const at = done.get(e.partition) ?? -1
+      const value = at >= 0 ? high - at : batchLag.get(e.partition) ?? (options.fromBeginning ? high - Number(e.low) : 0)
+      return { labels: { ...labels, partition: String(e.partition) }, value: Math.max(0, value) }
+    })
+  }
+  const unregister = [
+    registerMetricSource('ponte_kafka_consumer_lag', 'Messages not yet consumed by the consumer group, per partition (end offset − committed offset)', 'gauge', readLag),
+    registerMetricSource('ponte_kafka_consumed_total', 'Events consumed, by outcome (handled, or rejected as malformed)', 'counter',
+      () => [{ labels: { ...labels, outcome: 'handled' }, value: stats.handled }, { labels: { ...labels, outcome: 'rejected' }, value: stats.rejected }]),
+  ]
   await consumer.connect()
   await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? false })
   await consumer.run({
@@ -191,7 +220,13 @@ export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: Su
         log.warn({ ...meta, err: err instanceof Error ? err.message.slice(0, 500) : String(err) }, 'malformed event skipped')
         return
       }
-      await options.handler(event, meta)
+      // With tracing on, the handler runs in a CONSUMER span continuing the producer's trace.
+      if (!tracingEnabled()) await options.handler(event, meta)
+      else {
+        await withConsumeSpan(topic, options.groupId, message.headers,
+          { 'messaging.destination.partition.id': String(partition), 'messaging.kafka.offset': Number(message.offset), 'messaging.message.id': event.id },
+          () => options.handler(event, meta))
+      }
       stats.handled++
     },
   })
@@ -199,6 +234,8 @@ export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: Su
     stats,
     ready,
     async stop() {
+      for (const u of unregister) u()
+      if (adminConnected) await admin.disconnect().catch(() => undefined)
       await consumer.disconnect()
     },
   }

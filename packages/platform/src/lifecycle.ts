@@ -1,4 +1,5 @@
 import type { PonteServer } from './server.ts'
+import { startMetricsListener } from './metrics.ts'
 
 /** Something to release at shutdown, after the HTTP server stopped taking requests. */
 export type Closer = () => Promise<unknown> | unknown
@@ -12,6 +13,8 @@ export interface RunServiceOptions {
   closers?: Closer[]
   /** Grace period for in-flight requests before the process exits anyway. */
   shutdownTimeoutMs: number
+  /** Where to serve `GET /metrics` (a listener of its own); none when absent. */
+  metrics?: { host: string; port: number }
 }
 
 /**
@@ -21,6 +24,13 @@ export interface RunServiceOptions {
 export async function runService(options: RunServiceOptions): Promise<string> {
   const { app } = options
   const address = await app.listen({ host: options.host, port: options.port })
+  const metrics = options.metrics
+    ? await startMetricsListener({ ...options.metrics, logger: app.log }).catch(async (err: unknown) => {
+      await app.close()
+      throw new Error(`cannot serve /metrics on ${options.metrics!.host}:${options.metrics!.port} (METRICS_HOST, METRICS_PORT): ${err instanceof Error ? err.message : String(err)}`)
+    })
+    : undefined
+  if (metrics) app.log.info({ metricsAddress: metrics.address }, 'metrics served')
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) return
@@ -33,6 +43,7 @@ export async function runService(options: RunServiceOptions): Promise<string> {
     timer.unref()
     try {
       await app.close()
+      await metrics?.close()
       for (const close of options.closers ?? []) await close()
       app.log.info('stopped')
       process.exit(0)

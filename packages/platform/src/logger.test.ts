@@ -16,6 +16,19 @@ describe('logger', () => {
     expect(maskSensitive('uuid 3f1c2e4a-1111-4222-8333-123456789012')).toBe('uuid 3f1c2e4a-1111-4222-8333-123456789012')
   })
 
+  it('keeps trace and span ids whole, though a hex id may hold a CPF-long run of digits', () => {
+    const { logger, lines } = capture()
+    const traceId = 'ab76109277673cdef0123456789abcde'
+    logger.info({ traceId, spanId: 'f76109277673abcd', note: 'x 76109277673 y' }, 'traced')
+    const line = JSON.parse(lines.join(''))
+    expect(line.traceId).toBe(traceId)
+    expect(line.spanId).toBe('f76109277673abcd')
+    expect(line.note).toBe('x [CPF] y')
+    // Without the OpenTelemetry bootstrap no trace fields are added.
+    logger.info('plain')
+    expect(JSON.parse(lines[1]!)).not.toHaveProperty('traceId')
+  })
+
   it('redacts credentials and masks personal data in fields and messages', () => {
     const { logger, lines } = capture()
     const pem = '-----BEGIN PRIVATE KEY-----\nMIIabc\n-----END PRIVATE KEY-----'

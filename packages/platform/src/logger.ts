@@ -1,4 +1,6 @@
+import { trace } from '@opentelemetry/api'
 import { pino, type Logger, type LoggerOptions } from 'pino'
+import { tracingEnabled } from './tracing.ts'
 
 export type { Logger } from 'pino'
 
@@ -36,6 +38,15 @@ export function maskSensitive(text: string): string {
   return text.replace(PRIVATE_KEY, '[PRIVATE KEY]').replace(CNPJ, '[CNPJ]').replace(CPF, '[CPF]')
 }
 
+/** Fields never masked: trace and span ids are hex strings whose digit runs may look like a CPF. */
+const UNMASKED: ReadonlySet<string> = new Set(['traceId', 'spanId'])
+
+/** `traceId` and `spanId` of the active span, for every log line written inside one (pino merges into the result: fresh each time). */
+function traceMixin(): object {
+  const sc = trace.getActiveSpan()?.spanContext()
+  return sc && trace.isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : {}
+}
+
 function maskDeep(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return maskSensitive(value)
   if (depth > 6 || value === null || typeof value !== 'object') return value
@@ -44,7 +55,7 @@ function maskDeep(value: unknown, depth: number): unknown {
   const out: Record<string, unknown> = {}
   for (const k in value) {
     const v = (value as Record<string, unknown>)[k]
-    out[k] = redactedKeys.has(k) ? '[REDACTED]' : maskDeep(v, depth + 1)
+    out[k] = redactedKeys.has(k) ? '[REDACTED]' : UNMASKED.has(k) ? v : maskDeep(v, depth + 1)
   }
   return out
 }
@@ -84,5 +95,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       },
     },
   }
+  // With tracing on (the OpenTelemetry bootstrap ran), every line written inside a span names its trace and span.
+  if (tracingEnabled()) opts.mixin = traceMixin
   return options.destination ? pino(opts, options.destination) : pino(opts)
 }

@@ -2,6 +2,8 @@ import type { Pool, PoolClient } from 'pg'
 import type { z } from 'zod'
 import type { EnvelopedEvent, EventPublisher } from './kafka.ts'
 import type { Logger } from './logger.ts'
+import { registerMetricSource } from './metrics.ts'
+import { captureTraceContext, endSpans, startPublishSpan } from './tracing.ts'
 
 /**
  * Writes an event to the transactional outbox of the caller's schema, inside the caller's transaction: the event
@@ -12,7 +14,10 @@ export async function enqueueEvent<S extends z.ZodType<EnvelopedEvent>>(
   input: { topic: string; key: string; schema: S; event: z.input<S> },
 ): Promise<void> {
   const event = input.schema.parse(input.event)
-  await client.query('insert into outbox (event_id, topic, key, payload) values ($1, $2, $3, $4)', [event.id, input.topic, input.key, JSON.stringify(event)])
+  // With tracing on, the active trace context travels with the event (the relay publishes it as a span of this trace).
+  const traceContext = captureTraceContext()
+  await client.query('insert into outbox (event_id, topic, key, payload, trace_context) values ($1, $2, $3, $4, $5)',
+    [event.id, input.topic, input.key, JSON.stringify(event), traceContext === null ? null : JSON.stringify(traceContext)])
   await client.query("select pg_notify('ponte_outbox', current_schema())")
 }
 
@@ -37,7 +42,7 @@ export interface OutboxRelay {
   stop(): Promise<void>
 }
 
-interface OutboxRow { seq: string; event_id: string; topic: string; key: string; payload: unknown; type: string }
+interface OutboxRow { seq: string; event_id: string; topic: string; key: string; payload: unknown; type: string; trace_context: Record<string, string> | null }
 
 /**
  * Moves committed outbox events to Kafka, oldest first, at-least-once. Rows are claimed with `FOR UPDATE SKIP
@@ -62,7 +67,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     try {
       await client.query('begin')
       const { rows } = await client.query<OutboxRow>(
-        `select seq, event_id, topic, key, payload, payload->>'type' as type from outbox
+        `select seq, event_id, topic, key, payload, payload->>'type' as type, trace_context from outbox
           where published_at is null order by seq limit $1 for update skip locked`, [batchSize])
       if (rows.length === 0) { await client.query('commit'); return 0 }
       // Keep order per topic: one send per topic, in seq order.
@@ -70,7 +75,19 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       for (const r of rows) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r])
       try {
         for (const [topic, list] of byTopic) {
-          await publisher.sendRaw(topic, list.map((r) => ({ key: r.key, value: JSON.stringify(r.payload), headers: { 'event-type': r.type ?? '' } })))
+          const spans: Array<ReturnType<typeof startPublishSpan>> = []
+          const messages = list.map((r) => {
+            const headers: Record<string, string> = { 'event-type': r.type ?? '' }
+            spans.push(startPublishSpan(topic, r.trace_context, headers, { 'messaging.message.id': r.event_id, 'messaging.kafka.message.key': r.key }))
+            return { key: r.key, value: JSON.stringify(r.payload), headers }
+          })
+          try {
+            await publisher.sendRaw(topic, messages)
+          } catch (err) {
+            endSpans(spans, err)
+            throw err
+          }
+          endSpans(spans)
         }
       } catch (err) {
         await client.query('rollback')
@@ -122,10 +139,33 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   })()
   const done = loop()
 
+  // Backlog for /metrics, read when Prometheus scrapes (the partial index on unpublished rows keeps it cheap); the
+  // families of one scrape are collected concurrently and share one query.
+  let schemaName: Promise<string> | undefined
+  const schemaOf = () => (schemaName ??= pool.query<{ s: string }>('select current_schema() as s')
+    .then((r) => r.rows[0]!.s, (err: unknown) => { schemaName = undefined; throw err }))
+  let backlogQuery: Promise<{ schema: string; pending: number; oldest: number }> | undefined
+  const readBacklog = () => (backlogQuery ??= pool.query<{ schema: string; pending: string; oldest: number | null }>(
+    `select current_schema() as schema, count(*) as pending, coalesce(extract(epoch from now() - min(created_at))::float8, 0) as oldest
+       from outbox where published_at is null`)
+    .then(({ rows }) => ({ schema: rows[0]!.schema, pending: Number(rows[0]!.pending), oldest: Number(rows[0]!.oldest) }))
+    .finally(() => { backlogQuery = undefined }))
+  const unregister = [
+    registerMetricSource('ponte_outbox_backlog_events', 'Committed events not yet published to Kafka, per schema', 'gauge',
+      async () => { const b = await readBacklog(); return [{ labels: { schema: b.schema }, value: b.pending }] }),
+    registerMetricSource('ponte_outbox_oldest_pending_age_seconds', 'Age of the oldest unpublished event, per schema (0 when none)', 'gauge',
+      async () => { const b = await readBacklog(); return [{ labels: { schema: b.schema }, value: b.oldest }] }),
+    registerMetricSource('ponte_outbox_published_total', 'Events published by this relay since start', 'counter',
+      async () => [{ labels: { schema: await schemaOf() }, value: stats.published }]),
+    registerMetricSource('ponte_outbox_publish_failures_total', 'Failed publish attempts of this relay since start (Kafka unreachable)', 'counter',
+      async () => [{ labels: { schema: await schemaOf() }, value: stats.failures }]),
+  ]
+
   return {
     flush,
     stats,
     async stop() {
+      for (const u of unregister) u()
       stopped = true
       wake()
       await done

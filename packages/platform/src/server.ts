@@ -7,6 +7,8 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { DomainError, type ErrorCode } from './errors.ts'
 import { clientErrorHandler, drainRequest, headerCount, pathOf, refusalBody, refusalOf, RouteMethods, type RefusalBodyWriter } from './refusals.ts'
 import type { Logger } from './logger.ts'
+import { instrumentHttp } from './http-metrics.ts'
+import { instrumentTracing } from './tracing.ts'
 
 /** A dependency check run by `/readyz`. It throws (or rejects) when the dependency is not usable. */
 export interface ReadinessCheck {
@@ -34,6 +36,8 @@ export interface ServerOptions {
   refusalBody?: RefusalBodyWriter
   /** Extra fastify options (advanced). */
   fastify?: Partial<FastifyServerOptions>
+  /** Whether to observe every route's latency in the process metrics (`/metrics`, see `startMetricsListener`). Default true. */
+  httpMetrics?: boolean
 }
 
 /** The fastify instance every Ponte service uses, with zod schemas as the type provider. */
@@ -123,6 +127,8 @@ export function createServer(options: ServerOptions): PonteServer {
     ...options.fastify,
   }).withTypeProvider<ZodTypeProvider>() as unknown as PonteServer
 
+  if (options.httpMetrics !== false) instrumentHttp(app as never)
+  instrumentTracing(app as never)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 

@@ -12,7 +12,7 @@ describe('migrations (real PostgreSQL)', () => {
   it('apply on an empty schema and are a no-op the second time', async () => {
     const { logger } = testLogger()
     const first = await migrate({ url: schema.databaseUrl, schema: schema.name, dir, log: logger })
-    expect(first.applied).toEqual(['001_outbox_inbox', '001_widgets', '002_widget_colour'])
+    expect(first.applied).toEqual(['001_outbox_inbox', '002_outbox_trace_context', '001_widgets', '002_widget_colour'])
     const second = await migrate({ url: schema.databaseUrl, schema: schema.name, dir, log: logger })
     expect(second.applied).toEqual([])
     const pool = createPool({ url: schema.databaseUrl, schema: schema.name })

@@ -26,6 +26,7 @@ describe('OpenTelemetry bootstrap', () => {
       HOST: '127.0.0.1',
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
       OTEL_SERVICE_NAME: 'ponte-admin-test',
+      METRICS_PORT: '0',
       OTEL_BSP_SCHEDULE_DELAY: '200',
     }, 30_000, ['--import', '@ponte/platform/otel'])
     try {

@@ -81,5 +81,7 @@ export async function serviceTestEnv(serviceTokenEnv: Record<string, string>, op
     ALLOW_DEV_DEFAULTS: 'true',
     LOG_LEVEL: 'info',
     OTEL_EXPORTER_OTLP_ENDPOINT: '',
+    // Any free port: tests run side by side and next to `make up`.
+    METRICS_PORT: '0',
   }
 }

@@ -81,6 +81,6 @@ const address = await runService({
     () => fetch.close(),
     ...runtime.closers,
   ],
-  shutdownTimeoutMs: config.shutdownTimeoutMs,
+  shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics,
 })
 logger.info({ address, issuer: config.oidc.issuer }, 'auth-server listening')

@@ -49,5 +49,5 @@ const app = buildApp({
   publicBaseUrl: config.publicBaseUrl,
   brand: config.brand,
 })
-const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
+const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics })
 log.info({ address, core: config.core.kind }, 'connectors listening')

@@ -44,6 +44,6 @@ const address = await runService({
   port: config.http.port,
   // Stop the background work before the pool and the producer it uses.
   closers: [() => scheduler.stop(), () => relay.stop(), ...runtime.closers],
-  shutdownTimeoutMs: config.shutdownTimeoutMs,
+  shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics,
 })
 runtime.logger.info({ address, idPrefix: config.consents.idPrefix, offeredGroups: config.consents.offeredGroups }, 'consent listening')

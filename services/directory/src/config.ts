@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ConfigError, baseServiceConfig, commonEnvShape, dbConfig, envBoolean, envList, envPort, parseEnv, tlsEnvShape } from '@ponte/platform'
+import { ConfigError, baseServiceConfig, commonEnvShape, dbConfig, envBoolean, envList, envPort, metricsEnvShape, parseEnv, tlsEnvShape } from '@ponte/platform'
 
 /** Production endpoints of the Open Finance Brasil central directory (docs/regulation/dcr.md#central-directory-participants-list). */
 export const OFB_DIRECTORY = {
@@ -22,6 +22,7 @@ export const Env = z.object({
   ...tlsEnvShape,
   HOST: z.string().default('0.0.0.0').describe('Listen address of the internal API'),
   PORT: envPort(3005).describe('Listen port of the internal API (plain HTTP, service-token protected)'),
+  ...metricsEnvShape,
   DB_SCHEMA: schemaName.default('directory').describe('PostgreSQL schema of the directory connector'),
 
   DIRECTORY_PARTICIPANTS_URL: httpsUrl.optional().describe(`Participants list of the central directory; when unset: the in-process sandbox when DIRECTORY_SANDBOX_ENABLED, else production ${OFB_DIRECTORY.production.participants} (OFB sandbox: ${OFB_DIRECTORY.sandbox.participants})`),

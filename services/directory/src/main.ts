@@ -123,5 +123,5 @@ if (connector.syncEnabled) {
   runtime.closers.unshift(() => clearInterval(timer))
 }
 log.info({ participantsUrl: connector.participantsUrl, keystoreUrl: connector.keystoreUrl, allowedHosts: connector.allowedHosts }, 'directory connector configured')
-const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
+const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics })
 log.info({ address }, 'directory listening')

@@ -13,6 +13,7 @@ import { createCallEvents, type CallEvents } from './adapters/call-events.ts'
 import { createCertificateReader } from './adapters/client-certificates.ts'
 import { createConsentCache, type ConsentCache } from './adapters/consent-cache.ts'
 import { createLimiter } from './adapters/limiter.ts'
+import { registerGatewayMetrics } from './adapters/gateway-metrics.ts'
 import { createOpenDataCache } from './adapters/open-data-cache.ts'
 import { createOrganisationStatus } from './adapters/organisations.ts'
 import { createLimitsRedis } from './adapters/redis-client.ts'
@@ -108,17 +109,21 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     tokenTtlSeconds: config.upstream.serviceTokenTtlS,
   })
 
+  const tokens = createAccessTokenVerifier({ ...config.tokens, dispatcher: jwksDispatcher })
+  const limiter = createLimiter({ redis, logger: log, onRedisDown: config.limits.onRedisDown })
+  const unregisterMetrics = registerGatewayMetrics({ tokens, consents, organisations, limiter })
+
   const app = buildApp({
     serviceAuth: createServiceTokenVerifier(config.service, serviceKeys.publicKeys),
     // Kafka and Redis outages degrade (events buffered, limits per LIMITS_ON_REDIS_DOWN) without leaving rotation.
     server: { logger: log, ...(input.https ? { https: input.https } : {}), ...(input.readiness ? { readiness: input.readiness } : {}), trustProxy: config.certificates.trustedProxies.length ? [...config.certificates.trustedProxies] : false },
     routes,
     certificates: createCertificateReader({ trustStore, trustedProxies: config.certificates.trustedProxies, ...(config.certificates.header ? { header: config.certificates.header } : {}) }),
-    tokens: createAccessTokenVerifier({ ...config.tokens, dispatcher: jwksDispatcher }),
+    tokens,
     consents,
     organisations,
     policies,
-    limiter: createLimiter({ redis, logger: log, onRedisDown: config.limits.onRedisDown }),
+    limiter,
     upstreams,
     events,
     openData: createOpenDataCache(config.openData.ttlMs),
@@ -127,6 +132,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
   await Promise.all(subscriptions.map((s) => s.ready))
   const closers: Closer[] = [
     () => { stopped = true },
+    unregisterMetrics,
     () => Promise.all(subscriptions.map((s) => s.stop())),
     () => events.close(),
     () => upstreams.close(),

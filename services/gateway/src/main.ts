@@ -20,6 +20,6 @@ const address = await runService({
   host: config.http.host,
   port: config.http.port,
   closers: [...gateway.closers, () => events.close(), ...runtime.closers],
-  shutdownTimeoutMs: config.shutdownTimeoutMs,
+  shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics,
 })
 runtime.logger.info({ address, policies: gateway.policies.size }, 'gateway listening')

@@ -89,5 +89,5 @@ const app = buildApp({
   minOutageNoticeMs: config.outages.minNoticeMs,
   resolutionEstimateMs: config.discovery.resolutionEstimateMs,
 })
-const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
+const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics })
 logger.info({ address }, 'trace listening')

@@ -47,5 +47,5 @@ const app = buildApp({
   catalogue,
   usage: createUsageReader(redis),
 })
-const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs })
+const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics })
 logger.info({ address }, 'traffic listening')

@@ -67,7 +67,21 @@ export interface Limiter {
   check(call: LimitCall): Promise<LimitVerdict>
   /** Adds `delta` to a monthly counter, fire-and-forget (refund of a reservation, or a late count). */
   adjustMonthly(field: string, nowMs: number, delta: 1 | -1): void
-  readonly stats: { checks: number; redisFailures: number; servedWithoutLimits: number }
+  readonly stats: LimiterStats
+}
+
+/** What the limiter counted since start (decisions, and Redis failures). */
+export interface LimiterStats {
+  checks: number
+  redisFailures: number
+  /** Served without limits because Redis could not be asked (LIMITS_ON_REDIS_DOWN=allow). */
+  servedWithoutLimits: number
+  allowed: number
+  /** Refused: global TPS (529), per-client TPM (429), monthly limit (423), Redis down with LIMITS_ON_REDIS_DOWN=deny (503). */
+  tps: number
+  tpm: number
+  monthly: number
+  unavailable: number
 }
 
 type ScriptRedis = Redis & { ponteLimits(...args: Array<string | number>): Promise<[number, number, number, number]> }
@@ -84,7 +98,9 @@ export interface LimiterOptions {
 export function createLimiter(options: LimiterOptions): Limiter {
   const redis = options.redis as ScriptRedis
   redis.defineCommand('ponteLimits', { numberOfKeys: 4, lua: LIMITS_SCRIPT })
-  const stats = { checks: 0, redisFailures: 0, servedWithoutLimits: 0 }
+  // Decisions since start, for /metrics: allowed, refused per limit (tps → 529, tpm → 429, monthly → 423), refused
+  // because Redis is down (LIMITS_ON_REDIS_DOWN=deny), served without limits because Redis is down (=allow).
+  const stats = { checks: 0, redisFailures: 0, servedWithoutLimits: 0, allowed: 0, tps: 0, tpm: 0, monthly: 0, unavailable: 0 }
   const ttl = trafficKeys.ttlSeconds
   let minuteOf = -1
   let minuteKey = ''
@@ -130,15 +146,23 @@ export function createLimiter(options: LimiterOptions): Limiter {
           down = false
           options.logger.info({ redisFailures: stats.redisFailures }, 'traffic limits enforced again')
         }
-        if (verdict === 0) return { ok: true, tpm, tpmLimit: call.plan.tpm, monthlyReserved: reserve, degraded: false }
-        return { ok: false, kind: verdict === 1 ? 'tps' : verdict === 2 ? 'tpm' : 'monthly', tpm, tpmLimit: call.plan.tpm }
+        if (verdict === 0) {
+          stats.allowed++
+          return { ok: true, tpm, tpmLimit: call.plan.tpm, monthlyReserved: reserve, degraded: false }
+        }
+        const kind = verdict === 1 ? 'tps' : verdict === 2 ? 'tpm' : 'monthly'
+        stats[kind]++
+        return { ok: false, kind, tpm, tpmLimit: call.plan.tpm }
       } catch (err) {
         stats.redisFailures++
         if (!down) {
           down = true
           options.logger.warn({ err: err instanceof Error ? err.message : String(err), onRedisDown: options.onRedisDown }, options.onRedisDown === 'allow' ? 'traffic limits unavailable: serving without limits' : 'traffic limits unavailable: refusing calls')
         }
-        if (options.onRedisDown === 'deny') return { ok: false, kind: 'unavailable' }
+        if (options.onRedisDown === 'deny') {
+          stats.unavailable++
+          return { ok: false, kind: 'unavailable' }
+        }
         stats.servedWithoutLimits++
         return { ok: true, tpm: 0, tpmLimit: 0, monthlyReserved: false, degraded: true }
       }

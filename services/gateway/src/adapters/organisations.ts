@@ -26,7 +26,8 @@ export interface OrganisationStatus {
   /** The verdict when it is known and fresh, without waiting; `undefined` when {@link check} must ask the directory. */
   peek(organisationId: string, softwareStatementId: string | undefined): OrganisationVerdict | undefined
   apply(event: DirectoryEvent): void
-  readonly stats: { lookups: number; directoryFailures: number }
+  /** Cache hits and misses (a miss asks the directory, merged with concurrent ones), directory lookups and failures. */
+  readonly stats: { hits: number; misses: number; lookups: number; directoryFailures: number }
 }
 
 /** Creates the status cache. */
@@ -34,7 +35,7 @@ export function createOrganisationStatus(options: OrganisationStatusOptions): Or
   const now = options.now ?? Date.now
   const known = createLru<string, { active: boolean; at: number }>(50_000)
   const revokedStatements = new Set<string>()
-  const stats = { lookups: 0, directoryFailures: 0 }
+  const stats = { hits: 0, misses: 0, lookups: 0, directoryFailures: 0 }
 
   async function lookup(organisationId: string): Promise<boolean> {
     stats.lookups++
@@ -59,14 +60,20 @@ export function createOrganisationStatus(options: OrganisationStatusOptions): Or
       if (softwareStatementId && revokedStatements.has(softwareStatementId)) return 'revoked'
       const entry = known.get(organisationId)
       if (!entry || now() - entry.at >= options.ttlMs) return undefined
+      stats.hits++
       return entry.active ? 'active' : 'suspended'
     },
     async check(organisationId, softwareStatementId) {
       if (softwareStatementId && revokedStatements.has(softwareStatementId)) return 'revoked'
       const entry = known.get(organisationId)
       let active: boolean
-      if (entry && now() - entry.at < options.ttlMs) active = entry.active
-      else active = await lookups.run(organisationId)
+      if (entry && now() - entry.at < options.ttlMs) {
+        stats.hits++
+        active = entry.active
+      } else {
+        stats.misses++
+        active = await lookups.run(organisationId)
+      }
       return active ? 'active' : 'suspended'
     },
     apply(event) {

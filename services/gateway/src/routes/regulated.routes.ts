@@ -102,6 +102,7 @@ export function recordCalls(app: PonteServer, events: CallEvents): void {
       requestBytes: Number(req.headers['content-length'] ?? 0) || 0,
       responseBytes: facts?.responseBytes ?? (Number(length ?? 0) || 0),
       ...(facts?.errorCode ? { errorCode: facts.errorCode } : {}),
+      ...(req.traceId ? { traceId: req.traceId } : {}),
     })
     done()
   })

@@ -27,7 +27,7 @@ export interface E2eStack {
 }
 
 /** Starts directory (with the sandbox), consent, connectors (demo bank), traffic, auth-server and gateway. */
-export async function startE2eStack(): Promise<E2eStack> {
+export async function startE2eStack(options: { env?: Record<string, string> } = {}): Promise<E2eStack> {
   const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)
   const auth = testServiceAuth()
   const [directory, sandbox, consent, connectors, traffic, authServer, gateway] = await freePorts(7) as [number, number, number, number, number, number, number]
@@ -95,7 +95,7 @@ export async function startE2eStack(): Promise<E2eStack> {
         const schema = schemas[svc.name]
         const env = {
           ...shared, ...svc.env(shared), HOST: '127.0.0.1', ...(schema ? { DB_SCHEMA: schema.name } : {}), ...wiring[svc.name],
-          OTEL_SERVICE_NAME: `ponte-${svc.name}`,
+          OTEL_SERVICE_NAME: `ponte-${svc.name}`, ...options.env,
         }
         const proc = await startServiceProcess(svc.name, env, 60_000, ['--import', '@ponte/platform/otel'])
         running.set(svc.name, proc)

@@ -1,0 +1,39 @@
+import { registerMetricSource } from '@ponte/platform'
+import type { LimiterStats } from './limiter.ts'
+
+/** The gateway components whose counters `/metrics` reports. */
+export interface GatewayMetricsInput {
+  tokens: { stats: { hits: number; misses: number } }
+  consents: { stats: { hits: number; misses: number } }
+  organisations: { stats: { hits: number; misses: number } }
+  limiter: { stats: LimiterStats }
+}
+
+/**
+ * Reports the gateway's cache hit counts and traffic-limiter decisions in the process metrics. The components keep
+ * plain counters on the request path; they are read only when Prometheus scrapes. Returns the function that removes them.
+ */
+export function registerGatewayMetrics(input: GatewayMetricsInput): () => void {
+  const caches = { token: input.tokens.stats, consent: input.consents.stats, organisation: input.organisations.stats }
+  const limiter = input.limiter.stats
+  const unregister = [
+    registerMetricSource('ponte_gateway_cache_lookups_total', 'Lookups of the gateway caches (verified tokens, consent states, organisation statuses), by outcome', 'counter',
+      () => Object.entries(caches).flatMap(([cache, s]) => [
+        { labels: { cache, outcome: 'hit' }, value: s.hits },
+        { labels: { cache, outcome: 'miss' }, value: s.misses },
+      ])),
+    // docs/regulation/traffic-and-slas.md: 529 for the global TPS, 429 per client per minute, 423 for the monthly limit.
+    registerMetricSource('ponte_gateway_limiter_decisions_total', 'Traffic-limiter decisions: allowed, refused per limit, or taken while Redis was down', 'counter',
+      () => [
+        { labels: { decision: 'allowed', status: '' }, value: limiter.allowed },
+        { labels: { decision: 'refused_tps', status: '529' }, value: limiter.tps },
+        { labels: { decision: 'refused_tpm', status: '429' }, value: limiter.tpm },
+        { labels: { decision: 'refused_monthly', status: '423' }, value: limiter.monthly },
+        { labels: { decision: 'refused_redis_down', status: '503' }, value: limiter.unavailable },
+        { labels: { decision: 'redis_down_pass', status: '' }, value: limiter.servedWithoutLimits },
+      ]),
+    registerMetricSource('ponte_gateway_limiter_redis_failures_total', 'Limiter calls that could not reach Redis', 'counter',
+      () => [{ labels: {}, value: limiter.redisFailures }]),
+  ]
+  return () => { for (const u of unregister) u() }
+}
