@@ -82,6 +82,10 @@ describe('Payment consents API v4 and v5', () => {
       // ...and the Consents API does not serve payment consents.
       const v3 = await t.app.inject({ method: 'GET', url: `/open-banking/consents/v3/consents/${id}`, headers: await t.tpp() })
       expect(v3.statusCode).toBe(404)
+      const del = await t.app.inject({ method: 'DELETE', url: `/open-banking/consents/v3/consents/${id}`, headers: await t.tpp() })
+      expect(del.statusCode).toBe(404)
+      // ...and a consent is read in the version that created it.
+      expect((await get(version === 'v4' ? 'v5' : 'v4', id)).statusCode).toBe(404)
     })
 
     it('refuses a token without the payments scope (403) and a body without data (400)', async () => {
