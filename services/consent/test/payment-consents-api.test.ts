@@ -140,7 +140,6 @@ describe('Payment consents API v4 and v5', () => {
     ['DETALHE_PAGAMENTO_INVALIDO', both, 'MANU with a proxy', details({ localInstrument: 'MANU', proxy: 'pix@lojaexemplo.com.br' })],
     ['DETALHE_PAGAMENTO_INVALIDO', both, 'DICT without a proxy', details({ localInstrument: 'DICT' })],
     ['DETALHE_PAGAMENTO_INVALIDO', both, 'DICT with a malformed key', details({ localInstrument: 'DICT', proxy: 'not a key' })],
-    ['DETALHE_PAGAMENTO_INVALIDO', both, 'DICT with a QR code', details({ localInstrument: 'DICT', proxy: 'pix@lojaexemplo.com.br', qrCode: 'qr' })],
     ['DETALHE_PAGAMENTO_INVALIDO', both, 'QRES without a QR code', details({ localInstrument: 'QRES', proxy: 'pix@lojaexemplo.com.br' })],
     ['DETALHE_PAGAMENTO_INVALIDO', ['v5'], 'QRDN without payloadJWS', details({ localInstrument: 'QRDN', proxy: 'pix@lojaexemplo.com.br', qrCode: 'qr' })],
     ['DETALHE_PAGAMENTO_INVALIDO', both, 'CACC creditor account without branch', withPayment({ details: { localInstrument: 'MANU', creditorAccount: { ...creditorAccount, issuer: undefined } } })],

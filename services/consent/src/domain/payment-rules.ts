@@ -252,7 +252,6 @@ function checkDetails(p: Parsed['payment'], v: PaymentsVersion, recurring: boole
   }
   const qr = (v.qrInstruments as readonly string[]).includes(instrument)
   if (qr && d.qrCode === undefined) return detailInvalid('payment.details.qrCode', `obrigatório para ${instrument}`)
-  if (!qr && d.qrCode !== undefined) return detailInvalid('payment.details.qrCode', `não deve ser informado para ${instrument}`)
   if ((v.payloadJwsInstruments as readonly string[]).includes(instrument) && (d as { payloadJWS?: string }).payloadJWS === undefined) {
     return detailInvalid('payment.details.payloadJWS', `obrigatório para ${instrument}`)
   }
