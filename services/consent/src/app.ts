@@ -2,6 +2,8 @@ import { createServer, type PonteServer, type ServerOptions, type ServiceTokenVe
 import type { ConsentService } from './adapters/consent-service.ts'
 import { consentsRoutes } from './routes/consents.routes.ts'
 import { internalConsentRoutes } from './routes/internal.routes.ts'
+import { internalPaymentConsentRoutes } from './routes/internal-payment.routes.ts'
+import { paymentConsentsRoutes } from './routes/payment-consents.routes.ts'
 
 /** What the consent app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {
@@ -25,6 +27,18 @@ export function buildApp(deps: AppDeps): PonteServer {
     regulatedCallers: deps.regulatedCallers,
     publicBaseUrl: deps.publicBaseUrl,
   })
+  // Payments v4 and v5: one implementation, registered once per version (differences: domain/payment-rules.ts).
+  for (const apiVersion of ['v4', 'v5'] as const) {
+    app.register(paymentConsentsRoutes, {
+      prefix: `/open-banking/payments/${apiVersion}`,
+      apiVersion,
+      consents: deps.consents,
+      serviceAuth: deps.serviceAuth,
+      regulatedCallers: deps.regulatedCallers,
+      publicBaseUrl: deps.publicBaseUrl,
+    })
+  }
   app.register(internalConsentRoutes, { prefix: '/internal/consents', consents: deps.consents, serviceAuth: deps.serviceAuth })
+  app.register(internalPaymentConsentRoutes, { prefix: '/internal/payment-consents', consents: deps.consents, serviceAuth: deps.serviceAuth })
   return app
 }

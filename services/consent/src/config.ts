@@ -21,8 +21,8 @@ export const Env = z.object({
     .default('https://localhost:8443')
     .transform((u) => u.replace(/\/+$/, ''))
     .describe('Public base URL of the regulated API (gateway), used in response `links`'),
-  REGULATED_API_CALLERS: envList(['gateway']).describe('Services allowed to call the regulated `/open-banking/consents/v3` routes (service token `iss`)'),
-  EXPIRY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000).describe('Pause between sweeps of due consent expiries'),
+  REGULATED_API_CALLERS: envList(['gateway']).describe('Services allowed to call the regulated `/open-banking/consents/v3` and `/open-banking/payments/{v4,v5}/consents` routes (service token `iss`)'),
+  EXPIRY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000).describe('Pause between sweeps of due consent expiries and expired idempotency keys'),
   EXPIRY_SWEEP_BATCH: z.coerce.number().int().min(1).max(10_000).default(200).describe('Consents expired per sweep transaction'),
 })
 

@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto'
-import { ConsentEvent, topics, type ConsentSearchQuery, type Permission, type PermissionGroupName } from '@ponte/contracts'
+import { ConsentEvent, topics, type ConsentSearchQuery, type PaymentsApiVersion, type Permission, type PermissionGroupName } from '@ponte/contracts'
 import { DomainError, enqueueEvent, withTransaction, type Pool, type PoolClient } from '@ponte/platform'
 import {
-  auditTrail, insertAudit, insertConsent, insertExtension, listExtensions, lockDue, searchConsents, selectConsent, updateConsent,
+  auditTrail, claimIdempotencyKey, deleteExpiredIdempotencyKeys, insertAudit, insertConsent, insertExtension, listExtensions, lockDue,
+  searchConsents, selectConsent, selectIdempotencyKey, updateConsent,
 } from './consent-store.ts'
 import {
-  authorise, createConsent, dueTransition, extend, parseRequestedExpiry, refusals, reject, revoke, revokeByTpp,
-  type AuthoriseInput, type Change, type Consent, type Decision, type ExtendInput, type Extension, type RejectInput, type RevokeInput,
+  authorise, authorisePayment, consume, createConsent, createPaymentConsent, dueTransition, extend, parseRequestedExpiry, refusals, reject,
+  revoke, revokeByTpp,
+  type AuthoriseInput, type AuthorisePaymentInput, type Change, type Consent, type Decision, type ExtendInput, type Extension, type RejectInput,
+  type RevokeInput,
 } from '../domain/consent.ts'
+import { acceptPaymentConsent, consentError, requestHash } from '../domain/payment-rules.ts'
 import { eventFor } from '../domain/events.ts'
 import { resolvePermissions } from '../domain/permissions.ts'
 
@@ -35,6 +39,19 @@ export interface CreateConsentInput {
   isLinked?: boolean
 }
 
+/** `POST /open-banking/payments/{v4|v5}/consents` input, as forwarded by the gateway. */
+export interface CreatePaymentConsentInput {
+  apiVersion: PaymentsApiVersion
+  clientId: string
+  organisationId: string
+  idempotencyKey: string
+  /** The request body, `{"data": …}` (checked here, so a replay is answered before the rules run again). */
+  body: { data: Record<string, unknown> }
+}
+
+/** How long an `x-idempotency-key` is remembered (docs/regulation/payments.md#idempotency). */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60_000
+
 /** The consent application service: every read and state change of a consent goes through it. */
 export interface ConsentService {
   /** Validates, trims and stores a new consent; 422 with the spec's codes. */
@@ -55,6 +72,17 @@ export interface ConsentService {
   extensions(consentId: string, page: number, pageSize: number): Promise<{ items: Extension[]; total: number }>
   /** Applies due time-based transitions to up to `limit` consents; returns how many changed. */
   expireDue(limit: number): Promise<number>
+  /**
+   * Creates a payment consent, or answers the consent created earlier with the same `x-idempotency-key` and the same
+   * `data` (`replayed`); 422 `ERRO_IDEMPOTENCIA` for other `data`, 403 for another organisation's key.
+   */
+  createPayment(input: CreatePaymentConsentInput, meta: CallMeta): Promise<{ consent: Consent; replayed: boolean }>
+  /** The customer approved a payment consent at LoA3 (auth-server). */
+  authorisePayment(consentId: string, input: AuthorisePaymentInput, meta: CallMeta): Promise<Consent>
+  /** Its payments were initiated (connectors); idempotent. */
+  consume(consentId: string, input: { paymentIds: string[]; by: string }, meta: CallMeta): Promise<Consent>
+  /** Forgets up to `limit` idempotency keys past their 24 hours; returns how many. */
+  sweepIdempotencyKeys(limit: number): Promise<number>
   search(query: ConsentSearchQuery): Promise<{ items: Consent[]; total: number }>
   audit(consentId: string): ReturnType<typeof auditTrail>
 }
@@ -117,7 +145,18 @@ export function createConsentService(deps: ConsentServiceDeps): ConsentService {
     return consent
   }
 
-  const owned = (clientId: string) => (c: Consent) => (c.clientId === clientId ? undefined : foreign())
+  async function get(consentId: string, meta: CallMeta): Promise<Consent | undefined> {
+    const current = await selectConsent(pool, consentId)
+    if (!current || !dueTransition(current, clock.now())) return current
+    // Overdue: record the expiry now, so no reader ever sees a consent that should already be REJECTED.
+    return transition(consentId, meta, (c, now) => {
+      const due = dueTransition(c, now)
+      return due ? { change: due } : {}
+    })
+  }
+
+  // The Consents API's own routes (DELETE, extends) see data consents only; payment consents are not its resources.
+  const owned = (clientId: string) => (c: Consent) => (c.kind !== 'data' ? notFound() : c.clientId === clientId ? undefined : foreign())
 
   return {
     async create(input, meta) {
@@ -142,15 +181,7 @@ export function createConsentService(deps: ConsentServiceDeps): ConsentService {
       return change.after
     },
 
-    async get(consentId, meta) {
-      const current = await selectConsent(pool, consentId)
-      if (!current || !dueTransition(current, clock.now())) return current
-      // Overdue: record the expiry now, so no reader ever sees a consent that should already be REJECTED.
-      return transition(consentId, meta, (c, now) => {
-        const due = dueTransition(c, now)
-        return due ? { change: due } : {}
-      })
-    },
+    get,
 
     authorise: (consentId, input, meta) => transition(consentId, meta, (c, now) => authorise(c, input, now)),
     reject: (consentId, input, meta) => transition(consentId, meta, (c, now) => reject(c, input, now)),
@@ -174,6 +205,42 @@ export function createConsentService(deps: ConsentServiceDeps): ConsentService {
         return changed
       })
     },
+
+    async createPayment(input, meta) {
+      const now = clock.now()
+      const scope = `POST /open-banking/payments/${input.apiVersion}/consents`
+      const hash = requestHash(input.body.data)
+      const consentId = ids.consentId()
+      // The key is claimed and the consent inserted in one transaction: a refused request stores no key, and of
+      // concurrent requests with one key exactly one inserts (the others wait on the key's row, then replay).
+      const outcome = await withTransaction(pool, async (client) => {
+        const record = { organisationId: input.organisationId, clientId: input.clientId, requestHash: hash, consentId }
+        if (!(await claimIdempotencyKey(client, scope, input.idempotencyKey, record, now, new Date(now.getTime() + IDEMPOTENCY_TTL_MS)))) {
+          return { existing: await selectIdempotencyKey(client, scope, input.idempotencyKey, now) }
+        }
+        const request = acceptPaymentConsent(input.body, input.apiVersion, now)
+        const change = createPaymentConsent({ consentId, clientId: input.clientId, organisationId: input.organisationId, apiVersion: input.apiVersion, request }, now)
+        await persist(client, change, now, meta)
+        return { created: change.after }
+      })
+      if (outcome.created) return { consent: outcome.created, replayed: false }
+      const existing = outcome.existing
+      if (!existing) throw new Error('idempotency key neither claimed nor found')
+      if (existing.organisationId !== input.organisationId) {
+        throw new DomainError('FORBIDDEN', 'a chave de idempotência (x-idempotency-key) pertence a outra organização')
+      }
+      if (existing.requestHash !== hash) {
+        throw consentError('ERRO_IDEMPOTENCIA', 'Conteúdo da mensagem (claim data) diverge do conteúdo associado a esta chave de idempotência (x-idempotency-key).')
+      }
+      // The original answer, with the consent's current state.
+      const consent = await get(existing.consentId, meta)
+      if (!consent) throw new Error(`consent ${existing.consentId} of an idempotency key is missing`)
+      return { consent, replayed: true }
+    },
+
+    authorisePayment: (consentId, input, meta) => transition(consentId, meta, (c, now) => authorisePayment(c, input, now)),
+    consume: (consentId, input, meta) => transition(consentId, meta, (c, now) => consume(c, input, now)),
+    sweepIdempotencyKeys: (limit) => deleteExpiredIdempotencyKeys(pool, clock.now(), limit),
 
     search: (query) => searchConsents(pool, query),
     audit: (consentId) => auditTrail(pool, consentId),

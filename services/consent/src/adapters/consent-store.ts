@@ -1,13 +1,13 @@
 import type { Pool, PoolClient } from '@ponte/platform'
 import type { ConsentAuditEntry, ConsentResource, ConsentSearchQuery, Permission } from '@ponte/contracts'
-import type { Change, Consent, Extension } from '../domain/consent.ts'
+import type { Change, Consent, Extension, PaymentConsentDetails } from '../domain/consent.ts'
 
 /** A pool or a client inside a transaction. */
 export type Queryable = Pool | PoolClient
 
 const COLUMNS = `consent_id, kind, status, client_id, organisation_id, permissions, logged_user_cpf, business_entity_cnpj,
   expiration_date_time, created_at, status_updated_at, authorisation_deadline, resources, authorised_cpf, authorised_cnpj, acr,
-  rejected_by, rejection_reason, rejection_information, is_linked, link_id`
+  rejected_by, rejection_reason, rejection_information, is_linked, link_id, details`
 
 interface ConsentRow {
   consent_id: string
@@ -32,7 +32,11 @@ interface ConsentRow {
   rejection_information: string | null
   is_linked: boolean | null
   link_id: string | null
+  details: { payment?: StoredPayment }
 }
+
+/** A payment consent's details as stored in `details.payment` (JSON: no `Date`s). */
+type StoredPayment = PaymentConsentDetails
 
 function toConsent(r: ConsentRow): Consent {
   return {
@@ -57,6 +61,7 @@ function toConsent(r: ConsentRow): Consent {
       : {}),
     ...(r.is_linked !== null ? { isLinked: r.is_linked } : {}),
     ...(r.link_id ? { linkId: r.link_id } : {}),
+    ...(r.kind === 'payment' && r.details.payment ? { payment: r.details.payment } : {}),
   }
 }
 
@@ -71,14 +76,18 @@ function values(c: Consent): unknown[] {
     c.consentId, c.kind, c.status, c.clientId, c.organisationId ?? null, c.permissions, c.loggedUserCpf, c.businessEntityCnpj ?? null,
     c.expirationDateTime ?? null, c.createdAt, c.statusUpdatedAt, c.authorisationDeadline, JSON.stringify(c.resources),
     c.authorisedCpf ?? null, c.authorisedCnpj ?? null, c.acr ?? null, c.rejection?.rejectedBy ?? null, c.rejection?.reason ?? null,
-    c.rejection?.additionalInformation ?? null, c.isLinked ?? null, c.linkId ?? null,
+    c.rejection?.additionalInformation ?? null, c.isLinked ?? null, c.linkId ?? null, JSON.stringify(detailsOf(c)),
   ]
+}
+
+function detailsOf(c: Consent): { payment?: StoredPayment } {
+  return c.payment ? { payment: c.payment } : {}
 }
 
 /** Inserts a new consent. */
 export async function insertConsent(client: PoolClient, c: Consent): Promise<void> {
   await client.query(
-    `insert into consents (${COLUMNS}) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`,
+    `insert into consents (${COLUMNS}) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`,
     values(c),
   )
 }
@@ -91,11 +100,11 @@ export async function updateConsent(client: PoolClient, c: Consent, expectedStat
   const { rowCount } = await client.query(
     `update consents set status = $2, permissions = $3, expiration_date_time = $4, status_updated_at = $5, resources = $6,
        authorised_cpf = $7, authorised_cnpj = $8, acr = $9, rejected_by = $10, rejection_reason = $11, rejection_information = $12,
-       is_linked = $13, link_id = $14
+       is_linked = $13, link_id = $14, details = $16
      where consent_id = $1 and status = $15`,
     [c.consentId, c.status, c.permissions, c.expirationDateTime ?? null, c.statusUpdatedAt, JSON.stringify(c.resources),
       c.authorisedCpf ?? null, c.authorisedCnpj ?? null, c.acr ?? null, c.rejection?.rejectedBy ?? null, c.rejection?.reason ?? null,
-      c.rejection?.additionalInformation ?? null, c.isLinked ?? null, c.linkId ?? null, expectedStatus],
+      c.rejection?.additionalInformation ?? null, c.isLinked ?? null, c.linkId ?? null, expectedStatus, JSON.stringify(detailsOf(c))],
   )
   return rowCount === 1
 }
@@ -212,4 +221,49 @@ export async function auditTrail(q: Queryable, consentId: string): Promise<Array
     ...(r.additional_information ? { additionalInformation: r.additional_information } : {}),
     ...(r.interaction_id ? { interactionId: r.interaction_id } : {}),
   }))
+}
+
+/** A stored `x-idempotency-key` of `POST /consents`. */
+export interface IdempotencyRecord {
+  organisationId: string
+  clientId: string
+  requestHash: string
+  consentId: string
+}
+
+/**
+ * Claims `key` in `scope` for a new consent, inside the caller's transaction: inserts the key, or takes over a key
+ * whose 24 hours have passed. Returns true when claimed. When another transaction holds the same key uncommitted, the
+ * insert waits for it to end (the primary key), so of concurrent requests exactly one claims the key; the others
+ * then read the winner's record with {@link selectIdempotencyKey}.
+ */
+export async function claimIdempotencyKey(
+  client: PoolClient, scope: string, key: string, record: IdempotencyRecord, now: Date, expiresAt: Date,
+): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `insert into payment_consent_idempotency (scope, idempotency_key, organisation_id, client_id, request_hash, consent_id, created_at, expires_at)
+     values ($1,$2,$3,$4,$5,$6,$7,$8)
+     on conflict (scope, idempotency_key) do update set organisation_id = excluded.organisation_id, client_id = excluded.client_id,
+       request_hash = excluded.request_hash, consent_id = excluded.consent_id, created_at = excluded.created_at, expires_at = excluded.expires_at
+     where payment_consent_idempotency.expires_at <= $7`,
+    [scope, key, record.organisationId, record.clientId, record.requestHash, record.consentId, now, expiresAt],
+  )
+  return rowCount === 1
+}
+
+/** The live record of `key` in `scope`, if any. */
+export async function selectIdempotencyKey(q: Queryable, scope: string, key: string, now: Date): Promise<IdempotencyRecord | undefined> {
+  const { rows } = await q.query<{ organisation_id: string; client_id: string; request_hash: string; consent_id: string }>(
+    `select organisation_id, client_id, request_hash, consent_id from payment_consent_idempotency
+     where scope = $1 and idempotency_key = $2 and expires_at > $3`, [scope, key, now])
+  const r = rows[0]
+  return r ? { organisationId: r.organisation_id, clientId: r.client_id, requestHash: r.request_hash, consentId: r.consent_id } : undefined
+}
+
+/** Deletes up to `limit` keys past their 24 hours; returns how many. */
+export async function deleteExpiredIdempotencyKeys(q: Queryable, now: Date, limit: number): Promise<number> {
+  const { rowCount } = await q.query(
+    `delete from payment_consent_idempotency where ctid in (
+       select ctid from payment_consent_idempotency where expires_at <= $1 limit $2 for update skip locked)`, [now, limit])
+  return rowCount ?? 0
 }

@@ -3,7 +3,7 @@ import type { ConsentService } from './consent-service.ts'
 
 /** Options of {@link createExpiryScheduler}. */
 export interface ExpirySchedulerOptions {
-  consents: Pick<ConsentService, 'expireDue'>
+  consents: Pick<ConsentService, 'expireDue' | 'sweepIdempotencyKeys'>
   logger: Logger
   /** Pause between sweeps when nothing is due. */
   intervalMs: number
@@ -21,7 +21,9 @@ export interface ExpiryScheduler {
 }
 
 /**
- * Applies the time-based transitions (60-minute authorisation window, expiry date) in the background. It keeps no
+ * Applies the time-based transitions (data consents: 60-minute authorisation window, expiry date; payment consents:
+ * 5-minute authorisation and 60-minute consumption windows) and forgets idempotency keys past their 24 hours, in the
+ * background. It keeps no
  * timers per consent: each sweep asks the database what is due at the clock's now, so nothing is missed across
  * restarts, and rows are claimed with `FOR UPDATE SKIP LOCKED`, so replicas sweeping at once never transition the same
  * consent twice. Reads apply the same transition lazily, so the sweep only bounds how late events are.
@@ -41,6 +43,8 @@ export function createExpiryScheduler(options: ExpirySchedulerOptions): ExpirySc
       total += n
       if (n < options.batchSize || stopped) break
     }
+    // Payment consent idempotency keys are kept 24 hours (docs/regulation/payments.md#idempotency).
+    while (!stopped && (await options.consents.sweepIdempotencyKeys(options.batchSize)) === options.batchSize);
     stats.swept += total
     stats.lastSuccessAt = new Date()
     if (total > 0) log.info({ transitioned: total }, 'due consents expired')

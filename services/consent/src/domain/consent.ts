@@ -1,5 +1,5 @@
 import { DomainError } from '@ponte/platform'
-import { resourceTypesOf, type ConsentResource, type Permission } from '@ponte/contracts'
+import { resourceTypesOf, type ConsentResource, type PaymentAccount, type PaymentsApiVersion, type Permission } from '@ponte/contracts'
 
 /**
  * The consent lifecycle, in one place (docs/regulation/consents.md#consent-statuses). Every state change of a consent is decided here by a pure
@@ -10,7 +10,13 @@ import { resourceTypesOf, type ConsentResource, type Permission } from '@ponte/c
  *            │                               │
  *            ├─reject / revoke / expire──▶ REJECTED ◀── revoke / reject (technical, security) / expire
  *
- * REJECTED is final.
+ * Payment consents (docs/regulation/payments.md#payment-consent-lifecycle) share it, with their own clocks and a
+ * final CONSUMED:
+ *
+ *   AWAITING_AUTHORISATION ─authorisePayment (5 min)─▶ AUTHORISED ─consume (60 min)─▶ CONSUMED
+ *            └──────── reject / expire ──────────────────────┴─ reject (technical, security) / expire ─▶ REJECTED
+ *
+ * REJECTED and CONSUMED are final.
  */
 
 export type ConsentStatus = 'AWAITING_AUTHORISATION' | 'AUTHORISED' | 'REJECTED' | 'PARTIALLY_ACCEPTED' | 'CONSUMED' | 'REVOKED'
@@ -23,6 +29,36 @@ export type RejectionReason =
   | 'CONSENT_MAX_DATE_REACHED'
   | 'CONSENT_TECHNICAL_ISSUE'
   | 'INTERNAL_SECURITY_REASON'
+  | PaymentRejectionCode
+
+/** `rejectionReason.code` of a payment consent (docs/regulation/payments.md#payment-consent-rejection-reasons). */
+export type PaymentRejectionCode =
+  | 'TEMPO_EXPIRADO_AUTORIZACAO'
+  | 'TEMPO_EXPIRADO_CONSUMO'
+  | 'REJEITADO_USUARIO'
+  | 'FALHA_INFRAESTRUTURA'
+  | 'NAO_INFORMADO'
+
+/** What only a payment consent has; kept with the consent (`details`). */
+export interface PaymentConsentDetails {
+  /** The Payments API version that created it; it is always answered in that version's shape. */
+  apiVersion: PaymentsApiVersion
+  /** The request's `data` as accepted: loggedUser, businessEntity, creditor, payment, debtorAccount. */
+  request: PaymentConsentRequest
+  /** The customer's account debited, fixed at authorisation. */
+  authorisedDebtorAccount?: { resourceId: string; account: PaymentAccount }
+  /** The payments that consumed it. */
+  paymentIds?: string[]
+}
+
+/** The accepted `data` of `CreatePaymentConsent`. */
+export interface PaymentConsentRequest {
+  loggedUser: { document: { identification: string; rel: string } }
+  businessEntity?: { document: { identification: string; rel: string } }
+  creditor: { personType: 'PESSOA_NATURAL' | 'PESSOA_JURIDICA'; cpfCnpj: string; name: string }
+  payment: Record<string, unknown>
+  debtorAccount?: PaymentAccount
+}
 
 /** A consent as the service holds it. Times are `Date`s; `expirationDateTime` undefined = indefinite. */
 export interface Consent {
@@ -47,6 +83,8 @@ export interface Consent {
   rejection?: { rejectedBy: RejectedBy; reason: RejectionReason; additionalInformation?: string }
   isLinked?: boolean
   linkId?: string
+  /** Set for `kind: 'payment'`. */
+  payment?: PaymentConsentDetails
 }
 
 /** Who caused a change. */
@@ -55,7 +93,7 @@ export interface Actor {
   id?: string
 }
 
-export type Action = 'created' | 'authorised' | 'rejected' | 'revoked' | 'expired' | 'extended'
+export type Action = 'created' | 'authorised' | 'rejected' | 'revoked' | 'expired' | 'extended' | 'consumed'
 
 /** A renewal (`POST /consents/{id}/extends`), as recorded in the extensions history. */
 export interface Extension {
@@ -90,6 +128,21 @@ export interface Decision {
 
 /** Data consents must be authorised within 60 minutes of creation (docs/regulation/consents.md#authorisation-window). */
 export const DATA_AUTHORISATION_WINDOW_MS = 60 * 60_000
+
+/** A payment consent must be authorised within 5 minutes of creation (docs/regulation/payments.md#payment-consent-expiry). */
+export const PAYMENT_AUTHORISATION_WINDOW_MS = 5 * 60_000
+
+/** An authorised payment consent must be consumed within 60 minutes (docs/regulation/payments.md#payment-consent-expiry). */
+export const PAYMENT_CONSUMPTION_WINDOW_MS = 60 * 60_000
+
+/** The spec's `detail` of each payment consent rejection code (`ConsentRejectionReason`). */
+export const PAYMENT_REJECTION_DETAILS: Record<PaymentRejectionCode, string> = {
+  TEMPO_EXPIRADO_AUTORIZACAO: 'Consentimento expirou antes que o usuário pudesse confirmá-lo.',
+  TEMPO_EXPIRADO_CONSUMO: 'O usuário não finalizou o fluxo de pagamento e o consentimento expirou.',
+  REJEITADO_USUARIO: 'O usuário rejeitou a autorização do consentimento.',
+  FALHA_INFRAESTRUTURA: 'Falha de infraestrutura na detentora durante o processamento do consentimento.',
+  NAO_INFORMADO: 'Não informada pela detentora de conta.',
+}
 
 /** The v2.2 "indefinite" date, accepted as indefinite during the coexistence period (docs/regulation/consents.md#consent-expiry-date). */
 export const LEGACY_INDEFINITE = '2300-01-01T00:00:00Z'
@@ -155,11 +208,33 @@ export function createConsent(input: NewConsent, now: Date): Change {
 }
 
 function toRejected(c: Consent, now: Date, rejectedBy: RejectedBy, reason: RejectionReason, additionalInformation?: string): Consent {
+  if (c.kind === 'payment') {
+    // A payment consent states its reason with the Payments API's codes and their detail.
+    const code = paymentReasonFor(reason)
+    return { ...c, status: 'REJECTED', statusUpdatedAt: now, rejection: { rejectedBy, reason: code, additionalInformation: PAYMENT_REJECTION_DETAILS[code] } }
+  }
   return {
     ...c,
     status: 'REJECTED',
     statusUpdatedAt: now,
     rejection: { rejectedBy, reason, ...(additionalInformation ? { additionalInformation } : {}) },
+  }
+}
+
+/** The Payments API's rejection code for a shared rejection reason. */
+function paymentReasonFor(reason: RejectionReason): PaymentRejectionCode {
+  switch (reason) {
+    case 'CUSTOMER_MANUALLY_REJECTED': return 'REJEITADO_USUARIO'
+    case 'CONSENT_TECHNICAL_ISSUE': return 'FALHA_INFRAESTRUTURA'
+    case 'CONSENT_EXPIRED': return 'TEMPO_EXPIRADO_AUTORIZACAO'
+    case 'CONSENT_MAX_DATE_REACHED': return 'TEMPO_EXPIRADO_CONSUMO'
+    case 'TEMPO_EXPIRADO_AUTORIZACAO':
+    case 'TEMPO_EXPIRADO_CONSUMO':
+    case 'REJEITADO_USUARIO':
+    case 'FALHA_INFRAESTRUTURA':
+    case 'NAO_INFORMADO':
+      return reason
+    default: return 'NAO_INFORMADO'
   }
 }
 
@@ -170,11 +245,15 @@ function toRejected(c: Consent, now: Date, rejectedBy: RejectedBy, reason: Rejec
  */
 export function dueTransition(c: Consent, now: Date): Change | undefined {
   const t = now.getTime()
+  const payment = c.kind === 'payment'
   if (c.status === 'AWAITING_AUTHORISATION' && t >= c.authorisationDeadline.getTime()) {
-    return { before: c, after: toRejected(c, now, 'ASPSP', 'CONSENT_EXPIRED'), action: 'expired', actor: { type: 'SYSTEM' }, reason: 'CONSENT_EXPIRED' }
+    const reason = payment ? 'TEMPO_EXPIRADO_AUTORIZACAO' : 'CONSENT_EXPIRED'
+    return { before: c, after: toRejected(c, now, 'ASPSP', reason), action: 'expired', actor: { type: 'SYSTEM' }, reason }
   }
   if (c.status === 'AUTHORISED' && c.expirationDateTime && t >= c.expirationDateTime.getTime()) {
-    return { before: c, after: toRejected(c, now, 'ASPSP', 'CONSENT_MAX_DATE_REACHED'), action: 'expired', actor: { type: 'SYSTEM' }, reason: 'CONSENT_MAX_DATE_REACHED' }
+    // For a payment consent this is the 60-minute consumption window (its expirationDateTime).
+    const reason = payment ? 'TEMPO_EXPIRADO_CONSUMO' : 'CONSENT_MAX_DATE_REACHED'
+    return { before: c, after: toRejected(c, now, 'ASPSP', reason), action: 'expired', actor: { type: 'SYSTEM' }, reason }
   }
   return undefined
 }
@@ -198,6 +277,9 @@ export interface AuthoriseInput {
  * business consent, for its `businessEntity` (CNPJ); resources must be of types the permissions cover.
  */
 export function authorise(c: Consent, input: AuthoriseInput, now: Date): Decision {
+  if (c.kind === 'payment') {
+    return { refusal: new DomainError('UNPROCESSABLE_ENTITY', 'a payment consent is authorised through /internal/payment-consents', { ofbCode: 'CONSENT_STATE_INVALID', title: 'Estado do consentimento inválido' }) }
+  }
   return guarded(c, now, (after) => refusals.internalState(after.status, 'authorise'), () => {
     if (c.status !== 'AWAITING_AUTHORISATION') return { refusal: refusals.internalState(c.status, 'authorise') }
     if (input.authenticatedUser.cpf !== c.loggedUserCpf) {
@@ -354,5 +436,110 @@ export function extend(c: Consent, input: ExtendInput, now: Date): Decision {
       ...(input.businessEntityCnpj ? { businessEntityCnpj: input.businessEntityCnpj } : {}),
     }
     return { change: { before: c, after, action: 'extended', actor: { type: 'CUSTOMER', id: input.loggedUserCpf }, extension } }
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Payment consents (docs/regulation/payments.md#payment-consent-lifecycle)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Input of {@link createPaymentConsent}: the accepted request (see payment-rules.ts) and its owner. */
+export interface NewPaymentConsent {
+  consentId: string
+  clientId: string
+  organisationId: string
+  apiVersion: PaymentsApiVersion
+  request: PaymentConsentRequest
+}
+
+/**
+ * A new payment consent, `AWAITING_AUTHORISATION`, whose `expirationDateTime` is creation + 5 minutes
+ * (docs/regulation/payments.md#payment-consent-expiry).
+ */
+export function createPaymentConsent(input: NewPaymentConsent, now: Date): Change {
+  const deadline = new Date(now.getTime() + PAYMENT_AUTHORISATION_WINDOW_MS)
+  const after: Consent = {
+    consentId: input.consentId,
+    kind: 'payment',
+    status: 'AWAITING_AUTHORISATION',
+    clientId: input.clientId,
+    organisationId: input.organisationId,
+    permissions: [],
+    loggedUserCpf: input.request.loggedUser.document.identification,
+    createdAt: now,
+    statusUpdatedAt: now,
+    authorisationDeadline: deadline,
+    expirationDateTime: deadline,
+    resources: [],
+    payment: { apiVersion: input.apiVersion, request: input.request },
+    ...(input.request.businessEntity ? { businessEntityCnpj: input.request.businessEntity.document.identification } : {}),
+  }
+  return { after, action: 'created', actor: { type: 'TPP', id: input.clientId } }
+}
+
+/** The LoA3 `acr` a payment consent requires (docs/regulation/security-profile.md#authentication-levels-acr). */
+export const LOA3 = 'urn:brasil:openbanking:loa3'
+
+/** Input of {@link authorisePayment} (auth-server, after the customer approved). */
+export interface AuthorisePaymentInput {
+  authenticatedUser: { cpf: string; cnpj?: string }
+  acr: string
+  debtorAccount: { resourceId: string; account: PaymentAccount }
+}
+
+const notPayment = () => new DomainError('NOT_FOUND', 'payment consent not found')
+
+/** Whether two Payments API accounts are the same (branch compared only when both name one). */
+export function sameAccount(a: PaymentAccount, b: PaymentAccount): boolean {
+  return a.ispb === b.ispb && a.number === b.number && a.accountType === b.accountType && (a.issuer ?? '') === (b.issuer ?? '')
+}
+
+/**
+ * The customer approves a payment consent: only `AWAITING_AUTHORISATION` within its 5 minutes, only at LoA3, only by
+ * the `loggedUser` (and for the `businessEntity`), and with the consent's own debtor account when it named one. The
+ * account is fixed from then on, and the consent must be consumed within 60 minutes.
+ */
+export function authorisePayment(c: Consent, input: AuthorisePaymentInput, now: Date): Decision {
+  if (c.kind !== 'payment' || !c.payment) return { refusal: notPayment() }
+  const details = c.payment
+  return guarded(c, now, (after) => refusals.internalState(after.status, 'authorise'), () => {
+    if (c.status !== 'AWAITING_AUTHORISATION') return { refusal: refusals.internalState(c.status, 'authorise') }
+    if (input.acr !== LOA3) return { refusal: new DomainError('FORBIDDEN', 'a payment consent must be authorised at LoA3') }
+    if (input.authenticatedUser.cpf !== c.loggedUserCpf) {
+      return { refusal: new DomainError('FORBIDDEN', 'the authenticated customer is not the consent\'s loggedUser') }
+    }
+    if (c.businessEntityCnpj ? input.authenticatedUser.cnpj !== c.businessEntityCnpj : input.authenticatedUser.cnpj !== undefined) {
+      return { refusal: new DomainError('FORBIDDEN', 'the authenticated business is not the consent\'s businessEntity') }
+    }
+    const named = details.request.debtorAccount
+    if (named && !sameAccount(named, input.debtorAccount.account)) {
+      return { refusal: new DomainError('UNPROCESSABLE_ENTITY', 'the debtor account differs from the one the consent names', { ofbCode: 'DEBTOR_ACCOUNT_MISMATCH', title: 'Conta de origem divergente' }) }
+    }
+    const after: Consent = {
+      ...c,
+      status: 'AUTHORISED',
+      statusUpdatedAt: now,
+      expirationDateTime: new Date(now.getTime() + PAYMENT_CONSUMPTION_WINDOW_MS),
+      authorisedCpf: input.authenticatedUser.cpf,
+      acr: input.acr,
+      ...(input.authenticatedUser.cnpj ? { authorisedCnpj: input.authenticatedUser.cnpj } : {}),
+      payment: { ...details, authorisedDebtorAccount: { resourceId: input.debtorAccount.resourceId, account: { ...input.debtorAccount.account } } },
+    }
+    return { change: { before: c, after, action: 'authorised', actor: { type: 'CUSTOMER', id: input.authenticatedUser.cpf } } }
+  })
+}
+
+/**
+ * The payments were initiated (connectors): `AUTHORISED` → `CONSUMED`, final. Consuming a `CONSUMED` consent again
+ * changes nothing (idempotent: a retried call after a lost answer); any other status is refused.
+ */
+export function consume(c: Consent, input: { paymentIds: string[]; by: string }, now: Date): Decision {
+  if (c.kind !== 'payment' || !c.payment) return { refusal: notPayment() }
+  const details = c.payment
+  if (c.status === 'CONSUMED') return {}
+  return guarded(c, now, (after) => refusals.internalState(after.status, 'consume'), () => {
+    if (c.status !== 'AUTHORISED') return { refusal: refusals.internalState(c.status, 'consume') }
+    const after: Consent = { ...c, status: 'CONSUMED', statusUpdatedAt: now, payment: { ...details, paymentIds: [...input.paymentIds] } }
+    return { change: { before: c, after, action: 'consumed', actor: { type: 'SYSTEM', id: input.by } } }
   })
 }

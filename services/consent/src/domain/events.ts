@@ -21,13 +21,30 @@ export function eventFor(change: Change, meta: EventMeta): ConsentEvent {
     version: 1 as const,
     ...(meta.interactionId && UUID_RE.test(meta.interactionId) ? { interactionId: meta.interactionId } : {}),
   }
-  const base = { consentId: c.consentId, kind: c.kind, clientId: c.clientId, ...(c.organisationId ? { organisationId: c.organisationId } : {}) }
+  const base = {
+    consentId: c.consentId,
+    kind: c.kind,
+    clientId: c.clientId,
+    ...(c.organisationId ? { organisationId: c.organisationId } : {}),
+    ...(c.payment ? { apiVersion: c.payment.apiVersion } : {}),
+  }
   const expiry = c.expirationDateTime ? { expirationDateTime: ofbDateTime(c.expirationDateTime) } : {}
   switch (change.action) {
     case 'created':
       return { ...envelope, type: 'consent.created', data: { ...base, permissions: c.permissions, ...expiry } }
     case 'authorised':
-      return { ...envelope, type: 'consent.authorised', data: { ...base, resourceIds: c.resources.map((r) => r.resourceId), ...expiry } }
+      return {
+        ...envelope,
+        type: 'consent.authorised',
+        data: {
+          ...base,
+          // A payment consent covers one account: the debtor account fixed at authorisation.
+          resourceIds: c.payment?.authorisedDebtorAccount ? [c.payment.authorisedDebtorAccount.resourceId] : c.resources.map((r) => r.resourceId),
+          ...expiry,
+        },
+      }
+    case 'consumed':
+      return { ...envelope, type: 'consent.consumed', data: { ...base, paymentIds: c.payment?.paymentIds ?? [] } }
     case 'extended':
       return {
         ...envelope,

@@ -118,7 +118,7 @@ export async function consentsRoutes(app: PonteServer, opts: ConsentsRoutesOptio
     schema: { params: ConsentIdParams },
   }, async (req) => {
     const consent = await opts.consents.get(req.params.consentId, meta(req))
-    if (!consent) throw new DomainError('NOT_FOUND', 'consentimento não encontrado')
+    if (!consent || consent.kind !== 'data') throw new DomainError('NOT_FOUND', 'consentimento não encontrado')
     if (consent.clientId !== callerOf(req).clientId) throw new DomainError('FORBIDDEN', 'o consentimento pertence a outro cliente')
     return { data: consentReadData(consent), links: selfLink(`/consents/${consent.consentId}`), meta: { requestDateTime: now() } }
   })
@@ -158,7 +158,7 @@ export async function consentsRoutes(app: PonteServer, opts: ConsentsRoutesOptio
   }, async (req) => {
     const { consentId } = req.params
     const consent = await opts.consents.get(consentId, meta(req))
-    if (!consent) throw new DomainError('NOT_FOUND', 'consentimento não encontrado')
+    if (!consent || consent.kind !== 'data') throw new DomainError('NOT_FOUND', 'consentimento não encontrado')
     if (consent.clientId !== callerOf(req).clientId) throw new DomainError('FORBIDDEN', 'o consentimento pertence a outro cliente')
     const page = req.query.page
     const size = req.query['page-size']
