@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { bootService, createOutboxRelay, orExit, runService } from '@ponte/platform'
+import { bootService, createOutboxRelay, ensureTopics, orExit, runService } from '@ponte/platform'
+import { topics, topicSettings } from '@ponte/contracts'
 import type { CoreConnector } from '@ponte/contracts'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
@@ -53,7 +54,10 @@ const payments = createPayments({ pool: runtime.pool, rail: core, consents, logg
 const scheduler = createPaymentScheduler({ payments, pollMs: config.payments.pollMs, logger: log })
 scheduler.start()
 runtime.closers.unshift(() => scheduler.stop())
-if (runtime.publisher) {
+if (runtime.publisher && runtime.kafka) {
+  // The payment topic is created if missing (a Kafka outage only delays events: they wait in the outbox).
+  await ensureTopics(runtime.kafka, [{ topic: topics.payment, ...topicSettings[topics.payment] }])
+    .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not ensure the payment topic; the relay retries publishing'))
   const relay = createOutboxRelay({ pool: runtime.pool, publisher: runtime.publisher, logger: log })
   runtime.closers.unshift(() => relay.stop())
 }
