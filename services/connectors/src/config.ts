@@ -23,10 +23,10 @@ export const Env = z.object({
   PIX_SETTLEMENT_DELAY_MS: z.coerce.number().int().min(0).max(86_400_000).default(2_000).describe('How long after the debit a Pix payment of the reference core settles'),
   PIX_SETTLEMENT_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500).describe('How often the reference core\'s settlement job looks for due Pix payments (also woken at each due time by the process that made the debit)'),
   PIX_SETTLEMENT_REJECT_ALL: envBoolean(false).describe('Reject every Pix settlement of the reference core (PAGAMENTO_RECUSADO_SPI; the debit is returned) — to exercise failed payments'),
+  PIX_REJECTED_CREDITOR_ACCOUNT: z.string().regex(/^[0-9]{1,20}$/).default('99999999').describe('Creditor account number whose Pix settlements the reference core rejects (PAGAMENTO_RECUSADO_SPI) — the per-payment hook for failed payments'),
   CONSENT_URL: z.url().default('http://127.0.0.1:3001').describe('Base URL of the consent service (internal payment-consent API: read and consume a payment consent at payment time)'),
   CONSENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(15_000).default(3_000).describe('Timeout of one call to the consent service'),
   PAYMENTS_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000).describe('How often the payments scheduler debits due Pix payments (scheduled for today in Brasília, or left received) and follows debits to settlement'),
-  PIX_REJECTED_CREDITOR_ACCOUNT: z.string().regex(/^[0-9]{1,20}$/).default('99999999').describe('Creditor account number whose Pix settlements the reference core rejects (PAGAMENTO_RECUSADO_SPI) — the per-payment hook for failed payments'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
