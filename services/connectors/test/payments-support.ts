@@ -124,6 +124,8 @@ export interface PaymentsFixture {
   clock: { now: Date }
   /** Service-token header of a gateway call for `ctx` (defaults: the TPP, with a payment consent when given). */
   headers(o?: { consentId?: string; organisationId?: string; clientId?: string; key?: string }): Promise<Record<string, string>>
+  /** Another payments instance on the same database (a second connectors process). */
+  another(): Payments
   close(): Promise<void>
 }
 
@@ -154,6 +156,7 @@ export async function paymentsFixture(prefix: string): Promise<PaymentsFixture> 
   await app.ready()
   return {
     schema, pool, app, core, payments, settlement, consent, clock,
+    another: () => createPayments({ pool, rail: core, consents, logger, clock: () => clock.now }),
     async headers(o = {}) {
       const ctx: CallerContext = { clientId: o.clientId ?? CLIENT, organisationId: o.organisationId ?? ORG, scopes: ['openid', 'payments'], ...(o.consentId ? { paymentConsentId: o.consentId } : {}) }
       return { 'x-ponte-service-token': await gateway.sign('connectors', ctx), ...(o.key ? { 'x-idempotency-key': o.key } : {}) }

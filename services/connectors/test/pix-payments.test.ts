@@ -235,4 +235,43 @@ describe('Pix payments v4/v5 (connectors)', () => {
     const noConsent = await f.app.inject({ method: 'POST', url: `${V4}/pix/payments`, headers: await f.headers({ key: 'k1' }), payload: { data: itemsFor(consent, [brasiliaToday(f.clock.now)], f.clock.now) } })
     expect(noConsent.statusCode).toBe(403)
   })
+
+  it('two schedulers racing over the same due payments debit each exactly once', async () => {
+    const now = f.clock.now
+    const start = addDays(brasiliaToday(now), 10)
+    const dates = [start, addDays(start, 1), addDays(start, 2)]
+    const consent = givenConsent(now, { amount: '0.97', schedule: { custom: { dates, additionalInformation: 'x' } } })
+    const res = await post('v4', consent.consentId, itemsFor(consent, dates, now))
+    expect(res.statusCode).toBe(201)
+    const before = await available(f.pool, anaChecking)
+    // Both processes wake up after the last date: all three are due.
+    f.clock.now = new Date(`${dates[2]}T12:00:00Z`)
+    try {
+      const [a, b] = await Promise.all([f.payments.runDue(), f.another().runDue()])
+      expect(a + b).toBe(3)
+      const { rows } = await f.pool.query(`select status, count(*)::int as n from pix_payment_initiation where consent_id = $1 group by status`, [consent.consentId])
+      expect(rows).toEqual([{ status: 'ACPD', n: 3 }])
+      expect(Math.round((Number(before) - Number(await available(f.pool, anaChecking))) * 100)).toBe(291)
+    } finally {
+      f.clock.now = new Date()
+    }
+  })
+
+  it('a settlement the arrangement rejects ends RJCT with PAGAMENTO_RECUSADO_SPI and the debit returned', async () => {
+    const now = f.clock.now
+    const consent = givenConsent(now, { amount: '4.44', localInstrument: 'MANU', proxy: null })
+    const details = consent.payment.details as Record<string, unknown>
+    details.creditorAccount = { ispb: '99999004', issuer: '0001', number: '99999999', accountType: 'CACC' }
+    const before = await available(f.pool, anaChecking)
+    const res = await post('v5', consent.consentId, itemsFor(consent, [brasiliaToday(now)], now))
+    expect(res.json().data[0].status).toBe('ACPD')
+    f.clock.now = new Date(now.getTime() + 1_000)
+    await f.settlement.settleDue()
+    await f.payments.followSettlement()
+    const got = await f.app.inject({ method: 'GET', url: `${V5}/pix/payments/${res.json().data[0].paymentId}`, headers: await f.headers() })
+    v5.assert('get', '/pix/payments/{paymentId}', 200, got.json())
+    expect(got.json().data.status).toBe('RJCT')
+    expect(got.json().data.rejectionReason.code).toBe('PAGAMENTO_RECUSADO_SPI')
+    expect(await available(f.pool, anaChecking)).toBe(before)
+  })
 })
