@@ -75,6 +75,15 @@ describe('Pix payments v4/v5 (connectors)', () => {
     expect(changed.json().errors[0].code).toBe('ERRO_IDEMPOTENCIA')
     const foreign = await post('v5', consent.consentId, data, key, { organisationId: 'org-other' })
     expect(foreign.statusCode).toBe(403)
+    // Past 24 h the key is forgotten (and purged).
+    f.clock.now = new Date(now.getTime() + 24 * 3_600_000 + 1)
+    try {
+      expect(await f.payments.purgeExpiredKeys()).toBeGreaterThanOrEqual(1)
+      const { rows } = await f.pool.query(`select count(*)::int as n from payment_idempotency where idempotency_key = $1`, [key])
+      expect(rows[0].n).toBe(0)
+    } finally {
+      f.clock.now = now
+    }
     // A second POST with another key cannot pay the same consent again.
     const second = await post('v5', consent.consentId, data, randomUUID())
     expect(second.statusCode).toBe(422)

@@ -19,7 +19,16 @@ export function createPaymentScheduler(o: { payments: Payments; pollMs: number; 
   let running: Promise<number> | undefined
   let stopped = true
 
-  const sweep = () => (running ??= (async () => (await o.payments.runDue()) + (await o.payments.followSettlement()))().finally(() => { running = undefined }))
+  let lastPurge = 0
+  const sweep = () => (running ??= (async () => {
+    const moved = (await o.payments.runDue()) + (await o.payments.followSettlement())
+    // Expired idempotency keys are also ignored on read; this only keeps the table small (once a minute at most).
+    if (Date.now() - lastPurge > 60_000) {
+      lastPurge = Date.now()
+      await o.payments.purgeExpiredKeys()
+    }
+    return moved
+  })().finally(() => { running = undefined }))
 
   function schedule(): void {
     if (stopped) return

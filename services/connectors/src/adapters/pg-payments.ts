@@ -110,6 +110,8 @@ export interface Payments {
   followSettlement(): Promise<number>
   /** Processes one payment if it is due (used right after a POST so an immediate payment answers ACPD). */
   process(paymentId: string): Promise<void>
+  /** Forgets idempotency keys past their 24 h; answers how many. */
+  purgeExpiredKeys(): Promise<number>
 }
 
 const CREATE = 'POST /pix/payments'
@@ -413,6 +415,10 @@ export function createPayments(o: PaymentsOptions): Payments {
     create,
     get,
     process,
+    async purgeExpiredKeys() {
+      const { rowCount } = await o.pool.query(`delete from payment_idempotency where expires_at <= $1`, [clock()])
+      return rowCount ?? 0
+    },
     runDue,
     followSettlement,
 
