@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { InternalPaymentConsent } from '@ponte/contracts'
-import { canMove, cancellationReason, checkConsentUsable, checkLocalInstrument, consentDates, endToEndDate, matchConsent, requestHash, type PaymentItem } from './payments.ts'
+import { canMove, cancellationReason, checkConsentUsable, checkLocalInstrument, consentDates, endToEndDate, matchConsent, parseBrCode, requestHash, type PaymentItem } from './payments.ts'
 
 const creditorAccount = { ispb: '99999004', issuer: '0001', number: '12345678', accountType: 'CACC' }
 const item = (over: Partial<PaymentItem> = {}): PaymentItem => ({
@@ -85,5 +85,40 @@ describe('payment rules', () => {
     expect(cancellationReason({ status: 'SCHD', paymentDate: '2026-03-10' }, now)).toBeUndefined()
     expect(cancellationReason({ status: 'PDNG', paymentDate: '2026-03-10' }, now)).toBe('CANCELADO_PENDENCIA')
     expect(cancellationReason({ status: 'ACSC', paymentDate: '2026-03-20' }, now)).toBeUndefined()
+  })
+})
+
+describe('BR Code (QR) rules', () => {
+  /** Builds a static BR Code for `key` (and `amount`) with its CRC, as a payer's app reads it. */
+  function brCode(key: string, amount?: string): string {
+    const f = (id: string, v: string) => `${id}${String(v.length).padStart(2, '0')}${v}`
+    const body = f('00', '01') + f('26', f('00', 'br.gov.bcb.pix') + f('01', key)) + f('52', '0000') + f('53', '986') + (amount ? f('54', amount) : '')
+      + f('58', 'BR') + f('59', 'LOJA EXEMPLO') + f('60', 'BRASILIA') + f('62', f('05', '***')) + '6304'
+    return body + crc(body)
+  }
+  function crc(text: string): string {
+    let c = 0xffff
+    for (const b of Buffer.from(text)) {
+      c ^= b << 8
+      for (let i = 0; i < 8; i++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff
+    }
+    return c.toString(16).toUpperCase().padStart(4, '0')
+  }
+
+  it('reads key and amount, and refuses a wrong CRC', () => {
+    // The spec's own example code (payments-v4.0.1.yaml, qrCode) is a valid BR Code.
+    const spec = '00020104141234567890123426660014BR.GOV.BCB.PIX014466756C616E6F32303139406578616D706C652E636F6D27300012BR.COM.OUTRO011001234567895204000053039865406123.455802BR5915NOMEDORECEBEDOR6008BRASILIA61087007490062530515RP12345678-201950300017BR.GOV.BCB.BRCODE01051.0.080450014BR.GOV.BCB.PIX0123PADRAO.URL.PIX/0123ABCD81390012BR.COM.OUTRO01190123.ABCD.3456.WXYZ6304EB76'
+    expect(parseBrCode(spec)).toEqual({ key: '66756C616E6F32303139406578616D706C652E636F6D', amount: '123.45' })
+    expect(parseBrCode(brCode('pix@lojaexemplo.com.br', '10.00'))).toEqual({ key: 'pix@lojaexemplo.com.br', amount: '10.00' })
+    expect(parseBrCode(brCode('pix@lojaexemplo.com.br').replace(/.{4}$/, '0000'))).toBeUndefined()
+    expect(parseBrCode('not a qr code')).toBeUndefined()
+  })
+
+  it('QRES: the code must carry the proxy and the payment amount', () => {
+    const qres = { localInstrument: 'QRES', proxy: 'pix@lojaexemplo.com.br' }
+    expect(checkLocalInstrument(item({ ...qres, qrCode: brCode('pix@lojaexemplo.com.br', '10.00') }), 'v4')).toBeUndefined()
+    expect(checkLocalInstrument(item({ ...qres, qrCode: brCode('outra@chave.com', '10.00') }), 'v4')?.code).toBe('DETALHE_PAGAMENTO_INVALIDO')
+    expect(checkLocalInstrument(item({ ...qres, qrCode: brCode('pix@lojaexemplo.com.br', '11.00') }), 'v4')?.code).toBe('DETALHE_PAGAMENTO_INVALIDO')
+    expect(checkLocalInstrument(item({ ...qres, qrCode: 'garbage' }), 'v4')?.code).toBe('DETALHE_PAGAMENTO_INVALIDO')
   })
 })

@@ -146,6 +146,13 @@ export function checkLocalInstrument(item: PaymentItem, version: PaymentsApiVers
     return bad('Parâmetro transactionIdentification deve ter de 26 a 35 caracteres quando localInstrument é QRDN.')
   }
   if (item.proxy !== undefined && !proxyKeyType(item.proxy)) return bad('Parâmetro proxy não está no formato de uma chave Pix.')
+  if (item.qrCode !== undefined && (li === 'QRES' || li === 'QRDN')) {
+    const qr = parseBrCode(item.qrCode)
+    if (!qr) return bad('Parâmetro qrCode não é um BR Code Pix válido (formato ou CRC).')
+    if (li === 'QRES' && qr.key !== item.proxy) return bad('A chave Pix do qrCode difere do proxy.')
+    if (li === 'QRDN' && !qr.url) return bad('O qrCode não é de um QR Code dinâmico (sem URL de cobrança).')
+    if (qr.amount !== undefined && qr.amount !== item.payment.amount) return bad('O valor do qrCode difere do valor do pagamento.')
+  }
   if ((item.creditorAccount.accountType === 'CACC' || item.creditorAccount.accountType === 'SVGS') && item.creditorAccount.issuer === undefined) {
     return bad('Parâmetro creditorAccount.issuer é obrigatório para contas CACC e SVGS.')
   }
@@ -236,4 +243,49 @@ export function cancellationReason(p: { status: PixPaymentStatus; paymentDate: s
 /** The payment status a core Pix status maps to (the core's codes follow the Payments API: docs/decisions/connectors-pix-rail.md). */
 export function fromCoreStatus(s: 'PENDING' | 'SETTLED' | 'REJECTED' | 'CANCELLED'): PixPaymentStatus {
   return ({ PENDING: 'ACPD', SETTLED: 'ACSC', REJECTED: 'RJCT', CANCELLED: 'CANC' } as const)[s]
+}
+
+/** CRC16/CCITT-FALSE (poly 0x1021, init 0xFFFF): the BR Code's checksum (EMV tag 63). */
+function crc16(text: string): string {
+  let crc = 0xffff
+  for (const byte of Buffer.from(text, 'utf8')) {
+    crc ^= byte << 8
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  }
+  return crc.toString(16).toUpperCase().padStart(4, '0')
+}
+
+function tlv(text: string): Map<string, string> | undefined {
+  const out = new Map<string, string>()
+  let i = 0
+  while (i < text.length) {
+    const id = text.slice(i, i + 2)
+    const len = Number(text.slice(i + 2, i + 4))
+    if (!/^\d{2}$/.test(id) || !/^\d{2}$/.test(text.slice(i + 2, i + 4)) || i + 4 + len > text.length) return undefined
+    out.set(id, text.slice(i + 4, i + 4 + len))
+    i += 4 + len
+  }
+  return out
+}
+
+/**
+ * Reads a Pix BR Code (EMV QR, "Pix Copia e Cola"): its Pix key (static), charge URL (dynamic) and amount. `undefined`
+ * when it is not one: bad TLV structure, no `br.gov.bcb.pix` account information, or a wrong CRC.
+ */
+export function parseBrCode(code: string): { key?: string; url?: string; amount?: string } | undefined {
+  const top = tlv(code)
+  if (!top || top.get('00') !== '01') return undefined
+  const crc = top.get('63')
+  if (!crc || !code.endsWith(`6304${crc}`) || crc16(code.slice(0, -4)) !== crc.toUpperCase()) return undefined
+  for (let id = 26; id <= 51; id++) {
+    const info = tlv(top.get(String(id)) ?? '')
+    if (info?.get('00')?.toLowerCase() !== 'br.gov.bcb.pix') continue
+    const amount = top.get('54')
+    const out: { key?: string; url?: string; amount?: string } = {}
+    if (info.get('01')) out.key = info.get('01')!
+    if (info.get('25')) out.url = info.get('25')!
+    if (amount !== undefined) out.amount = /^\d+\.\d{2}$/.test(amount) ? amount : Number(amount).toFixed(2)
+    return out
+  }
+  return undefined
 }
