@@ -4,6 +4,7 @@ import { specValidator } from '@ponte/testkit'
 import { PaymentEvent } from '@ponte/contracts'
 import { addDays, brasiliaToday } from '../src/domain/dates.ts'
 import { available } from './pix-support.ts'
+import { demoId, DEMO_CUSTOMERS } from '../src/seed/demo-bank.ts'
 import { aConsent, anaChecking, itemsFor, ORG, paymentsFixture, type PaymentsFixture } from './payments-support.ts'
 
 const v4 = specValidator('payments-v4.0.1.yaml')
@@ -282,5 +283,21 @@ describe('Pix payments v4/v5 (connectors)', () => {
     expect(got.json().data.status).toBe('RJCT')
     expect(got.json().data.rejectionReason.code).toBe('PAGAMENTO_RECUSADO_SPI')
     expect(await available(f.pool, anaChecking)).toBe(before)
+  })
+
+  it('over the customer\'s daily Pix limit: RJCT with VALOR_ACIMA_LIMITE, nothing debited', async () => {
+    const now = f.clock.now
+    const mariana = DEMO_CUSTOMERS.mariana.cpf
+    await f.pool.query(`update customer set pix_daily_limit = 1.00 where cpf = $1`, [mariana])
+    const consent = givenConsent(now, { amount: '1.01' })
+    consent.loggedUser = { cpf: mariana }
+    consent.authorisedBy = { cpf: mariana }
+    consent.authorisedDebtorAccount = { resourceId: demoId('mariana:checking'), account: { ispb: '99999001', issuer: '0001', number: '00099887', accountType: 'CACC' } }
+    const before = await available(f.pool, demoId('mariana:checking'))
+    const res = await post('v5', consent.consentId, itemsFor(consent, [brasiliaToday(now)], now))
+    expect(res.statusCode).toBe(201)
+    v5.assert('post', '/pix/payments', 201, res.json())
+    expect(res.json().data[0]).toMatchObject({ status: 'RJCT', rejectionReason: { code: 'VALOR_ACIMA_LIMITE' } })
+    expect(await available(f.pool, demoId('mariana:checking'))).toBe(before)
   })
 })
