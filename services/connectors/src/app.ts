@@ -8,6 +8,8 @@ import { internalCustomerRoutes } from './routes/internal-customers.routes.ts'
 import { loansRoutes } from './routes/loans.routes.ts'
 import { openDataRoutes } from './routes/open-data.routes.ts'
 import { resourcesRoutes } from './routes/resources.routes.ts'
+import { paymentsRoutes } from './routes/payments.routes.ts'
+import type { Payments } from './adapters/pg-payments.ts'
 
 /** What the connectors app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {
@@ -21,6 +23,8 @@ export interface AppDeps {
   publicBaseUrl: string
   brand: { brandName: string; companyCnpj: string }
   clock?: () => Date
+  /** Pix payment initiation (Payments v4/v5); the routes are served only when given. */
+  payments?: Payments
 }
 
 /**
@@ -39,5 +43,10 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(customersRoutes, regulated)
   app.register(loansRoutes, regulated)
   app.register(openDataRoutes, regulated)
+  if (deps.payments) {
+    const payments = { payments: deps.payments, serviceAuth: deps.serviceAuth, publicBaseUrl: regulated.publicBaseUrl, clock: regulated.clock }
+    app.register(paymentsRoutes('v4'), payments)
+    app.register(paymentsRoutes('v5'), payments)
+  }
   return app
 }

@@ -24,6 +24,9 @@ export const Env = z.object({
   PIX_SETTLEMENT_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500).describe('How often the reference core\'s settlement job looks for due Pix payments (also woken at each due time by the process that made the debit)'),
   PIX_SETTLEMENT_REJECT_ALL: envBoolean(false).describe('Reject every Pix settlement of the reference core (PAGAMENTO_RECUSADO_SPI; the debit is returned) — to exercise failed payments'),
   PIX_REJECTED_CREDITOR_ACCOUNT: z.string().regex(/^[0-9]{1,20}$/).default('99999999').describe('Creditor account number whose Pix settlements the reference core rejects (PAGAMENTO_RECUSADO_SPI) — the per-payment hook for failed payments'),
+  CONSENT_URL: z.url().default('http://127.0.0.1:3001').describe('Base URL of the consent service (internal payment-consent API: read and consume a payment consent at payment time)'),
+  CONSENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(15_000).default(3_000).describe('Timeout of one call to the consent service'),
+  PAYMENTS_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000).describe('How often the payments scheduler debits due Pix payments (scheduled for today in Brasília, or left received) and follows debits to settlement'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
@@ -41,6 +44,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     paginationKeySecret: e.PAGINATION_KEY_SECRET,
     brand: { brandName: e.BRAND_NAME, companyCnpj: e.COMPANY_CNPJ },
     seedDemoBank: e.SEED_DEMO_BANK,
+    payments: { consentUrl: e.CONSENT_URL, consentTimeoutMs: e.CONSENT_TIMEOUT_MS, pollMs: e.PAYMENTS_POLL_MS },
     pix: {
       ispb: e.PIX_ISPB,
       dailyLimit: e.PIX_DAILY_LIMIT,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { bootService, orExit, runService } from '@ponte/platform'
+import { bootService, createOutboxRelay, ensureTopics, orExit, runService } from '@ponte/platform'
+import { topics, topicSettings } from '@ponte/contracts'
 import type { CoreConnector } from '@ponte/contracts'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
@@ -8,10 +9,13 @@ import { createHttpCore } from './adapters/http-core.ts'
 import { createPixSettlement } from './adapters/pix-settlement.ts'
 import { createPaginationKeys } from './domain/pagination.ts'
 import { seedDemoBank } from './seed/demo-bank.ts'
+import { createConsentClient } from './adapters/consent-client.ts'
+import { createPayments } from './adapters/pg-payments.ts'
+import { createPaymentScheduler } from './adapters/payment-scheduler.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
-const { runtime, serviceAuth } = await bootService(config, new URL('../migrations', import.meta.url))
+const { runtime, serviceAuth, issuer } = await bootService(config, new URL('../migrations', import.meta.url))
 const log = runtime.logger
 
 let secret = config.paginationKeySecret
@@ -41,7 +45,25 @@ if (config.core.kind === 'http') {
   runtime.closers.unshift(() => settlement.stop())
 }
 
+// Pix payment initiation: payments and their events live in this service's schema; events leave through the outbox,
+// and the scheduler (SKIP LOCKED, restart-safe) debits due payments and follows them to settlement.
+if (!runtime.pool) throw new Error('the payments API needs DATABASE_URL')
+const consents = createConsentClient({ baseUrl: config.payments.consentUrl, issuer, timeoutMs: config.payments.consentTimeoutMs })
+runtime.closers.push(() => consents.close())
+const payments = createPayments({ pool: runtime.pool, rail: core, consents, logger: log })
+const scheduler = createPaymentScheduler({ payments, pollMs: config.payments.pollMs, logger: log })
+scheduler.start()
+runtime.closers.unshift(() => scheduler.stop())
+if (runtime.publisher && runtime.kafka) {
+  // The payment topic is created if missing (a Kafka outage only delays events: they wait in the outbox).
+  await ensureTopics(runtime.kafka, [{ topic: topics.payment, ...topicSettings[topics.payment] }])
+    .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not ensure the payment topic; the relay retries publishing'))
+  const relay = createOutboxRelay({ pool: runtime.pool, publisher: runtime.publisher, logger: log })
+  runtime.closers.unshift(() => relay.stop())
+}
+
 const app = buildApp({
+  payments,
   serviceAuth,
   server: { logger: log, readiness: runtime.readiness },
   core,
