@@ -2,12 +2,12 @@ import { createHmac } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPool, migrate, type Pool, type PonteServer } from '@ponte/platform'
 import { testLogger, testSchema, testServiceAuth, type TestSchema } from '@ponte/testkit'
-import { VerifyCustomerTotpResult } from '@ponte/contracts'
+import { SelectableResources, VerifyCustomerTotpResult } from '@ponte/contracts'
 import { buildApp } from '../src/app.ts'
 import { createPgCore } from '../src/adapters/pg-core.ts'
 import { createPgCustomerTotp } from '../src/adapters/pg-totp.ts'
 import { createPaginationKeys } from '../src/domain/pagination.ts'
-import { DEMO_CUSTOMERS, DEMO_TOTP_SECRET, seedDemoBank } from '../src/seed/demo-bank.ts'
+import { DEMO_CUSTOMERS, DEMO_TOTP_SECRET, demoId, seedDemoBank } from '../src/seed/demo-bank.ts'
 import { migrationsDir, SECRET } from './support.ts'
 
 /** RFC 6238 written out independently of the library under test (HMAC-SHA-1, 6 digits, 30 s). */
@@ -88,5 +88,13 @@ describe('connectors: customer TOTP (POST /internal/customers/verify-totp)', () 
     expect((await verify(DEMO_CUSTOMERS.ana.cpf, '123456', {})).statusCode).toBe(401)
     const rows = await pool.query(`select count(*)::int as n from customer_totp where secret = $1`, [DEMO_TOTP_SECRET])
     expect(rows.rows[0].n).toBe(3)
+  })
+
+  it('gives accounts their Payments API form in the internal resources answer (the payment journey\'s debtor account)', async () => {
+    const res = await app.inject({ method: 'GET', url: `/internal/customers/${DEMO_CUSTOMERS.ana.cpf}/resources`, headers: { 'x-ponte-service-token': await authServer.sign('connectors') } })
+    const { resources } = SelectableResources.parse(res.json())
+    expect(resources.find((r) => r.resourceId === demoId('ana:checking'))?.paymentAccount).toEqual({ ispb: expect.stringMatching(/^[0-9]{8}$/), issuer: '0001', number: '000123456', accountType: 'CACC' })
+    expect(resources.find((r) => r.resourceId === demoId('ana:savings'))?.paymentAccount).toMatchObject({ number: '000543210', accountType: 'SVGS' })
+    expect(resources.filter((r) => r.type !== 'ACCOUNT').every((r) => r.paymentAccount === undefined)).toBe(true)
   })
 })
