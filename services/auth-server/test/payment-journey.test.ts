@@ -260,7 +260,7 @@ describe('auth-server: payment consents (LoA3 with TOTP, payment review, debtor 
     await expect(oidc.refreshTokenGrant(j.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' })
   })
 
-  it('no refresh token is issued for a payment consent already CONSUMED when the code is exchanged', async () => {
+  it('a payment consent CONSUMED before the code exchange gets no token (and so no refresh token)', async () => {
     await resetThrottle()
     const consentId = put(aPaymentConsent({ clientId: client.client_id, cpf: CPF, debtorAccount: CHECKING }))
     const j = await start(consentId)

@@ -81,6 +81,13 @@ describe('connectors: customer TOTP (POST /internal/customers/verify-totp)', () 
     expect((await verify(carlos, right)).json()).toEqual({ valid: true })
   })
 
+  it('accepts a code once when the same code arrives several times at once', async () => {
+    const mariana = DEMO_CUSTOMERS.mariana.cpf
+    const code = rfc6238(DEMO_TOTP_SECRET, clock.now)
+    const answers = await Promise.all(Array.from({ length: 6 }, async () => (await verify(mariana, code)).json() as { valid: boolean }))
+    expect(answers.filter((a) => a.valid)).toHaveLength(1)
+  })
+
   it('validates the body and requires a service token; the secret is stored once per demo person', async () => {
     const bad = await verify(DEMO_CUSTOMERS.ana.cpf, '12345')
     expect(bad.statusCode).toBe(400)
