@@ -166,6 +166,17 @@ export const SelectableResource = z.object({
   label: z.string(),
   /** Masked number, e.g. "•••• 1234". */
   maskedNumber: z.string(),
+  /**
+   * Accounts only: the account in the Payments API form (`PaymentAccount` of payments.ts: ISPB, branch, number with
+   * its check digit, CACC/SVGS/TRAN), so the payment journey can offer it as the debtor account. Absent for a core that
+   * does not say, and for other resource types.
+   */
+  paymentAccount: z.object({
+    ispb: z.string().regex(/^[0-9]{8}$/),
+    issuer: z.string().regex(/^[0-9]{1,4}$/).optional(),
+    number: z.string().regex(/^[0-9]{1,20}$/),
+    accountType: z.enum(['CACC', 'SVGS', 'TRAN']),
+  }).optional(),
 })
 export const SelectableResources = z.object({ resources: z.array(SelectableResource) })
 export type SelectableResource = z.infer<typeof SelectableResource>

@@ -7,6 +7,7 @@ import type { SubjectStore } from './adapters/subjects.ts'
 import type { ProviderHolder } from './provider/provider-holder.ts'
 import { oauthRefusalBody } from './domain/oauth-errors.ts'
 import { dcrRoutes } from './routes/dcr.routes.ts'
+import { internalClientRoutes } from './routes/internal-clients.routes.ts'
 import { journeyRoutes } from './routes/journey.routes.ts'
 import { providerRoutes } from './routes/provider.routes.ts'
 import { userinfoRoutes } from './routes/userinfo.routes.ts'
@@ -25,6 +26,8 @@ export interface AppDeps {
   throttle: AttemptThrottle
   /** The journey login throttle rules (`loginRules`). */
   loginRules: { cpf: ThrottleRule; address: ThrottleRule }
+  /** The TOTP step's rule (`totpRule`); by default the login's CPF limits under its own counter. */
+  totpRule?: ThrottleRule
   /** Outbound fetch limited to the directory keystore origins (client jwks_uri). */
   fetch: typeof globalThis.fetch
   certificates: CertificateSourceOptions
@@ -52,9 +55,10 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(dcrRoutes, {
     holder: deps.holder, pool: deps.pool, directory: deps.directory, fetch: deps.fetch, certificates: deps.certificates, offeredScopes: deps.offeredScopes,
   })
+  app.register(internalClientRoutes, { pool: deps.pool, serviceAuth: deps.serviceAuth })
   app.register(journeyRoutes, {
     holder: deps.holder, pool: deps.pool, consents: deps.consents, connectors: deps.connectors, directory: deps.directory,
-    subjects: deps.subjects, throttle: deps.throttle, loginRules: deps.loginRules, trustedProxies: deps.certificates.trustedProxies, csrfSecret: deps.csrfSecret, bankName: deps.bankName,
+    subjects: deps.subjects, throttle: deps.throttle, loginRules: deps.loginRules, totpRule: deps.totpRule ?? { ...deps.loginRules.cpf, name: 'totp' }, trustedProxies: deps.certificates.trustedProxies, csrfSecret: deps.csrfSecret, bankName: deps.bankName,
   })
   return app
 }

@@ -15,7 +15,7 @@ export const Env = z.object({
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().min(300).max(900).default(300).describe('Access token lifetime in seconds (FAPI-BR: 300-900)'),
   REFRESH_TOKEN_TTL_S: z.coerce.number().int().min(86_400).default(10 * 366 * 86_400)
     .describe('Refresh token ceiling in seconds; refresh tokens are revoked with their consent (ponte.consent.v1) long before'),
-  OFFERED_SCOPES: envList(['openid', 'consents', 'resources', 'accounts', 'credit-cards-accounts', 'customers', 'loans'])
+  OFFERED_SCOPES: envList(['openid', 'consents', 'resources', 'accounts', 'credit-cards-accounts', 'customers', 'loans', 'payments'])
     .describe('Scopes this institution offers, advertised in discovery with the FAPI-BR mandatory list'),
   KEYS_MASTER_KEY: z.string().optional().describe('Base64 32-byte master key sealing the signing/encryption keys at rest (AES-256-GCM); required unless ALLOW_DEV_DEFAULTS'),
   COOKIE_SECRET: z.string().min(32).optional().describe('Secret for journey cookies and CSRF tokens (>= 32 chars); derived from the master key when unset'),
@@ -35,6 +35,9 @@ export const Env = z.object({
   LOGIN_WINDOW_S: z.coerce.number().int().min(60).default(900).describe('Failed logins are forgotten this long after the last one; also the per-address window, in seconds'),
   LOGIN_ADDRESS_MAX_FAILURES: z.coerce.number().int().min(10).default(100)
     .describe('Failed logins from one client address (any CPF) per LOGIN_WINDOW_S before that address waits; sized for a shared NAT'),
+  TOTP_MAX_FAILURES: z.coerce.number().int().min(2).default(5)
+    .describe('Wrong TOTP codes of one CPF (payment consents, LoA3) that put its code step on hold (2 free, then waits doubling from 2 s)'),
+  TOTP_HOLD_S: z.coerce.number().int().min(60).default(900).describe('How long a CPF cannot enter TOTP codes after TOTP_MAX_FAILURES wrong ones, in seconds'),
   BANK_NAME: z.string().default('Banco Ponte').describe('Institution name shown on the journey pages'),
 })
 
@@ -78,6 +81,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     jwksFetch: { allowedOrigins: e.JWKS_FETCH_ALLOWED_ORIGINS.map((o) => new URL(o).origin), caFile: e.JWKS_FETCH_CA_FILE },
     proxy: { clientCertHeader: e.CLIENT_CERT_HEADER, trusted: e.TRUSTED_PROXIES },
     login: { maxFailures: e.LOGIN_MAX_FAILURES, holdS: e.LOGIN_HOLD_S, windowS: e.LOGIN_WINDOW_S, addressMaxFailures: e.LOGIN_ADDRESS_MAX_FAILURES },
+    totp: { maxFailures: e.TOTP_MAX_FAILURES, holdS: e.TOTP_HOLD_S, windowS: e.LOGIN_WINDOW_S },
     bankName: e.BANK_NAME,
   })
 }

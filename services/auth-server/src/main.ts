@@ -5,7 +5,7 @@ import { loadConfig } from './config.ts'
 import { startConsumers } from './adapters/consumers.ts'
 import { createKeyStore } from './adapters/key-store.ts'
 import { createAttemptThrottle } from './adapters/attempt-throttle.ts'
-import { loginRules } from './domain/throttle.ts'
+import { loginRules, totpRule } from './domain/throttle.ts'
 import { createPgAdapter } from './adapters/pg-oidc-adapter.ts'
 import { createClientCache } from './adapters/client-cache.ts'
 import { createRedisReplayStore } from './adapters/replay-store.ts'
@@ -62,6 +62,7 @@ const app = buildApp({
   pool, holder, directory, consents, connectors, subjects, fetch, certificates,
   throttle: createAttemptThrottle(redis, { prefix: 'auth:attempts' }),
   loginRules: loginRules(config.login),
+  totpRule: totpRule(config.totp),
   offeredScopes: config.oidc.offeredScopes,
   csrfSecret: config.oidc.cookieSecret,
   bankName: config.bankName,

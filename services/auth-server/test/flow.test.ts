@@ -80,7 +80,7 @@ describe('auth-server: DCR, client credentials, PAR and the customer journey (st
     expect(d.code_challenge_methods_supported).toEqual(['S256'])
     expect(d.require_pushed_authorization_requests).toBe(true)
     expect(d.tls_client_certificate_bound_access_tokens).toBe(true)
-    expect(d.acr_values_supported).toEqual(['urn:brasil:openbanking:loa2'])
+    expect(d.acr_values_supported).toEqual(['urn:brasil:openbanking:loa2', 'urn:brasil:openbanking:loa3'])
     expect(d.claims_parameter_supported).toBe(true)
     expect(d.end_session_endpoint).toBeUndefined()
     expect(d.dpop_signing_alg_values_supported).toBeUndefined()

@@ -5,6 +5,8 @@ import { accountsRoutes } from './routes/accounts.routes.ts'
 import { creditCardsRoutes } from './routes/credit-cards.routes.ts'
 import { customersRoutes } from './routes/customers.routes.ts'
 import { internalCustomerRoutes } from './routes/internal-customers.routes.ts'
+import { internalTotpRoutes } from './routes/internal-totp.routes.ts'
+import type { CustomerTotp } from './adapters/pg-totp.ts'
 import { loansRoutes } from './routes/loans.routes.ts'
 import { openDataRoutes } from './routes/open-data.routes.ts'
 import { resourcesRoutes } from './routes/resources.routes.ts'
@@ -25,6 +27,8 @@ export interface AppDeps {
   clock?: () => Date
   /** Pix payment initiation (Payments v4/v5); the routes are served only when given. */
   payments?: Payments
+  /** The customer TOTP check (the postgres core holds the secrets); without it `verify-totp` is not served. */
+  totp?: CustomerTotp
 }
 
 /**
@@ -37,6 +41,7 @@ export function buildApp(deps: AppDeps): PonteServer {
   const regulated = { ...deps, publicBaseUrl: deps.publicBaseUrl.replace(/\/$/, ''), clock: deps.clock ?? (() => new Date()) }
   registerInternalInfo(app, 'connectors', deps.serviceAuth)
   app.register(internalCustomerRoutes, deps)
+  if (deps.totp) app.register(internalTotpRoutes, { totp: deps.totp, serviceAuth: deps.serviceAuth, ...(deps.clock ? { clock: deps.clock } : {}) })
   app.register(resourcesRoutes, regulated)
   app.register(accountsRoutes, regulated)
   app.register(creditCardsRoutes, regulated)

@@ -6,6 +6,7 @@ import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { createPgCore } from './adapters/pg-core.ts'
 import { createHttpCore } from './adapters/http-core.ts'
+import { createPgCustomerTotp, type CustomerTotp } from './adapters/pg-totp.ts'
 import { createPixSettlement } from './adapters/pix-settlement.ts'
 import { createPaginationKeys } from './domain/pagination.ts'
 import { seedDemoBank } from './seed/demo-bank.ts'
@@ -26,6 +27,7 @@ if (!secret) {
 }
 
 let core: CoreConnector
+let totp: CustomerTotp | undefined
 if (config.core.kind === 'http') {
   const url = config.core.http.url ?? orExit<string>(() => { throw new Error('CORE_HTTP_URL is required when CORE_CONNECTOR=http') })
   const http = createHttpCore({ ...config.core.http, baseUrl: url, logger: log })
@@ -36,6 +38,7 @@ if (config.core.kind === 'http') {
   // The reference core's Pix settlement job: due payments are picked from the database (SKIP LOCKED), so they
   // settle after a restart and every replica can run it.
   const settlement = createPixSettlement(runtime.pool, { ...config.pix, logger: log })
+  totp = createPgCustomerTotp(runtime.pool)
   core = createPgCore(runtime.pool, { pix: { ...config.pix, onDebited: (due) => settlement.wakeAt(due) } })
   if (config.seedDemoBank) {
     const { loaded } = await seedDemoBank(runtime.pool, { brand: config.brand, ispb: config.pix.ispb })
@@ -70,6 +73,7 @@ const app = buildApp({
   paginationKeys: createPaginationKeys(secret),
   publicBaseUrl: config.publicBaseUrl,
   brand: config.brand,
+  ...(totp ? { totp } : {}),
 })
 const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics })
 log.info({ address, core: config.core.kind }, 'connectors listening')

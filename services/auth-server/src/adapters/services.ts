@@ -2,10 +2,13 @@ import {
   AuthenticatedCustomer,
   CheckedCertificate,
   InternalConsent,
+  InternalPaymentConsent,
+  VerifyCustomerTotpResult,
   OrganisationSummary,
   SelectableResources,
   VerifiedSsa,
   type AuthoriseConsentRequest,
+  type AuthorisePaymentConsentRequest,
   type ConsentResource,
   type RejectConsentRequest,
   type SelectableResource,
@@ -29,6 +32,10 @@ export interface ConsentPort {
   get(consentId: string): Promise<InternalConsent | undefined>
   authorise(consentId: string, body: AuthoriseConsentRequest): Promise<InternalConsent>
   reject(consentId: string, body: RejectConsentRequest): Promise<InternalConsent>
+  /** The payment consent's details (contracts `payments.ts`), or undefined when it does not exist or is a data consent. */
+  getPayment(consentId: string): Promise<InternalPaymentConsent | undefined>
+  /** Authorises a payment consent after the customer approved with LoA3. */
+  authorisePayment(consentId: string, body: AuthorisePaymentConsentRequest): Promise<InternalPaymentConsent>
 }
 
 /** The connectors service, as the login and account selection use it (audience `connectors`). */
@@ -36,6 +43,8 @@ export interface ConnectorsPort {
   /** The customer when the credentials are right, undefined when they are not (same answer whether the CPF exists). */
   authenticate(cpf: string, password: string): Promise<AuthenticatedCustomer | undefined>
   resources(cpf: string, cnpj?: string): Promise<SelectableResource[]>
+  /** Whether the code is the customer's current TOTP code, not used before (the core holds the secret). */
+  verifyTotp(cpf: string, code: string): Promise<boolean>
 }
 
 /** Options shared by the internal clients. */
@@ -72,6 +81,8 @@ export function createConsentPort(o: InternalPortOptions): ConsentPort & { close
     get: (consentId) => http.find('GET', `/internal/consents/${enc(consentId)}`, InternalConsent),
     authorise: (consentId, body) => http.call('POST', `/internal/consents/${enc(consentId)}/authorise`, InternalConsent, { body }),
     reject: (consentId, body) => http.call('POST', `/internal/consents/${enc(consentId)}/reject`, InternalConsent, { body }),
+    getPayment: (consentId) => http.find('GET', `/internal/payment-consents/${enc(consentId)}`, InternalPaymentConsent),
+    authorisePayment: (consentId, body) => http.call('POST', `/internal/payment-consents/${enc(consentId)}/authorise`, InternalPaymentConsent, { body }),
     close: () => http.close(),
   }
 }
@@ -91,6 +102,10 @@ export function createConnectorsPort(o: InternalPortOptions): ConnectorsPort & {
     async resources(cpf, cnpj) {
       const res = await http.call('GET', `/internal/customers/${enc(cpf)}/resources`, SelectableResources, { query: { cnpj } })
       return res.resources
+    },
+    async verifyTotp(cpf, code) {
+      const res = await http.call('POST', '/internal/customers/verify-totp', VerifyCustomerTotpResult, { body: { cpf, code } })
+      return res.valid
     },
     close: () => http.close(),
   }

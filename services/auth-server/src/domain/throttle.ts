@@ -49,6 +49,21 @@ export function waitSchedule(rule: ThrottleRule): number[] {
   return out
 }
 
+/**
+ * The payment journey's TOTP rule (LoA3 step), per CPF: like the CPF's login rule, with its own counter, so wrong codes
+ * and wrong passwords never share a budget (docs/decisions/auth-server-loa3-totp.md).
+ */
+export function totpRule(config: { maxFailures: number; holdS: number; windowS: number }): ThrottleRule {
+  return {
+    name: 'totp',
+    freeFailures: Math.min(2, config.maxFailures - 1),
+    maxFailures: config.maxFailures,
+    slowBaseMs: 2_000,
+    holdMs: config.holdS * 1000,
+    forgetAfterS: Math.max(config.windowS, config.holdS),
+  }
+}
+
 /** The journey login rules: per CPF (slow down, then hold) and per client address (a budget for a shared NAT). */
 export function loginRules(config: { maxFailures: number; holdS: number; windowS: number; addressMaxFailures: number }): { cpf: ThrottleRule; address: ThrottleRule } {
   return {

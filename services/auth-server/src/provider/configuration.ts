@@ -10,6 +10,7 @@ import type { PresentedCertificate } from '../adapters/client-certificate.ts'
 import type { ReplayStore } from '../adapters/replay-store.ts'
 import { CLIENT_CREDENTIALS_SCOPES, consentIdsOfScopeString } from '../domain/scopes.ts'
 import { ACR_LOA2 } from '../domain/journey.ts'
+import { ACR_LOA3 } from '../domain/payment-journey.ts'
 import { renderErrorPage } from '../views/pages.ts'
 
 /** The endpoints, as TPPs see them (FAPI-BR does not name paths; discovery publishes them). */
@@ -105,7 +106,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     responseTypes: ['code id_token'],
     subjectTypes: ['public'],
     scopes: settings.discoveryScopes,
-    acrValues: [ACR_LOA2],
+    acrValues: [ACR_LOA2, ACR_LOA3],
     claims: { openid: ['sub', 'cpf', 'cnpj'], acr: null, auth_time: null },
     conformIdTokenClaims: true,
     clockTolerance: 5,
@@ -186,10 +187,15 @@ export function createProvider(deps: ProviderDeps): Provider {
       RefreshToken: settings.refreshTokenTtlS,
     },
     expiresWithSession: async () => false,
-    // FAPI-BR §5.1 items 13 and 22: refresh tokens are not rotated; issued only for a consent.
+    // FAPI-BR §5.1 items 13 and 22: refresh tokens are not rotated; issued only for a consent that is still
+    // AUTHORISED, so a CONSUMED payment consent gets none (docs/regulation/security-profile.md#consent-bound-tokens).
     rotateRefreshToken: () => false,
-    issueRefreshToken: async (_ctx, client, code) =>
-      client.grantTypeAllowed('refresh_token') && consentIdsOfScopeString(code.scope).length > 0,
+    async issueRefreshToken(_ctx, client, code) {
+      const ids = consentIdsOfScopeString(code.scope)
+      if (!client.grantTypeAllowed('refresh_token') || ids.length === 0) return false
+      const consent = await deps.consents.get(ids[0]!)
+      return consent?.status === 'AUTHORISED'
+    },
     async extraTokenClaims(ctx, token) {
       const client = ctx.oidc.client as unknown as Record<string, unknown> | undefined
       const claims: Record<string, unknown> = {}

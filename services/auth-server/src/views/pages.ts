@@ -202,3 +202,108 @@ export function renderErrorPage(out: { error: string; error_description?: string
 <p>${esc(t.errorBody)}</p>
 <p class="hint"><code>${esc(out.error)}</code>${out.error_description ? `: ${esc(out.error_description)}` : ''}</p>`)
 }
+
+const PAY_TEXT = {
+  'pt-BR': {
+    totpTitle: 'Confirme com seu código',
+    totpIntro: 'Para autorizar um pagamento, digite o código de 6 dígitos do seu aplicativo autenticador.',
+    code: 'Código', confirm: 'Confirmar', codeHint: '6 dígitos, muda a cada 30 segundos',
+    badCode: 'Código incorreto ou já usado. Aguarde o próximo código e tente novamente.',
+    throttled: (until: string) => `Muitos códigos incorretos. Por segurança, tente novamente a partir de ${until} (horário de Brasília).`,
+    waitAfterFailure: (until: string) => `Por segurança, o próximo código só será aceito a partir de ${until} (horário de Brasília).`,
+    unavailable: 'Não foi possível verificar o código agora. Tente novamente em instantes.',
+    reviewTitle: 'Revise o pagamento',
+    who: 'Quem está pedindo', amount: 'Valor', creditor: 'Para quem', when: 'Quando', debtor: 'Conta de origem',
+    chooseAccount: 'Escolha a conta de onde sai o pagamento',
+    noAccounts: 'Você não tem contas que possam fazer este pagamento; apenas recuse.',
+    chooseOne: 'Escolha a conta de onde sai o pagamento.',
+    authorise: 'Autorizar', refuse: 'Recusar',
+  },
+  en: {
+    totpTitle: 'Confirm with your code',
+    totpIntro: 'To authorise a payment, type the 6-digit code from your authenticator app.',
+    code: 'Code', confirm: 'Confirm', codeHint: '6 digits, changes every 30 seconds',
+    badCode: 'Wrong or already used code. Wait for the next code and try again.',
+    throttled: (until: string) => `Too many wrong codes. For your security, try again from ${until} (Brasília time).`,
+    waitAfterFailure: (until: string) => `For your security, the next code is accepted from ${until} (Brasília time).`,
+    unavailable: 'We could not check the code now. Try again shortly.',
+    reviewTitle: 'Review the payment',
+    who: 'Who is asking', amount: 'Amount', creditor: 'To whom', when: 'When', debtor: 'From account',
+    chooseAccount: 'Choose the account the payment comes from',
+    noAccounts: 'You hold no account that can make this payment; refuse it.',
+    chooseOne: 'Choose the account the payment comes from.',
+    authorise: 'Authorise', refuse: 'Refuse',
+  },
+} as const
+
+/** The LoA3 step of a payment consent: the TOTP code (field Código, button Confirmar). */
+export function renderTotpPage(input: PageFrame & {
+  action: string; csrf: string; tpp: TppView; error?: 'code' | 'throttled' | 'unavailable'; wait?: { until: Date; held: boolean }
+}): string {
+  const t = PAY_TEXT[input.locale]
+  const until = input.wait ? brasiliaTime(input.wait.until, input.locale) : ''
+  let error = input.error === 'code' ? t.badCode : input.error === 'throttled' ? t.throttled(until) : input.error === 'unavailable' ? t.unavailable : undefined
+  if (input.error === 'code' && input.wait) error = `${t.badCode} ${input.wait.held ? t.throttled(until) : t.waitAfterFailure(until)}`
+  return layout(input, t.totpTitle, `
+<h1>${esc(t.totpTitle)}</h1>
+${tppBlock(input.tpp)}
+<p>${esc(t.totpIntro)}</p>
+${error ? `<p class="error" role="alert" id="codigo-error"${input.wait ? ` data-until="${esc(input.wait.until.toISOString())}"` : ''}>${esc(error)}</p>` : ''}
+<form method="post" action="${esc(input.action)}" autocomplete="off" novalidate>
+<input type="hidden" name="csrf" value="${esc(input.csrf)}">
+<label for="codigo">${esc(t.code)}</label>
+<input type="text" id="codigo" name="codigo" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required aria-describedby="codigo-hint${error ? ' codigo-error' : ''}"${error ? ' aria-invalid="true"' : ''}>
+<p class="hint" id="codigo-hint">${esc(t.codeHint)}</p>
+<div class="actions"><button type="submit" class="primary">${esc(t.confirm)}</button></div>
+</form>`)
+}
+
+/** An account offered on the payment review page. */
+export interface DebtorAccountView {
+  resourceId: string
+  label: string
+  maskedNumber: string
+}
+
+/**
+ * The payment review page: who asks, amount, creditor (name, masked document), when, and the debtor account — the one
+ * the consent names, or a radio group of the customer's eligible accounts; Autorizar / Recusar.
+ */
+export function renderPaymentPage(input: PageFrame & {
+  action: string; csrf: string; tpp: TppView
+  amount: string; creditor: { name: string; document: string }; when: string
+  /** The account the consent names (shown), or undefined when the customer chooses among `choices`. */
+  namedDebtor?: DebtorAccountView
+  choices: DebtorAccountView[]
+  error?: 'choose'
+}): string {
+  const t = PAY_TEXT[input.locale]
+  let debtor: string
+  if (input.namedDebtor) debtor = `<h2>${esc(t.debtor)}</h2><p>${esc(input.namedDebtor.label)} ${esc(input.namedDebtor.maskedNumber)}</p>`
+  else if (input.choices.length === 0) debtor = `<h2>${esc(t.debtor)}</h2><p>${esc(t.noAccounts)}</p>`
+  else {
+    debtor = `<fieldset><legend>${esc(t.chooseAccount)}</legend>${input.choices.map((a, i) => {
+      const id = `conta-${i}`
+      return `<div class="check"><input type="radio" id="${id}" name="debtorAccount" value="${esc(a.resourceId)}" required><label for="${id}">${esc(a.label)} ${esc(a.maskedNumber)}</label></div>`
+    }).join('')}</fieldset>`
+  }
+  return layout(input, t.reviewTitle, `
+<h1>${esc(t.reviewTitle)}</h1>
+${input.error === 'choose' ? `<p class="error" role="alert">${esc(t.chooseOne)}</p>` : ''}
+<h2>${esc(t.who)}</h2>
+${tppBlock(input.tpp)}
+<h2>${esc(t.amount)}</h2>
+<p id="valor">${esc(input.amount)}</p>
+<h2>${esc(t.creditor)}</h2>
+<p id="recebedor">${esc(input.creditor.name)} · ${esc(input.creditor.document)}</p>
+<h2>${esc(t.when)}</h2>
+<p id="quando">${esc(input.when)}</p>
+<form method="post" action="${esc(input.action)}">
+<input type="hidden" name="csrf" value="${esc(input.csrf)}">
+${debtor}
+<div class="actions">
+<button type="submit" name="decision" value="authorise" class="primary">${esc(t.authorise)}</button>
+<button type="submit" name="decision" value="reject" class="secondary">${esc(t.refuse)}</button>
+</div>
+</form>`)
+}

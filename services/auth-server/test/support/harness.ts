@@ -131,7 +131,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
     accessTokenTtlS: 300,
     refreshTokenTtlS: 10 * 366 * 86_400,
     discoveryScopes: ['openid', 'consents', 'resources', 'accounts', 'credit-cards-accounts', 'customers', 'invoice-financings', 'financings', 'loans',
-      'unarranged-accounts-overdraft', 'bank-fixed-incomes', 'credit-fixed-incomes', 'variable-incomes', 'treasure-titles', 'funds', 'exchanges'],
+      'unarranged-accounts-overdraft', 'bank-fixed-incomes', 'credit-fixed-incomes', 'variable-incomes', 'treasure-titles', 'funds', 'exchanges', 'payments'],
     cookieSecret,
   }
   const holder = await createProviderHolder(keyStore, (jwks) => createProvider({
@@ -144,7 +144,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
     pool, holder, directory, consents, connectors, subjects, fetch, certificates,
     throttle: createAttemptThrottle(redis, { prefix: `test:${o.schema.name}`, now: () => Date.now() + clock.offsetMs }),
     loginRules: loginRules({ maxFailures: 5, holdS: 900, windowS: 900, addressMaxFailures: 100 }),
-    offeredScopes: ['openid', 'consents', 'resources', 'accounts', 'credit-cards-accounts', 'customers'],
+    offeredScopes: ['openid', 'consents', 'resources', 'accounts', 'credit-cards-accounts', 'customers', 'payments'],
     csrfSecret: cookieSecret,
     bankName: 'Banco Ponte',
     oidc: { issuer: issuerUrl, accessTokenAudience: settings.accessTokenAudience },

@@ -1,7 +1,7 @@
 // HTTP stand-ins of the directory, consent and connectors internal APIs, implementing packages/contracts/src/internal.ts
 // for the auth-server's own tests (the end-to-end test uses the real services instead).
 import { createHash, randomUUID } from 'node:crypto'
-import type { InternalConsent, SelectableResource } from '@ponte/contracts'
+import type { AuthorisePaymentConsentRequest, InternalConsent, InternalPaymentConsent, SelectableResource } from '@ponte/contracts'
 import { createServer, DomainError, ofbDateTime, requireServiceToken, type Logger, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
 import { parseClientCertificate, verifyCertificateChain, type DevCa } from '@ponte/pki'
 import { errors as joseErrors, jwtVerify, type CryptoKey as JoseKey } from 'jose'
@@ -57,6 +57,29 @@ export function directoryStandIn(logger: Logger, verifier: ServiceTokenVerifier,
 /** Consent stand-in state: consents by id, and what the journey did to them. */
 export interface ConsentState {
   consents: Map<string, InternalConsent>
+  /** Payment consents' details (`GET /internal/payment-consents/{id}`); each also has its `kind: 'payment'` entry in `consents`. */
+  payments?: Map<string, InternalPaymentConsent>
+  /** The bodies of `POST /internal/payment-consents/{id}/authorise`, in order. */
+  paymentAuthorisations?: Array<{ consentId: string; body: AuthorisePaymentConsentRequest }>
+}
+
+/** A payment consent awaiting authorisation (5 minutes), with its `kind: 'payment'` consent; put both in the state. */
+export function aPaymentConsent(over: Partial<InternalPaymentConsent> & { clientId: string; cpf: string }): { consent: InternalConsent; payment: InternalPaymentConsent } {
+  const now = new Date()
+  const { cpf, ...rest } = over
+  const payment: InternalPaymentConsent = {
+    consentId: `urn:ponte:${randomUUID()}`, apiVersion: 'v4', status: 'AWAITING_AUTHORISATION', organisationId: 'org', creationDateTime: ofbDateTime(now),
+    statusUpdateDateTime: ofbDateTime(now), expirationDateTime: ofbDateTime(new Date(now.getTime() + 5 * 60_000)), loggedUser: { cpf },
+    creditor: { personType: 'PESSOA_NATURAL', cpfCnpj: '52998224725', name: 'Mariana Costa Pereira' },
+    payment: { type: 'PIX', date: '2026-12-07', currency: 'BRL', amount: '1234.56', details: { localInstrument: 'DICT', proxy: '+5561988887777' } },
+    ...rest,
+  }
+  const consent: InternalConsent = {
+    consentId: payment.consentId, kind: 'payment', status: 'AWAITING_AUTHORISATION', clientId: payment.clientId, permissions: [],
+    creationDateTime: payment.creationDateTime, statusUpdateDateTime: payment.statusUpdateDateTime, loggedUser: payment.loggedUser,
+    ...(payment.businessEntity ? { businessEntity: payment.businessEntity } : {}), resources: [],
+  }
+  return { consent, payment }
 }
 
 /** A data consent awaiting authorisation. */
@@ -89,6 +112,25 @@ export function consentStandIn(logger: Logger, verifier: ServiceTokenVerifier, s
       state.consents.set(c.consentId, next)
       return next
     })
+    r.get('/internal/payment-consents/:id', async (req) => {
+      const p = state.payments?.get((req.params as { id: string }).id)
+      if (!p) throw new DomainError('NOT_FOUND', 'no such payment consent')
+      return p
+    })
+    r.post('/internal/payment-consents/:id/authorise', async (req) => {
+      const id = (req.params as { id: string }).id
+      const p = state.payments?.get(id)
+      if (!p) throw new DomainError('NOT_FOUND', 'no such payment consent')
+      const body = req.body as AuthorisePaymentConsentRequest
+      state.paymentAuthorisations?.push({ consentId: id, body })
+      if (p.status !== 'AWAITING_AUTHORISATION') throw new DomainError('UNPROCESSABLE_ENTITY', 'state', { ofbCode: 'CONSENT_STATE_INVALID' })
+      if (body.authenticatedUser.cpf !== p.loggedUser.cpf || body.acr !== 'urn:brasil:openbanking:loa3') throw new DomainError('FORBIDDEN', 'cpf or acr')
+      const at = ofbDateTime()
+      const next: InternalPaymentConsent = { ...p, status: 'AUTHORISED', statusUpdateDateTime: at, authorisedDebtorAccount: body.debtorAccount, authorisedBy: body.authenticatedUser }
+      state.payments!.set(id, next)
+      state.consents.set(id, { ...find(id), status: 'AUTHORISED', statusUpdateDateTime: at })
+      return next
+    })
     r.post('/internal/consents/:id/reject', async (req) => {
       const c = find((req.params as { id: string }).id)
       const body = req.body as { reason: string }
@@ -103,6 +145,10 @@ export function consentStandIn(logger: Logger, verifier: ServiceTokenVerifier, s
 /** Connectors stand-in state: customers by CPF. */
 export interface ConnectorsState {
   customers: Map<string, { password: string; name: string; businesses: Array<{ cnpj: string; name: string }>; resources: SelectableResource[] }>
+  /** The code each CPF's authenticator shows now; accepted once (the core remembers the step used). */
+  totpCodes?: Map<string, string>
+  /** Every `verify-totp` call, in order. */
+  totpCalls?: Array<{ cpf: string; code: string }>
 }
 
 /** The connectors service's customer API (audience `connectors`). */
@@ -116,6 +162,15 @@ export function connectorsStandIn(logger: Logger, verifier: ServiceTokenVerifier
       const ok = c && createHash('sha256').update(c.password).digest().equals(createHash('sha256').update(password).digest())
       if (!ok) throw new DomainError('UNAUTHORIZED', 'invalid credentials')
       return { cpf, name: c.name, businesses: c.businesses }
+    })
+    r.post('/internal/customers/verify-totp', async (req) => {
+      const { cpf, code } = req.body as { cpf: string; code: string }
+      if (!/^[0-9]{6}$/.test(code)) throw new DomainError('INVALID_REQUEST', 'code must be 6 digits')
+      state.totpCalls?.push({ cpf, code })
+      const current = state.totpCodes?.get(cpf)
+      if (current === undefined || current !== code) return { valid: false }
+      state.totpCodes!.delete(cpf)
+      return { valid: true }
     })
     r.get('/internal/customers/:cpf/resources', async (req) => {
       const c = state.customers.get((req.params as { cpf: string }).cpf)

@@ -169,11 +169,22 @@ const CARD_TX_COLS = `t.id, t.identification_number, b.bill_id as bill_public_id
   t.fee_type, t.other_credits_type, t.charge_identificator, t.charge_number, t.amount::text, t.currency, t.brazilian_amount::text,
   t.transaction_at, t.bill_post_date::text, t.payee_mcc`
 
+/** The Payments API form of an account (payment journey's debtor account): number with its check digit. */
+const PAYMENT_ACCOUNT_TYPES: Record<string, 'CACC' | 'SVGS' | 'TRAN'> = { CONTA_DEPOSITO_A_VISTA: 'CACC', CONTA_POUPANCA: 'SVGS', CONTA_PAGAMENTO_PRE_PAGA: 'TRAN' }
+function paymentAccount(a: Row, ispb: string): { paymentAccount?: NonNullable<SelectableResource['paymentAccount']> } {
+  const accountType = PAYMENT_ACCOUNT_TYPES[a.type as string]
+  const number = `${String(a.number ?? '')}${String(a.check_digit ?? '')}`
+  const branch = a.branch_code === null || a.branch_code === undefined ? undefined : String(a.branch_code)
+  if (!accountType || !/^[0-9]{1,20}$/.test(number)) return {}
+  return { paymentAccount: { ispb, ...(branch && /^[0-9]{1,4}$/.test(branch) ? { issuer: branch } : {}), number, accountType } }
+}
+
 /** The reference core bank on PostgreSQL (schema `core`, see `migrations/`); its Pix rail is `pg-pix.ts`. */
 export function createPgCore(pool: Pool, options: { pix?: Partial<PgPixOptions> } = {}): CoreConnector {
   const q = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as Row[]
   const total = (rows: Row[]) => (rows.length ? Number(rows[0]!.total) : 0)
 
+  const ispb = options.pix?.ispb ?? DEFAULT_ISPB
   return {
     ...createPgPixRail(pool, { ispb: DEFAULT_ISPB, dailyLimit: '5000.00', settlementDelayMs: 2_000, ...options.pix }),
 
@@ -191,11 +202,11 @@ export function createPgCore(pool: Pool, options: { pix?: Partial<PgPixOptions> 
       const who = await q(`select ${OWNER} as id`, ownerParams(owner))
       const id = who[0]?.id
       if (id === null || id === undefined) return undefined
-      const accounts = await q(`select account_id, type, number from account where owner_id = $1 and status <> 'UNAVAILABLE' order by id`, [id])
+      const accounts = await q(`select account_id, type, branch_code, number, check_digit from account where owner_id = $1 and status <> 'UNAVAILABLE' order by id`, [id])
       const cards = await q(`select c.card_account_id, c.name, (select max(identification_number) from card k where k.card_account_id = c.id) as last from card_account c where c.owner_id = $1 and c.status <> 'UNAVAILABLE' order by c.id`, [id])
       const loans = await q(`select contract_id, product_name, contract_number from loan_contract where owner_id = $1 and status <> 'UNAVAILABLE' order by id`, [id])
       const out: SelectableResource[] = [
-        ...accounts.map((a) => ({ type: 'ACCOUNT' as const, resourceId: a.account_id as string, label: ACCOUNT_LABELS[a.type as string] ?? 'Conta', maskedNumber: last4(a.number as string) })),
+        ...accounts.map((a) => ({ type: 'ACCOUNT' as const, resourceId: a.account_id as string, label: ACCOUNT_LABELS[a.type as string] ?? 'Conta', maskedNumber: last4(a.number as string), ...paymentAccount(a, ispb) })),
         ...cards.map((c) => ({ type: 'CREDIT_CARD_ACCOUNT' as const, resourceId: c.card_account_id as string, label: c.name as string, maskedNumber: last4((c.last as string | null) ?? '0000') })),
         ...loans.map((l) => ({ type: 'LOAN' as const, resourceId: l.contract_id as string, label: l.product_name as string, maskedNumber: last4(l.contract_number as string) })),
       ]

@@ -92,6 +92,15 @@ function statement(r: ReturnType<typeof prng>, today: string, now: Date, salary:
   return out
 }
 
+/** The demo customers' TOTP secret (README): base32, for any RFC 6238 authenticator app (SHA-1, 6 digits, 30 s). */
+export const DEMO_TOTP_SECRET = 'PONTEDEMOTOTP234'
+
+/** Gives every demo person the documented TOTP secret; added to an already loaded demo bank too (idempotent). */
+async function seedDemoTotp(c: PoolClient): Promise<void> {
+  const cpfs = [DEMO_CUSTOMERS.ana.cpf, DEMO_CUSTOMERS.carlos.cpf, DEMO_CUSTOMERS.mariana.cpf]
+  await c.query(`insert into customer_totp (customer_id, secret) select id, $2 from customer where cpf = any($1::text[]) on conflict (customer_id) do nothing`, [cpfs, DEMO_TOTP_SECRET])
+}
+
 async function insertCustomer(c: PoolClient, row: { kind: 'PF' | 'PJ'; cpf?: string; cnpj?: string; name: string; identification: object; qualification: object; financialRelations: object }): Promise<number> {
   const { rows } = await c.query(
     `insert into customer (kind, cpf, cnpj, name, identification, qualification, financial_relations) values ($1, $2, $3, $4, $5, $6, $7) returning id`,
@@ -362,7 +371,10 @@ export async function seedDemoBank(pool: Pool, options: { now?: Date; brand?: De
       )
     }
     const done = await c.query(`select 1 from seed_run where name = $1`, [SEED_NAME])
-    if (done.rowCount) return { loaded: false }
+    if (done.rowCount) {
+      await seedDemoTotp(c)
+      return { loaded: false }
+    }
     const r = prng(20_260_101)
     const { ana, carlos, business, mariana } = DEMO_CUSTOMERS
 
@@ -433,6 +445,7 @@ export async function seedDemoBank(pool: Pool, options: { now?: Date; brand?: De
     for (const [segment, docs] of Object.entries(offers(brand))) {
       for (const [i, d] of docs.entries()) await c.query(`insert into account_offer (segment, position, document) values ($1, $2, $3)`, [segment, i + 1, JSON.stringify(d)])
     }
+    await seedDemoTotp(c)
     await c.query(`insert into seed_run (name, detail) values ($1, $2)`, [SEED_NAME, JSON.stringify({ day: today })])
     return { loaded: true }
   })
