@@ -35,6 +35,7 @@ interface Onboarded {
   transport: { certificatePem: string; chainPem: string; privateKeyPem: string; caBundlePem: string }
   signing: { privateJwk: Record<string, unknown>; certificatePem: string }
   encryption: { privateJwk: Record<string, unknown> }
+  webhookServer?: { hostnames: string[]; certificatePem: string; chainPem: string; privateKeyPem: string; caBundlePem: string }
   jwksUri: string
   transportJwksUri: string
 }
@@ -148,6 +149,14 @@ async function onboard(argv: string[]): Promise<void> {
     ['signing.private.jwk.json', JSON.stringify(ss.signing.privateJwk, null, 2) + '\n', 0o600],
     ['encryption.private.jwk.json', JSON.stringify(ss.encryption.privateJwk, null, 2) + '\n', 0o600],
   ]
+  if (ss.webhookServer) {
+    // The webhook receiver's TLS server certificate (SAN = the webhook URIs' hosts), trusted by the bank's deliveries.
+    files.push(
+      ['webhook-server.crt.pem', ss.webhookServer.certificatePem, 0o644],
+      ['webhook-server.chain.pem', ss.webhookServer.chainPem, 0o644],
+      ['webhook-server.key.pem', ss.webhookServer.privateKeyPem, 0o600],
+    )
+  }
   for (const [file, text, mode] of files) {
     await writeFile(join(out, file), text, { mode })
     await chmod(join(out, file), mode)

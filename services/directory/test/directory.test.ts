@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { createServer as createHttpsServer, type Server } from 'node:https'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -217,6 +218,34 @@ describe('onboarding through the sandbox and verification through the connector'
 
     const summary = await connector.inject({ method: 'GET', url: `/internal/organisations/${tpp.organisationId}`, headers: await serviceHeaders() })
     expect(summary.json()).toMatchObject({ organisationId: tpp.organisationId, status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }, { role: 'PAGTO', status: 'Active' }] })
+  })
+
+  it('hands out a webhook server certificate for the webhook URIs\' hosts, issued by the dev CA, and none without webhook URIs', async () => {
+    const server = tpp.ss.webhookServer
+    expect(server?.hostnames).toEqual(['tpp.example.com.br'])
+    const certificate = new X509Certificate(server!.certificatePem)
+    expect(certificate.checkHost('tpp.example.com.br')).toBe('tpp.example.com.br')
+    expect(certificate.checkHost('other.example.com.br')).toBeUndefined()
+    expect(certificate.verify(pki.ca.intermediate.certificate.publicKey)).toBe(true)
+    expect(certificate.checkPrivateKey(createPrivateKey(server!.privateKeyPem))).toBe(true)
+    expect(server!.chainPem).toContain(pki.ca.intermediate.certificatePem.trim())
+    expect(certificate.keyUsage).toContain('1.3.6.1.5.5.7.3.1') // serverAuth
+
+    const org = await sandboxApp.inject({ method: 'POST', url: '/sandbox/organisations', payload: { name: 'Sem Webhook', roles: ['PAGTO'] } })
+    const ipHost = await sandboxApp.inject({
+      method: 'POST',
+      url: `/sandbox/organisations/${org.json<{ organisationId: string }>().organisationId}/softwarestatements`,
+      payload: { clientName: 'ip app', redirectUris: ['https://tpp.example.com.br/cb'], webhookUris: ['https://127.0.0.1:9443/hooks', 'https://hooks.example.com.br/a', 'https://hooks.example.com.br/b'] },
+    })
+    const ipServer = ipHost.json<OnboardedSoftwareStatement>().webhookServer!
+    expect(ipServer.hostnames).toEqual(['hooks.example.com.br', '127.0.0.1'])
+    expect(new X509Certificate(ipServer.certificatePem).checkIP('127.0.0.1')).toBe('127.0.0.1')
+    const none = await sandboxApp.inject({
+      method: 'POST',
+      url: `/sandbox/organisations/${org.json<{ organisationId: string }>().organisationId}/softwarestatements`,
+      payload: { clientName: 'no hooks', redirectUris: ['https://tpp.example.com.br/cb'] },
+    })
+    expect(none.json<OnboardedSoftwareStatement>().webhookServer).toBeUndefined()
   })
 
   it('refuses an SSA signed by another key under the directory kid', async () => {
