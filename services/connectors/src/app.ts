@@ -5,6 +5,8 @@ import { accountsRoutes } from './routes/accounts.routes.ts'
 import { creditCardsRoutes } from './routes/credit-cards.routes.ts'
 import { customersRoutes } from './routes/customers.routes.ts'
 import { internalCustomerRoutes } from './routes/internal-customers.routes.ts'
+import { internalWebhookRoutes } from './routes/internal-webhooks.routes.ts'
+import type { WebhookStore } from './adapters/pg-webhooks.ts'
 import { loansRoutes } from './routes/loans.routes.ts'
 import { openDataRoutes } from './routes/open-data.routes.ts'
 import { resourcesRoutes } from './routes/resources.routes.ts'
@@ -20,6 +22,8 @@ export interface AppDeps {
   /** Public base URL of the regulated API, used in `links`. */
   publicBaseUrl: string
   brand: { brandName: string; companyCnpj: string }
+  /** Stored webhook notifications and their attempts (`GET /internal/webhooks`); absent when webhooks are off. */
+  webhooks?: Pick<WebhookStore, 'list'> | undefined
   clock?: () => Date
 }
 
@@ -33,6 +37,7 @@ export function buildApp(deps: AppDeps): PonteServer {
   const regulated = { ...deps, publicBaseUrl: deps.publicBaseUrl.replace(/\/$/, ''), clock: deps.clock ?? (() => new Date()) }
   registerInternalInfo(app, 'connectors', deps.serviceAuth)
   app.register(internalCustomerRoutes, deps)
+  if (deps.webhooks) app.register(internalWebhookRoutes, { webhooks: deps.webhooks, serviceAuth: deps.serviceAuth })
   app.register(resourcesRoutes, regulated)
   app.register(accountsRoutes, regulated)
   app.register(creditCardsRoutes, regulated)
