@@ -93,6 +93,7 @@ if (config.webhooks.enabled) {
         await ensureTopics(kafka, [topics.payment, topics.consent].map((t) => ({ topic: t, ...topicSettings[t] })))
         subscriptions = await startWebhookConsumers({ kafka, pool, clients, logger: log, groupPrefix: w.consumerGroup, onStored: () => dispatcher.wake() })
         log.info({ attempt }, 'webhook consumers started')
+        void Promise.all(subscriptions.map((sub) => sub.ready)).then(() => log.info('webhook consumers joined their groups'))
         return
       } catch (err) {
         log.warn({ err: err instanceof Error ? err.message : String(err), attempt, retryInMs: waitMs }, 'webhook consumers could not start; will retry')
