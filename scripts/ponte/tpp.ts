@@ -178,6 +178,10 @@ Next steps:
        POST https://localhost:8444/register  {"software_statement": "<SSA>", "jwks_uri": "${ss.jwksUri}", ...}
   3. Sign private_key_jwt assertions and request objects with signing.private.jwk.json (PS256);
      decrypt id_tokens with encryption.private.jwk.json (RSA-OAEP). Keep the *.key.pem / *.private.jwk.json files secret.`)
+  if (ss.webhookServer) {
+    console.log(`  4. Serve the webhook receiver (${ss.webhookServer.hostnames.join(', ')}) over TLS with webhook-server.chain.pem and
+     webhook-server.key.pem, requiring client certificates from ca-bundle.pem (the bank's transport certificate); answer 202.`)
+  }
 }
 
 /** `pnpm ponte tpp <subcommand>`. */

@@ -23,13 +23,14 @@ export const Env = z.object({
   PIX_SETTLEMENT_DELAY_MS: z.coerce.number().int().min(0).max(86_400_000).default(2_000).describe('How long after the debit a Pix payment of the reference core settles'),
   PIX_SETTLEMENT_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500).describe('How often the reference core\'s settlement job looks for due Pix payments (also woken at each due time by the process that made the debit)'),
   PIX_SETTLEMENT_REJECT_ALL: envBoolean(false).describe('Reject every Pix settlement of the reference core (PAGAMENTO_RECUSADO_SPI; the debit is returned) — to exercise failed payments'),
+  PIX_REJECTED_CREDITOR_ACCOUNT: z.string().regex(/^[0-9]{1,20}$/).default('99999999').describe('Creditor account number whose Pix settlements the reference core rejects (PAGAMENTO_RECUSADO_SPI) — the per-payment hook for failed payments'),
   WEBHOOKS_ENABLED: envBoolean(true).describe('Deliver webhook notifications of payment consents and Pix payments to the clients\' registered webhook URIs (consumes ponte.payment.v1 and ponte.consent.v1)'),
   AUTH_SERVER_INTERNAL_URL: z.url().default('https://localhost:8444').describe('Base URL of the auth-server\'s internal API (`GET /internal/clients/{clientId}/webhook`: the clients\' webhook URIs)'),
   AUTH_SERVER_CA_FILE: z.string().optional().describe('Trust anchors (PEM) of the auth-server\'s TLS certificate; default: the system store, or the dev CA with ALLOW_DEV_DEFAULTS'),
   WEBHOOK_CLIENT_CERT_FILE: z.string().optional().describe('The bank\'s transport (BRCAC) certificate chain (PEM), presented on every webhook delivery (mTLS); required unless ALLOW_DEV_DEFAULTS, which issues one from the dev PKI'),
   WEBHOOK_CLIENT_KEY_FILE: z.string().optional().describe('Private key (PEM) of WEBHOOK_CLIENT_CERT_FILE'),
   WEBHOOK_CA_FILE: z.string().optional().describe('Trust anchors (PEM) of the clients\' webhook server certificates; default: the system store, or the dev CA with ALLOW_DEV_DEFAULTS'),
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000).describe('Budget of one delivery attempt (connect, TLS, answer); past it the attempt fails and is retried'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000).describe('Budget of one delivery attempt (connect, TLS, answer), past which it fails and is retried; also the timeout of the auth-server lookup'),
   WEBHOOK_INITIAL_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000).describe('Wait before the second attempt of a notification not answered 202; doubled after each failed attempt'),
   WEBHOOK_MAX_BACKOFF_MS: z.coerce.number().int().min(10).max(86_400_000).default(600_000).describe('Upper bound of the wait between two attempts'),
   WEBHOOK_MAX_AGE_MS: z.coerce.number().int().min(100).max(604_800_000).default(86_400_000).describe('No attempt starts later than this after the notification was stored; then it is given up (FAILED)'),
@@ -38,7 +39,6 @@ export const Env = z.object({
   WEBHOOK_CONSUMER_GROUP: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('connectors.webhooks').describe('Kafka consumer group prefix of the webhook consumers (`<prefix>.payment`, `<prefix>.consent`); every replica uses the same'),
   PONTE_DEV_PKI_DIR: z.string().optional().describe('Dev PKI folder (created when missing), used with ALLOW_DEV_DEFAULTS: its CA issues the webhook transport certificate and is the webhooks\' trust anchor; `<repo>/.pki` when unset'),
   BANK_ORGANISATION_ID: z.string().min(1).max(40).default('9f0e2f3c-5b1a-4d8e-a6f7-0c1d2e3f4a5b').describe('Directory organisation id of the bank (put in the dev-issued webhook transport certificate)'),
-  PIX_REJECTED_CREDITOR_ACCOUNT: z.string().regex(/^[0-9]{1,20}$/).default('99999999').describe('Creditor account number whose Pix settlements the reference core rejects (PAGAMENTO_RECUSADO_SPI) — the per-payment hook for failed payments'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */

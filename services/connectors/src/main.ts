@@ -75,14 +75,14 @@ if (config.webhooks.enabled) {
   webhooks = createPgWebhookStore(pool, w.retry)
   const sender = createWebhookSender({ clientCertificate, ca: trust(w.caFile, 'webhook delivery (WEBHOOK_CA_FILE)'), timeoutMs: w.timeoutMs })
   const dispatcher = createWebhookDispatcher({ store: webhooks, sender, pollMs: w.pollMs, concurrency: w.concurrency, leaseMs: w.timeoutMs + 30_000, logger: log })
-  const clients = createAuthServerWebhookClients({ baseUrl: w.authServer.url, issuer, ca: trust(w.authServer.caFile, 'the auth-server client (AUTH_SERVER_CA_FILE)'), timeoutMs: config.core.http.timeoutMs })
+  const clients = createAuthServerWebhookClients({ baseUrl: w.authServer.url, issuer, ca: trust(w.authServer.caFile, 'the auth-server client (AUTH_SERVER_CA_FILE)'), timeoutMs: w.timeoutMs })
   dispatcher.start()
   // Consumers start once Kafka answers; until then stored notifications are still delivered.
   let subscriptions: Subscription[] = []
   let stopping = false
   runtime.closers.unshift(async () => {
     stopping = true
-    await Promise.all(subscriptions.map((s) => s.stop()))
+    await Promise.all(subscriptions.map((s) => s.stop().catch((err: unknown) => log.warn({ err }, 'webhook consumer did not stop cleanly'))))
     await dispatcher.stop()
     await sender.close()
     await clients.close()
@@ -92,6 +92,10 @@ if (config.webhooks.enabled) {
       try {
         await ensureTopics(kafka, [topics.payment, topics.consent].map((t) => ({ topic: t, ...topicSettings[t] })))
         subscriptions = await startWebhookConsumers({ kafka, pool, clients, logger: log, groupPrefix: w.consumerGroup, onStored: () => dispatcher.wake() })
+        if (stopping) {
+          await Promise.all(subscriptions.map((sub) => sub.stop().catch(() => undefined)))
+          return
+        }
         log.info({ attempt }, 'webhook consumers started')
         void Promise.all(subscriptions.map((sub) => sub.ready)).then(() => log.info('webhook consumers joined their groups'))
         return

@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PaymentEvent, topics } from '@ponte/contracts'
 import { createKafka, createPool, createPublisher, migrate, type EventPublisher, type Pool } from '@ponte/platform'
-import { issueServerCertificate, loadOrCreateDevPki } from '@ponte/pki'
-import { repoRoot, serviceTestEnv, startServiceProcess, testInfra, testLogger, testSchema, testServiceAuth, waitFor, type ServiceProcess } from '@ponte/testkit'
+import { loadOrCreateDevPki } from '@ponte/pki'
+import { freePorts, repoRoot, serviceTestEnv, startServiceProcess, testInfra, testLogger, testSchema, testServiceAuth, waitFor, type ServiceProcess } from '@ponte/testkit'
+import { Agent, request } from 'undici'
 import { migrationsDir } from './support.ts'
 import { paymentEvent, startFakeAuthServer, startReceiver, type FakeAuthServer, type Receiver } from './webhooks-support.ts'
 
 /** The service as `make up` runs it: two connectors processes (replicas) share the consumers and the delivery job. */
 describe('webhook delivery by two connectors processes', () => {
   const schema = testSchema('connectors_webhooks_proc')
+  const directorySchema = testSchema('directory_webhooks_proc')
+  const sandboxSchema = testSchema('directory_sandbox_webhooks_proc')
   const auth = testServiceAuth()
   const { logger } = testLogger('connectors')
   let pool: Pool
@@ -21,12 +24,30 @@ describe('webhook delivery by two connectors processes', () => {
     await migrate({ url: schema.databaseUrl, schema: schema.name, dir: migrationsDir })
     pool = createPool({ url: schema.databaseUrl, schema: schema.name, max: 4 })
     authServer = await startFakeAuthServer(auth.verifier('auth-server'))
-    // The repository's dev PKI: the processes issue their transport certificate from it and trust it (ALLOW_DEV_DEFAULTS).
+    // The repository's dev PKI: the processes issue their transport certificate from it and trust it (ALLOW_DEV_DEFAULTS),
+    // and the sandbox directory issues the TPP's webhook server certificate from it.
     const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)
-    const server = await issueServerCertificate(pki.ca, { hostnames: [], ips: ['127.0.0.1'] })
-    tpp = await startReceiver({ chainPem: server.chainPem, privateKeyPem: server.privateKeyPem, clientCa: pki.caBundlePem, behaviour: (_p, nth) => (nth === 1 ? 503 : 202) })
+    const [sandboxPort, receiverPort] = await freePorts(2)
+    const directory = await startServiceProcess('directory', {
+      ...(await serviceTestEnv(auth.env)), DB_SCHEMA: directorySchema.name, HOST: '127.0.0.1', PORT: '0', DIRECTORY_SYNC_ENABLED: 'false',
+      DIRECTORY_SANDBOX_ENABLED: 'true', DIRECTORY_SANDBOX_HOST: '127.0.0.1', DIRECTORY_SANDBOX_PORT: String(sandboxPort),
+      DIRECTORY_SANDBOX_DB_SCHEMA: sandboxSchema.name, DIRECTORY_SANDBOX_PUBLIC_URL: `https://127.0.0.1:${sandboxPort}`,
+    })
+    processes.push(directory)
+    const agent = new Agent({ connect: { ca: pki.caBundlePem } })
+    const post = async (path: string, body: unknown) => {
+      const res = await request(`https://127.0.0.1:${sandboxPort}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), dispatcher: agent })
+      expect(res.statusCode).toBe(201)
+      return res.body.json() as Promise<Record<string, unknown>>
+    }
+    const { organisationId } = await post('/sandbox/organisations', { name: 'Webhook Fintech', roles: ['PAGTO'] }) as { organisationId: string }
+    const ss = await post(`/sandbox/organisations/${organisationId}/softwarestatements`, {
+      clientName: 'webhook app', redirectUris: ['https://tpp.example.com.br/cb'], webhookUris: [`https://127.0.0.1:${receiverPort}/wh`],
+    }) as { webhookServer: { chainPem: string; privateKeyPem: string } }
+    await agent.close()
+    tpp = await startReceiver({ ...ss.webhookServer, clientCa: pki.caBundlePem, port: receiverPort, behaviour: (_p, nth) => (nth === 1 ? 503 : 202) })
     publisher = createPublisher(createKafka({ brokers: testInfra().kafkaBrokers, clientId: 'connectors-webhooks-proc-test', logger }))
-  }, 60_000)
+  }, 120_000)
 
   afterAll(async () => {
     for (const p of processes) await p.stop('SIGKILL').catch(() => undefined)
@@ -35,9 +56,11 @@ describe('webhook delivery by two connectors processes', () => {
     await authServer?.close()
     await pool?.end()
     await schema.drop()
+    await directorySchema.drop()
+    await sandboxSchema.drop()
   })
 
-  it('each notification is delivered once, retried after a 503, whichever process consumed its event', async () => {
+  it('each notification is delivered once to a receiver with the sandbox-issued server certificate, retried after a 503, whichever process consumed its event', async () => {
     const env = {
       ...(await serviceTestEnv(auth.env)), DB_SCHEMA: schema.name, HOST: '127.0.0.1', PORT: '0',
       AUTH_SERVER_INTERNAL_URL: authServer.url, WEBHOOK_CONSUMER_GROUP: `connectors-webhooks-proc-${schema.name}`,
@@ -49,7 +72,7 @@ describe('webhook delivery by two connectors processes', () => {
     await waitFor(() => joined(a!) && joined(b!), { timeoutMs: 60_000, what: 'both processes joined the consumer groups' })
 
     const clientId = `proc-${schema.name}`
-    authServer.clients.set(clientId, { clientId, organisationId: 'org-tpp', webhookUris: [`${tpp.base}/wh`], active: true })
+    authServer.clients.set(clientId, { clientId, organisationId: 'org-tpp', webhookUris: [`https://127.0.0.1:${tpp.base.split(':').at(-1)}/wh`], active: true })
     const events = Array.from({ length: 12 }, () => paymentEvent({ clientId }))
     for (const e of events) await publisher.publish(topics.payment, PaymentEvent, e, e.data.paymentId)
 

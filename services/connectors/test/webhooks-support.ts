@@ -25,7 +25,7 @@ export interface Receiver {
   close(): Promise<void>
 }
 
-export async function startReceiver(o: { chainPem: string; privateKeyPem: string; clientCa: string; behaviour: Behaviour; host?: string }): Promise<Receiver> {
+export async function startReceiver(o: { chainPem: string; privateKeyPem: string; clientCa: string; behaviour: Behaviour; port?: number }): Promise<Receiver> {
   const received: Received[] = []
   const counts = new Map<string, number>()
   const hanging = new Set<ServerResponse>()
@@ -49,7 +49,7 @@ export async function startReceiver(o: { chainPem: string; privateKeyPem: string
       res.writeHead(answer, { 'content-type': 'application/json' }).end('{}')
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, o.host ?? '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {
     base: `https://127.0.0.1:${port}`,

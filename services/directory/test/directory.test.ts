@@ -1,16 +1,17 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { createServer as createHttpsServer, type Server } from 'node:https'
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose'
 import { Agent, request } from 'undici'
 import { createPool, fapiTlsOptions, migrate, SERVICE_TOKEN_HEADER, type Pool, type PonteServer } from '@ponte/platform'
 import { createDevCa, generateRsaKeyPair, issueClientCertificate, loadOrCreateDevPki, TrustStore, type DevPki } from '@ponte/pki'
 import { specValidator, testLogger, testSchema, testServiceAuth, type TestSchema } from '@ponte/testkit'
+import { run as runTpp } from '../../../scripts/ponte/tpp.ts'
 import { createDirectoryHttp, createUndiciFetch, type FetchLike } from '../src/adapters/http.ts'
 import { createKeystore } from '../src/adapters/keystore.ts'
 import { createPgDirectoryStore } from '../src/adapters/pg-directory-store.ts'
@@ -246,6 +247,22 @@ describe('onboarding through the sandbox and verification through the connector'
       payload: { clientName: 'no hooks', redirectUris: ['https://tpp.example.com.br/cb'] },
     })
     expect(none.json<OnboardedSoftwareStatement>().webhookServer).toBeUndefined()
+  })
+
+  it('pnpm ponte tpp onboard writes the webhook server certificate and key into the bundle', async () => {
+    const out = join(dir, 'bundle-cli')
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined)
+    try {
+      await runTpp(['onboard', '--name', 'CLI Fintech', '--roles', 'PAGTO', '--redirect-uri', 'https://cli.example.com.br/cb', '--webhook-uri', 'https://hooks.cli.example.com.br/wh',
+        '--out', out, '--directory', sandboxUrl, '--ca', pki.files.rootCertificate])
+    } finally {
+      log.mockRestore()
+    }
+    const certificate = new X509Certificate(await readFile(join(out, 'webhook-server.crt.pem'), 'utf8'))
+    expect(certificate.checkHost('hooks.cli.example.com.br')).toBe('hooks.cli.example.com.br')
+    expect(certificate.checkPrivateKey(createPrivateKey(await readFile(join(out, 'webhook-server.key.pem'), 'utf8')))).toBe(true)
+    expect((await stat(join(out, 'webhook-server.key.pem'))).mode & 0o777).toBe(0o600)
+    expect(await readFile(join(out, 'webhook-server.chain.pem'), 'utf8')).toContain(pki.ca.intermediate.certificatePem.trim())
   })
 
   it('refuses an SSA signed by another key under the directory kid', async () => {

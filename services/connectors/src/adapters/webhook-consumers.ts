@@ -58,9 +58,14 @@ export async function startWebhookConsumers(o: WebhookConsumersOptions): Promise
     kafka: o.kafka, groupId: `${prefix}.payment`, topic: topics.payment, schema: PaymentEvent, logger: o.logger,
     handler: afterCommit(idempotentHandler(o.pool, 'connectors.webhooks.payment', (e: PaymentEvent, c) => handle(e, c))),
   })
-  const consents = await subscribe({
-    kafka: o.kafka, groupId: `${prefix}.consent`, topic: topics.consent, schema: ConsentEvent, logger: o.logger,
-    handler: afterCommit(idempotentHandler(o.pool, 'connectors.webhooks.consent', (e: ConsentEvent, c) => handle(e, c))),
-  })
-  return [payments, consents]
+  try {
+    const consents = await subscribe({
+      kafka: o.kafka, groupId: `${prefix}.consent`, topic: topics.consent, schema: ConsentEvent, logger: o.logger,
+      handler: afterCommit(idempotentHandler(o.pool, 'connectors.webhooks.consent', (e: ConsentEvent, c) => handle(e, c))),
+    })
+    return [payments, consents]
+  } catch (err) {
+    await payments.stop().catch(() => undefined)
+    throw err
+  }
 }

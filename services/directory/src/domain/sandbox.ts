@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID, type KeyObject } from 'node:crypto'
-import { isIP } from 'node:net'
 import { SignJWT, type JWK } from 'jose'
 import { DomainError, ofbDateTime } from '@ponte/platform'
 import { generateEncryptionKey, issueClientCertificate, issueServerCertificate, issueSigningCertificate, type DevCa, type RsaPrivateJwk } from '@ponte/pki'
@@ -53,9 +52,10 @@ export function webhookServerNames(webhookUris: readonly string[]): { hostnames:
   const hostnames = new Set<string>()
   const ips = new Set<string>()
   for (const uri of webhookUris) {
+    // WHATWG URL parsing has already normalised IPv4 literals to dotted quads and bracketed IPv6 ones.
     const host = new URL(uri).hostname.toLowerCase()
-    if (isIP(host) !== 0) ips.add(host)
-    else if (host.startsWith('[') && isIP(host.slice(1, -1)) !== 0) ips.add(host.slice(1, -1))
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) ips.add(host)
+    else if (host.startsWith('[')) ips.add(host.slice(1, -1))
     else hostnames.add(host)
   }
   return { hostnames: [...hostnames], ips: [...ips] }
