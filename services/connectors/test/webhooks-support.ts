@@ -46,7 +46,7 @@ export async function startReceiver(o: { chainPem: string; privateKeyPem: string
         hanging.add(res)
         return
       }
-      res.writeHead(answer, { 'content-type': 'application/json' }).end('{}')
+      res.writeHead(answer, { 'content-type': 'application/json', ...(answer >= 300 && answer < 400 ? { location: `${path}/moved` } : {}) }).end('{}')
     })
   })
   await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', resolve))

@@ -161,6 +161,16 @@ describe('webhook notifications of payments and payment consents', () => {
     expect(n!.attempts.map((a) => a.interactionId)).toEqual(tpp.received.map((r) => r.headers['x-webhook-interaction-id']))
   })
 
+  it('does not follow a redirect: a 307 is a failed attempt, retried at the registered URI', async () => {
+    const tpp = await receiver((_path, nth) => (nth === 1 ? 307 : 202))
+    const id = register('redirect', [tpp.base])
+    const event = paymentEvent({ clientId: id })
+    await publish(event)
+    const [n] = await settled({ resourceId: event.data.paymentId })
+    expect(n!.attempts.map((a) => a.httpStatus)).toEqual([307, 202])
+    expect(tpp.received.map((r) => r.path)).toEqual([`/open-banking/webhook/v1/payments/v4/pix/payments/${event.data.paymentId}`, `/open-banking/webhook/v1/payments/v4/pix/payments/${event.data.paymentId}`])
+  })
+
   it('gives up on a TPP that never answers once the bounded retry time is spent, every attempt recorded', async () => {
     const tpp = await receiver(() => 'hang')
     const id = register('silent', [tpp.base])
