@@ -30,6 +30,8 @@ export const services: StackService[] = [
   { name: 'connectors', metricsPort: 9403, group: 1, readyUrl: 'http://127.0.0.1:3003',
     // Loads the demo bank (idempotent) into the reference core at start.
     env: () => ({ PORT: '3003', HOST: '127.0.0.1', SEED_DEMO_BANK: 'true' }),
+    // A test's webhook consumers join their own groups, never the ones `make up` uses.
+    testEnv: (schema) => ({ WEBHOOK_CONSUMER_GROUP: `test.connectors.webhooks.${schema}` }),
     endpoints: [['connectors (internal)', 'http://127.0.0.1:3003']] },
   { name: 'traffic', metricsPort: 9402, group: 1, readyUrl: 'http://127.0.0.1:3002', env: () => ({ PORT: '3002', HOST: '127.0.0.1' }),
     // A test's traffic service publishes its policy set to a private topic, never the one `make up` uses.

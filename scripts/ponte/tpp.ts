@@ -35,6 +35,7 @@ interface Onboarded {
   transport: { certificatePem: string; chainPem: string; privateKeyPem: string; caBundlePem: string }
   signing: { privateJwk: Record<string, unknown>; certificatePem: string }
   encryption: { privateJwk: Record<string, unknown> }
+  webhookServer?: { hostnames: string[]; certificatePem: string; chainPem: string; privateKeyPem: string; caBundlePem: string }
   jwksUri: string
   transportJwksUri: string
 }
@@ -148,6 +149,14 @@ async function onboard(argv: string[]): Promise<void> {
     ['signing.private.jwk.json', JSON.stringify(ss.signing.privateJwk, null, 2) + '\n', 0o600],
     ['encryption.private.jwk.json', JSON.stringify(ss.encryption.privateJwk, null, 2) + '\n', 0o600],
   ]
+  if (ss.webhookServer) {
+    // The webhook receiver's TLS server certificate (SAN = the webhook URIs' hosts), trusted by the bank's deliveries.
+    files.push(
+      ['webhook-server.crt.pem', ss.webhookServer.certificatePem, 0o644],
+      ['webhook-server.chain.pem', ss.webhookServer.chainPem, 0o644],
+      ['webhook-server.key.pem', ss.webhookServer.privateKeyPem, 0o600],
+    )
+  }
   for (const [file, text, mode] of files) {
     await writeFile(join(out, file), text, { mode })
     await chmod(join(out, file), mode)
@@ -169,6 +178,10 @@ Next steps:
        POST https://localhost:8444/register  {"software_statement": "<SSA>", "jwks_uri": "${ss.jwksUri}", ...}
   3. Sign private_key_jwt assertions and request objects with signing.private.jwk.json (PS256);
      decrypt id_tokens with encryption.private.jwk.json (RSA-OAEP). Keep the *.key.pem / *.private.jwk.json files secret.`)
+  if (ss.webhookServer) {
+    console.log(`  4. Serve the webhook receiver (${ss.webhookServer.hostnames.join(', ')}) over TLS with webhook-server.chain.pem and
+     webhook-server.key.pem, requiring client certificates from ca-bundle.pem (the bank's transport certificate); answer 202.`)
+  }
 }
 
 /** `pnpm ponte tpp <subcommand>`. */

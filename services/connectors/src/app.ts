@@ -7,6 +7,8 @@ import { customersRoutes } from './routes/customers.routes.ts'
 import { internalCustomerRoutes } from './routes/internal-customers.routes.ts'
 import { internalTotpRoutes } from './routes/internal-totp.routes.ts'
 import type { CustomerTotp } from './adapters/pg-totp.ts'
+import { internalWebhookRoutes } from './routes/internal-webhooks.routes.ts'
+import type { WebhookStore } from './adapters/pg-webhooks.ts'
 import { loansRoutes } from './routes/loans.routes.ts'
 import { openDataRoutes } from './routes/open-data.routes.ts'
 import { resourcesRoutes } from './routes/resources.routes.ts'
@@ -24,6 +26,8 @@ export interface AppDeps {
   /** Public base URL of the regulated API, used in `links`. */
   publicBaseUrl: string
   brand: { brandName: string; companyCnpj: string }
+  /** Stored webhook notifications and their attempts (`GET /internal/webhooks`); absent when webhooks are off. */
+  webhooks?: Pick<WebhookStore, 'list'> | undefined
   clock?: () => Date
   /** Pix payment initiation (Payments v4/v5); the routes are served only when given. */
   payments?: Payments
@@ -42,6 +46,7 @@ export function buildApp(deps: AppDeps): PonteServer {
   registerInternalInfo(app, 'connectors', deps.serviceAuth)
   app.register(internalCustomerRoutes, deps)
   if (deps.totp) app.register(internalTotpRoutes, { totp: deps.totp, serviceAuth: deps.serviceAuth, ...(deps.clock ? { clock: deps.clock } : {}) })
+  if (deps.webhooks) app.register(internalWebhookRoutes, { webhooks: deps.webhooks, serviceAuth: deps.serviceAuth })
   app.register(resourcesRoutes, regulated)
   app.register(accountsRoutes, regulated)
   app.register(creditCardsRoutes, regulated)

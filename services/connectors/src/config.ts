@@ -27,6 +27,21 @@ export const Env = z.object({
   CONSENT_URL: z.url().default('http://127.0.0.1:3001').describe('Base URL of the consent service (internal payment-consent API: read and consume a payment consent at payment time)'),
   CONSENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(15_000).default(3_000).describe('Timeout of one call to the consent service'),
   PAYMENTS_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000).describe('How often the payments scheduler debits due Pix payments (scheduled for today in Brasília, or left received) and follows debits to settlement'),
+  WEBHOOKS_ENABLED: envBoolean(true).describe('Deliver webhook notifications of payment consents and Pix payments to the clients\' registered webhook URIs (consumes ponte.payment.v1 and ponte.consent.v1)'),
+  AUTH_SERVER_INTERNAL_URL: z.url().default('https://localhost:8444').describe('Base URL of the auth-server\'s internal API (`GET /internal/clients/{clientId}/webhook`: the clients\' webhook URIs)'),
+  AUTH_SERVER_CA_FILE: z.string().optional().describe('Trust anchors (PEM) of the auth-server\'s TLS certificate; default: the system store, or the dev CA with ALLOW_DEV_DEFAULTS'),
+  WEBHOOK_CLIENT_CERT_FILE: z.string().optional().describe('The bank\'s transport (BRCAC) certificate chain (PEM), presented on every webhook delivery (mTLS); required unless ALLOW_DEV_DEFAULTS, which issues one from the dev PKI'),
+  WEBHOOK_CLIENT_KEY_FILE: z.string().optional().describe('Private key (PEM) of WEBHOOK_CLIENT_CERT_FILE'),
+  WEBHOOK_CA_FILE: z.string().optional().describe('Trust anchors (PEM) of the clients\' webhook server certificates; default: the system store, or the dev CA with ALLOW_DEV_DEFAULTS'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000).describe('Budget of one delivery attempt (connect, TLS, answer), past which it fails and is retried; also the timeout of the auth-server lookup'),
+  WEBHOOK_INITIAL_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000).describe('Wait before the second attempt of a notification not answered 202; doubled after each failed attempt'),
+  WEBHOOK_MAX_BACKOFF_MS: z.coerce.number().int().min(10).max(86_400_000).default(600_000).describe('Upper bound of the wait between two attempts'),
+  WEBHOOK_MAX_AGE_MS: z.coerce.number().int().min(100).max(604_800_000).default(86_400_000).describe('No attempt starts later than this after the notification was stored; then it is given up (FAILED)'),
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(20).max(60_000).default(1_000).describe('How often the delivery job looks for due notifications (it is also woken when new ones are stored)'),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16).describe('Notifications one process attempts at once'),
+  WEBHOOK_CONSUMER_GROUP: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('connectors.webhooks').describe('Kafka consumer group prefix of the webhook consumers (`<prefix>.payment`, `<prefix>.consent`); every replica uses the same'),
+  PONTE_DEV_PKI_DIR: z.string().optional().describe('Dev PKI folder (created when missing), used with ALLOW_DEV_DEFAULTS: its CA issues the webhook transport certificate and is the webhooks\' trust anchor; `<repo>/.pki` when unset'),
+  BANK_ORGANISATION_ID: z.string().min(1).max(40).default('9f0e2f3c-5b1a-4d8e-a6f7-0c1d2e3f4a5b').describe('Directory organisation id of the bank (put in the dev-issued webhook transport certificate)'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
@@ -52,6 +67,20 @@ export function loadConfig(env: Record<string, string | undefined>) {
       pollMs: e.PIX_SETTLEMENT_POLL_MS,
       rejectAll: e.PIX_SETTLEMENT_REJECT_ALL,
       rejectedCreditorAccount: e.PIX_REJECTED_CREDITOR_ACCOUNT,
+    },
+    webhooks: {
+      enabled: e.WEBHOOKS_ENABLED,
+      authServer: { url: e.AUTH_SERVER_INTERNAL_URL, caFile: e.AUTH_SERVER_CA_FILE },
+      clientCertFile: e.WEBHOOK_CLIENT_CERT_FILE,
+      clientKeyFile: e.WEBHOOK_CLIENT_KEY_FILE,
+      caFile: e.WEBHOOK_CA_FILE,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retry: { initialBackoffMs: e.WEBHOOK_INITIAL_BACKOFF_MS, maxBackoffMs: e.WEBHOOK_MAX_BACKOFF_MS, maxAgeMs: e.WEBHOOK_MAX_AGE_MS },
+      pollMs: e.WEBHOOK_POLL_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      bankOrganisationId: e.BANK_ORGANISATION_ID,
+      devPkiDir: e.PONTE_DEV_PKI_DIR,
+      consumerGroup: e.WEBHOOK_CONSUMER_GROUP,
     },
   })
 }

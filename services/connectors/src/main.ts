@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { bootService, createOutboxRelay, ensureTopics, orExit, runService } from '@ponte/platform'
-import { topics, topicSettings } from '@ponte/contracts'
-import type { CoreConnector } from '@ponte/contracts'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { bootService, createOutboxRelay, ensureTopics, orExit, runService, type Subscription } from '@ponte/platform'
+import { topics, topicSettings, type CoreConnector } from '@ponte/contracts'
+import { issueClientCertificate, loadOrCreateDevPki } from '@ponte/pki'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { createPgCore } from './adapters/pg-core.ts'
@@ -13,6 +15,11 @@ import { seedDemoBank } from './seed/demo-bank.ts'
 import { createConsentClient } from './adapters/consent-client.ts'
 import { createPayments } from './adapters/pg-payments.ts'
 import { createPaymentScheduler } from './adapters/payment-scheduler.ts'
+import { createPgWebhookStore, type WebhookStore } from './adapters/pg-webhooks.ts'
+import { createAuthServerWebhookClients } from './adapters/webhook-clients.ts'
+import { startWebhookConsumers } from './adapters/webhook-consumers.ts'
+import { createWebhookDispatcher } from './adapters/webhook-dispatcher.ts'
+import { createWebhookSender } from './adapters/webhook-sender.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
@@ -65,6 +72,64 @@ if (runtime.publisher && runtime.kafka) {
   runtime.closers.unshift(() => relay.stop())
 }
 
+// Webhook notifications (docs/decisions/connectors-webhooks.md): events → stored notifications → delivery job.
+let webhooks: WebhookStore | undefined
+if (config.webhooks.enabled) {
+  const w = config.webhooks
+  if (!runtime.pool || !runtime.kafka) throw new Error('webhook delivery needs DATABASE_URL and KAFKA_BROKERS')
+  const pool = runtime.pool
+  const kafka = runtime.kafka
+  const devPki = !config.allowDevDefaults ? undefined : await loadOrCreateDevPki(w.devPkiDir ?? fileURLToPath(new URL('../../../.pki', import.meta.url)))
+  let clientCertificate: { chainPem: string; privateKeyPem: string }
+  if (w.clientCertFile && w.clientKeyFile) {
+    clientCertificate = { chainPem: readFileSync(w.clientCertFile, 'utf8'), privateKeyPem: readFileSync(w.clientKeyFile, 'utf8') }
+  } else if (devPki) {
+    const issued = await issueClientCertificate(devPki.ca, { orgId: w.bankOrganisationId, softwareStatementId: 'ponte-webhooks', cnpj: config.brand.companyCnpj, commonName: 'webhooks.bank.localhost', organizationName: 'Ponte Dev Bank' })
+    clientCertificate = { chainPem: issued.chainPem, privateKeyPem: issued.privateKeyPem }
+    log.warn({ pkiDir: devPki.dir }, 'WARNING: webhook deliveries use a transport certificate issued by the dev PKI at start-up; set WEBHOOK_CLIENT_CERT_FILE/WEBHOOK_CLIENT_KEY_FILE before production')
+  } else {
+    clientCertificate = orExit(() => { throw new Error('WEBHOOK_CLIENT_CERT_FILE and WEBHOOK_CLIENT_KEY_FILE are required (or WEBHOOKS_ENABLED=false, or ALLOW_DEV_DEFAULTS=true for development)') })
+  }
+  const trust = (file: string | undefined, what: string) => {
+    if (file) return readFileSync(file, 'utf8')
+    if (devPki) log.warn(`WARNING: ${what} trusts the dev CA; set its CA file before production`)
+    return devPki?.caBundlePem
+  }
+  webhooks = createPgWebhookStore(pool, w.retry)
+  const sender = createWebhookSender({ clientCertificate, ca: trust(w.caFile, 'webhook delivery (WEBHOOK_CA_FILE)'), timeoutMs: w.timeoutMs })
+  const dispatcher = createWebhookDispatcher({ store: webhooks, sender, pollMs: w.pollMs, concurrency: w.concurrency, leaseMs: w.timeoutMs + 30_000, logger: log })
+  const clients = createAuthServerWebhookClients({ baseUrl: w.authServer.url, issuer, ca: trust(w.authServer.caFile, 'the auth-server client (AUTH_SERVER_CA_FILE)'), timeoutMs: w.timeoutMs })
+  dispatcher.start()
+  // Consumers start once Kafka answers; until then stored notifications are still delivered.
+  let subscriptions: Subscription[] = []
+  let stopping = false
+  runtime.closers.unshift(async () => {
+    stopping = true
+    await Promise.all(subscriptions.map((s) => s.stop().catch((err: unknown) => log.warn({ err }, 'webhook consumer did not stop cleanly'))))
+    await dispatcher.stop()
+    await sender.close()
+    await clients.close()
+  })
+  void (async () => {
+    for (let attempt = 1, waitMs = 1_000; !stopping; attempt++, waitMs = Math.min(waitMs * 2, 30_000)) {
+      try {
+        await ensureTopics(kafka, [topics.payment, topics.consent].map((t) => ({ topic: t, ...topicSettings[t] })))
+        subscriptions = await startWebhookConsumers({ kafka, pool, clients, logger: log, groupPrefix: w.consumerGroup, onStored: () => dispatcher.wake() })
+        if (stopping) {
+          await Promise.all(subscriptions.map((sub) => sub.stop().catch(() => undefined)))
+          return
+        }
+        log.info({ attempt }, 'webhook consumers started')
+        void Promise.all(subscriptions.map((sub) => sub.ready)).then(() => log.info('webhook consumers joined their groups'))
+        return
+      } catch (err) {
+        log.warn({ err: err instanceof Error ? err.message : String(err), attempt, retryInMs: waitMs }, 'webhook consumers could not start; will retry')
+        await new Promise((r) => setTimeout(r, waitMs).unref())
+      }
+    }
+  })()
+}
+
 const app = buildApp({
   payments,
   serviceAuth,
@@ -74,6 +139,7 @@ const app = buildApp({
   publicBaseUrl: config.publicBaseUrl,
   brand: config.brand,
   ...(totp ? { totp } : {}),
+  webhooks,
 })
 const address = await runService({ app, host: config.http.host, port: config.http.port, closers: runtime.closers, shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics })
 log.info({ address, core: config.core.kind }, 'connectors listening')

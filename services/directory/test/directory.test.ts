@@ -1,15 +1,17 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { createServer as createHttpsServer, type Server } from 'node:https'
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose'
 import { Agent, request } from 'undici'
 import { createPool, fapiTlsOptions, migrate, SERVICE_TOKEN_HEADER, type Pool, type PonteServer } from '@ponte/platform'
 import { createDevCa, generateRsaKeyPair, issueClientCertificate, loadOrCreateDevPki, TrustStore, type DevPki } from '@ponte/pki'
 import { rawRequest, specValidator, testLogger, testSchema, testServiceAuth, type RawResponse, type TestSchema } from '@ponte/testkit'
+import { run as runTpp } from '../../../scripts/ponte/tpp.ts'
 import { createDirectoryHttp, createUndiciFetch, type FetchLike } from '../src/adapters/http.ts'
 import { createKeystore } from '../src/adapters/keystore.ts'
 import { createPgDirectoryStore } from '../src/adapters/pg-directory-store.ts'
@@ -220,6 +222,50 @@ describe('onboarding through the sandbox and verification through the connector'
 
     const summary = await connector.inject({ method: 'GET', url: `/internal/organisations/${tpp.organisationId}`, headers: await serviceHeaders() })
     expect(summary.json()).toMatchObject({ organisationId: tpp.organisationId, status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }, { role: 'PAGTO', status: 'Active' }] })
+  })
+
+  it('hands out a webhook server certificate for the webhook URIs\' hosts, issued by the dev CA, and none without webhook URIs', async () => {
+    const server = tpp.ss.webhookServer
+    expect(server?.hostnames).toEqual(['tpp.example.com.br'])
+    const certificate = new X509Certificate(server!.certificatePem)
+    expect(certificate.checkHost('tpp.example.com.br')).toBe('tpp.example.com.br')
+    expect(certificate.checkHost('other.example.com.br')).toBeUndefined()
+    expect(certificate.verify(pki.ca.intermediate.certificate.publicKey)).toBe(true)
+    expect(certificate.checkPrivateKey(createPrivateKey(server!.privateKeyPem))).toBe(true)
+    expect(server!.chainPem).toContain(pki.ca.intermediate.certificatePem.trim())
+    expect(certificate.keyUsage).toContain('1.3.6.1.5.5.7.3.1') // serverAuth
+
+    const org = await sandboxApp.inject({ method: 'POST', url: '/sandbox/organisations', payload: { name: 'Sem Webhook', roles: ['PAGTO'] } })
+    const ipHost = await sandboxApp.inject({
+      method: 'POST',
+      url: `/sandbox/organisations/${org.json<{ organisationId: string }>().organisationId}/softwarestatements`,
+      payload: { clientName: 'ip app', redirectUris: ['https://tpp.example.com.br/cb'], webhookUris: ['https://127.0.0.1:9443/hooks', 'https://hooks.example.com.br/a', 'https://hooks.example.com.br/b'] },
+    })
+    const ipServer = ipHost.json<OnboardedSoftwareStatement>().webhookServer!
+    expect(ipServer.hostnames).toEqual(['hooks.example.com.br', '127.0.0.1'])
+    expect(new X509Certificate(ipServer.certificatePem).checkIP('127.0.0.1')).toBe('127.0.0.1')
+    const none = await sandboxApp.inject({
+      method: 'POST',
+      url: `/sandbox/organisations/${org.json<{ organisationId: string }>().organisationId}/softwarestatements`,
+      payload: { clientName: 'no hooks', redirectUris: ['https://tpp.example.com.br/cb'] },
+    })
+    expect(none.json<OnboardedSoftwareStatement>().webhookServer).toBeUndefined()
+  })
+
+  it('pnpm ponte tpp onboard writes the webhook server certificate and key into the bundle', async () => {
+    const out = join(dir, 'bundle-cli')
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined)
+    try {
+      await runTpp(['onboard', '--name', 'CLI Fintech', '--roles', 'PAGTO', '--redirect-uri', 'https://cli.example.com.br/cb', '--webhook-uri', 'https://hooks.cli.example.com.br/wh',
+        '--out', out, '--directory', sandboxUrl, '--ca', pki.files.rootCertificate])
+    } finally {
+      log.mockRestore()
+    }
+    const certificate = new X509Certificate(await readFile(join(out, 'webhook-server.crt.pem'), 'utf8'))
+    expect(certificate.checkHost('hooks.cli.example.com.br')).toBe('hooks.cli.example.com.br')
+    expect(certificate.checkPrivateKey(createPrivateKey(await readFile(join(out, 'webhook-server.key.pem'), 'utf8')))).toBe(true)
+    expect((await stat(join(out, 'webhook-server.key.pem'))).mode & 0o777).toBe(0o600)
+    expect(await readFile(join(out, 'webhook-server.chain.pem'), 'utf8')).toContain(pki.ca.intermediate.certificatePem.trim())
   })
 
   it('refuses an SSA signed by another key under the directory kid', async () => {

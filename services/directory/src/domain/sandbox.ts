@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID, type KeyObject } from 'node:crypto'
 import { SignJWT, type JWK } from 'jose'
 import { DomainError, ofbDateTime } from '@ponte/platform'
-import { generateEncryptionKey, issueClientCertificate, issueSigningCertificate, type DevCa, type RsaPrivateJwk } from '@ponte/pki'
+import { generateEncryptionKey, issueClientCertificate, issueServerCertificate, issueSigningCertificate, type DevCa, type RsaPrivateJwk } from '@ponte/pki'
 import type { SandboxKey, SandboxOrganisation, SandboxSoftwareStatement, SandboxStore } from './sandbox-store.ts'
 import { bankParticipant, type BankIdentity } from './bank-participant.ts'
 import { randomCnpj } from './cnpj.ts'
@@ -46,8 +46,30 @@ export interface OnboardedSoftwareStatement {
   transport: { certificatePem: string; chainPem: string; privateKeyPem: string; caBundlePem: string }
   signing: { privateJwk: RsaPrivateJwk; certificatePem: string }
   encryption: { privateJwk: RsaPrivateJwk }
+  /**
+   * TLS server certificate for the TPP's webhook receiver (SAN = the hosts of its webhook URIs), issued by the dev CA
+   * the bank trusts for webhook deliveries; absent when the software statement has no webhook URI.
+   */
+  webhookServer?: { hostnames: string[]; certificatePem: string; chainPem: string; privateKeyPem: string; caBundlePem: string }
   jwksUri: string
   transportJwksUri: string
+}
+
+/**
+ * The distinct hosts of a software statement's webhook URIs (`software_api_webhook_uris`), split into DNS names and IP
+ * addresses for a server certificate's SAN (docs/regulation/webhooks.md#transport-security).
+ */
+export function webhookServerNames(webhookUris: readonly string[]): { hostnames: string[]; ips: string[] } {
+  const hostnames = new Set<string>()
+  const ips = new Set<string>()
+  for (const uri of webhookUris) {
+    // WHATWG URL parsing has already normalised IPv4 literals to dotted quads and bracketed IPv6 ones.
+    const host = new URL(uri).hostname.toLowerCase()
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) ips.add(host)
+    else if (host.startsWith('[')) ips.add(host.slice(1, -1))
+    else hostnames.add(host)
+  }
+  return { hostnames: [...hostnames], ips: [...ips] }
 }
 
 const HOSTNAME = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i
@@ -246,6 +268,8 @@ export function createSandboxDirectory(options: SandboxDirectoryOptions) {
         issueSigningCertificate(ca, { orgId, softwareStatementId, cnpj: org.cnpj, commonName: icpName(org.name) }),
         generateEncryptionKey(),
       ])
+      const names = webhookServerNames(input.webhookUris)
+      const webhook = input.webhookUris.length === 0 ? undefined : await issueServerCertificate(ca, { hostnames: names.hostnames, ips: names.ips })
       const ss: Omit<SandboxSoftwareStatement, 'status'> = {
         softwareStatementId,
         organisationId: orgId,
@@ -269,6 +293,7 @@ export function createSandboxDirectory(options: SandboxDirectoryOptions) {
         transport: { certificatePem: transport.certificatePem, chainPem: transport.chainPem, privateKeyPem: transport.privateKeyPem, caBundlePem: ca.chainPem },
         signing: { privateJwk: signing.privateJwk, certificatePem: signing.certificatePem },
         encryption: { privateJwk: encryption.privateJwk },
+        ...(webhook ? { webhookServer: { hostnames: [...names.hostnames, ...names.ips], certificatePem: webhook.certificatePem, chainPem: webhook.chainPem, privateKeyPem: webhook.privateKeyPem, caBundlePem: ca.chainPem } } : {}),
         jwksUri: u.jwksUri,
         transportJwksUri: u.transportJwksUri,
       }
