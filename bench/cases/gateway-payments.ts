@@ -72,7 +72,9 @@ export async function run(): Promise<BenchResult> {
   const upstream = await startChild(servers, { args: ['upstream', dir] })
   const setup = JSON.parse(readFileSync(`${dir}/setup.json`, 'utf8')) as Record<string, unknown>
   writeFileSync(`${dir}/setup.json`, JSON.stringify({ ...setup, upstreamPort: upstream.info.port }))
-  const gateway = await startChild(servers, { args: ['gateway', dir] })
+  // GATEWAY_BENCH_CPU_PROFILE_DIR: write a --cpu-prof of the gateway process (read it with bench/cpuprofile.ts).
+  const prof = process.env.GATEWAY_BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GATEWAY_BENCH_CPU_PROFILE_DIR}`] : []
+  const gateway = await startChild(servers, { args: ['gateway', dir], nodeFlags: prof })
   try {
     const url = `https://127.0.0.1:${gateway.info.port as number}${PATH}`
     const tlsOptions = { cert: client.chainPem, key: client.privateKeyPem, ca: caPem, rejectUnauthorized: true, servername: 'localhost' }
