@@ -301,7 +301,7 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
       )
     },
 
-    /** 8. Traffic limits: one script, one round trip. A follow-up page is presumed exempt from the monthly limit. */
+    /** 10. Traffic limits: one script, one round trip. A follow-up page is presumed exempt from the monthly limit. */
     limits(c) {
       const { req, route, consent } = c
       const origin = c.cert?.organisationId ?? `ip:${req.ip}`
@@ -320,14 +320,14 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
         .then((verdict) => acceptLimits(c, verdict))
     },
 
-    /** 9. Forward to the owning service. */
+    /** 11. Forward to the owning service. */
     forward(c) {
       return forwardCall(c).then((res) => {
         c.response = res
       })
     },
 
-    /** 9. Open data: the cached answer when fresh, else forward and keep the answer. */
+    /** 12. Open data: the cached answer when fresh, else forward and keep the answer. */
     openDataForward(c) {
       const cached = o.openData.get(c.req.url)
       if (cached) {
@@ -341,7 +341,7 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
     },
 
     /**
-     * 10. Signed answer (docs/regulation/payments.md#signed-request-and-response-bodies): a 2xx or 422 JSON answer is
+     * 13. Signed answer (docs/regulation/payments.md#signed-request-and-response-bodies): a 2xx or 422 JSON answer is
      * re-issued as a JWS by the bank's key, addressed to the client's organisation; other answers stay JSON.
      */
     signedResponse(c) {
@@ -358,7 +358,7 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
     },
 
     /**
-     * 10. Monthly limits count 2xx only: give back a reservation otherwise; count a follow-up page whose key was not
+     * 14. Monthly limits count 2xx only: give back a reservation otherwise; count a follow-up page whose key was not
      * honoured (the server minted a fresh one, so the call counts, docs/regulation/traffic-and-slas.md).
      */
     monthlyUsage(c) {
