@@ -1,19 +1,22 @@
 /**
  * Processes of the gateway benchmark (`bench/gateway.ts`), one role per process:
  *   upstream <dir>   plain-HTTP stand-in (node:http, fixed bodies) of connectors (spec-valid GET /accounts/{accountId} body), of the consent
- *                    lookup and directory internal APIs, and of the auth-server JWKS (read from <dir>/jwks.json)
+ *                    lookup and directory internal APIs, and of the auth-server JWKS (read from <dir>/jwks.json); for the
+ *                    payments case also of consent's POST /open-banking/payments/v4/consents (a fixed 201 JSON body) and
+ *                    of the directory's organisation keys (<dir>/tpp-jwks.json)
  *   gateway <dir>    Ponte's gateway composed as main.ts composes it (FAPI-BR TLS listener, Redis limits, Kafka events
  *                    from the worker-thread producer),
  *                    pointed at the upstream; the bench organisation's limits are raised so none bites, but every
  *                    counter is still written by the one script per request
  * Each prints `{"port":N}` when listening.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { randomUUID } from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
 import { policyIdOf } from '@ponte/contracts'
 import { createKafka, createLogger, createPublisher, fapiTlsOptions, parsePublicKeys } from '@ponte/platform'
+import { DEV_PAYLOAD_SIGNING_PASSPHRASE, loadOrCreateDevPayloadSigningKey, loadOrCreateDevPki } from '@ponte/pki'
 import { createWorkerPublisher } from '../services/gateway/src/adapters/worker-publisher.ts'
 import type { composeGateway as ComposeGateway } from '../services/gateway/src/compose.ts'
 import type { loadConfig as LoadConfig } from '../services/gateway/src/config.ts'
@@ -26,6 +29,7 @@ const setup = JSON.parse(readFileSync(`${dir}/setup.json`, 'utf8')) as {
   servicePrivateKeyPem: string
   servicePublicKeyPem: string
   upstreamPort?: number
+  paymentConsent?: Record<string, unknown>
 }
 const accountBody = {
   data: { compeCode: '001', branchCode: '6272', number: '94088392', checkDigit: '4', type: 'CONTA_DEPOSITO_A_VISTA', subtype: 'INDIVIDUAL', currency: 'BRL' },
@@ -40,9 +44,18 @@ if (role === 'upstream') {
   const consent = json(setup.consent)
   const organisation = json(setup.organisation)
   const account = json(accountBody)
+  const tppJwks = existsSync(`${dir}/tpp-jwks.json`) ? readFileSync(`${dir}/tpp-jwks.json`) : undefined
+  const paymentConsent = setup.paymentConsent ? json(setup.paymentConsent) : undefined
   const server = createHttpServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     const url = req.url ?? ''
+    if (req.method === 'POST' && paymentConsent && url === '/open-banking/payments/v4/consents') {
+      // The request body is read whole (as the consent service would) and the fixed answer sent.
+      req.resume()
+      req.once('end', () => res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'content-length': paymentConsent.length, 'x-v': '4.0.1' }).end(paymentConsent))
+      return
+    }
     const body = url.startsWith('/open-banking/accounts/v2/accounts/') ? account
+      : tppJwks && url.startsWith('/internal/organisations/') && url.includes('/jwks') ? tppJwks
       : url.startsWith('/internal/consents/') ? consent
         : url.startsWith('/internal/organisations/') ? organisation
           : url === '/jwks' ? jwks : undefined
@@ -58,7 +71,13 @@ if (role === 'upstream') {
   process.on('SIGTERM', () => process.exit(0))
 } else if (role === 'gateway') {
   const up = `http://127.0.0.1:${setup.upstreamPort}`
+  // The bank's payload-signing key: the dev one of the repo's dev PKI (as `make up` uses it).
+  const pki = await loadOrCreateDevPki(new URL('../.pki', import.meta.url).pathname)
+  const signing = await loadOrCreateDevPayloadSigningKey(pki.dir, pki.ca, { orgId: '9f0e2f3c-5b1a-4d8e-a6f7-0c1d2e3f4a5b', cnpj: '12345678000195', commonName: 'Banco Ponte Demo S.A.', passphrase: DEV_PAYLOAD_SIGNING_PASSPHRASE })
   const env = {
+    PAYLOAD_SIGNING_CERT_FILE: signing.file,
+    PAYLOAD_SIGNING_KEY_FILE: signing.file,
+    PAYLOAD_SIGNING_KEY_PASSPHRASE: DEV_PAYLOAD_SIGNING_PASSPHRASE,
     LOG_LEVEL: 'warn',
     SERVICE_TOKEN_PRIVATE_KEY: setup.servicePrivateKeyPem,
     SERVICE_TOKEN_PUBLIC_KEYS: setup.servicePublicKeyPem,

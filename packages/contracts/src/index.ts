@@ -44,6 +44,7 @@ export {
   CheckedCertificate,
   VerifyJwsRequest,
   VerifiedJws,
+  OrganisationJwks,
   OrganisationSummary,
 } from './internal.ts'
 export { LimitKind, TrafficPolicy, TrafficPolicyUpserted, TrafficPolicyDeleted, TrafficPolicyEvent, minuteBucket, monthBucket, trafficKeys } from './traffic.ts'

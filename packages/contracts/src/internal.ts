@@ -226,6 +226,13 @@ export const VerifyJwsRequest = z.object({ jws: z.string().min(1), expectedOrgan
 /** 200 answer: header and payload; 422 `BAD_SIGNATURE` / `UNKNOWN_SIGNER` / `MALFORMED`. */
 export const VerifiedJws = z.object({ header: z.record(z.string(), z.unknown()), payload: z.record(z.string(), z.unknown()), organisationId: z.string() })
 
+/**
+ * `GET /internal/organisations/{orgId}/jwks[?kid=…]`: the organisation's payload-signing keys (`application.jwks` from
+ * the directory keystore, signing keys only), for the gateway's check of signed requests. With `kid`, a set lacking
+ * it is fetched again (rate-limited by the keystore). 404 `NOT_FOUND` when the organisation publishes no keystore.
+ */
+export const OrganisationJwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) })
+
 /** `GET /internal/organisations/{orgId}`: what other services need about a participant. */
 export const OrganisationSummary = z.object({
   organisationId: z.string(),

@@ -23,3 +23,5 @@ export { certificateToDer, derToPem, pemToDer, splitPemBundle, toX509Certificate
 export type { CertificateInput } from './pem.ts'
 export { TrustStore, verifyCertificateChain } from './verify.ts'
 export type { ChainFailureReason, ChainVerificationOptions, ChainVerificationResult } from './verify.ts'
+export { DEV_PAYLOAD_SIGNING_FILE, DEV_PAYLOAD_SIGNING_PASSPHRASE, loadOrCreateDevPayloadSigningKey, payloadSigningJwk, readPayloadSigningKey } from './payload-signing.ts'
+export type { PayloadSigningJwk, PayloadSigningKey } from './payload-signing.ts'

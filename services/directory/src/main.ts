@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { bootService, createOutboxRelay, createPool, fapiTlsOptions, loadTls, migrate, orExit, pingDatabase, runService } from '@ponte/platform'
-import { loadOrCreateDevPki, TrustStore } from '@ponte/pki'
+import { DEV_PAYLOAD_SIGNING_PASSPHRASE, loadOrCreateDevPayloadSigningKey, loadOrCreateDevPki, payloadSigningJwk, TrustStore, type DevPki } from '@ponte/pki'
+import type { JWK } from 'jose'
 import { createDirectoryHttp, createUndiciFetch } from './adapters/http.ts'
 import { createKeystore } from './adapters/keystore.ts'
 import { createPgDirectoryStore } from './adapters/pg-directory-store.ts'
@@ -13,6 +15,7 @@ import { loadConfig } from './config.ts'
 import { createHostAllowList } from './domain/allow-list.ts'
 import { createCertificateChecker } from './domain/certificate-checker.ts'
 import { createJwsVerifier } from './domain/jws-verifier.ts'
+import { createOrganisationKeys } from './domain/organisation-keys.ts'
 import { createSandboxDirectory, type SandboxChange } from './domain/sandbox.ts'
 import { createSsaVerifier } from './domain/ssa-verifier.ts'
 import { createParticipantsSync } from './domain/sync.ts'
@@ -24,6 +27,22 @@ const log = runtime.logger
 for (const w of config.warnings) log.warn(`WARNING: ${w}`)
 const pool = runtime.pool!
 const repoPki = fileURLToPath(new URL('../../../.pki', import.meta.url))
+
+/**
+ * The bank's published payload-signing keys (docs/decisions/gateway-signed-messages.md): the certificates of
+ * PAYLOAD_SIGNING_CERT_FILES, read at each request so a rotation needs no restart; with ALLOW_DEV_DEFAULTS and none
+ * configured, the dev key the gateway signs with (created in the dev PKI folder by whichever starts first).
+ */
+async function bankSigningKeys(pki: DevPki): Promise<() => Promise<JWK[]>> {
+  let files = config.payloadSigningCertFiles
+  if (files.length === 0) {
+    if (!config.allowDevDefaults) return async () => []
+    const { file } = await loadOrCreateDevPayloadSigningKey(pki.dir, pki.ca, { orgId: config.bank.organisationId, cnpj: config.bank.cnpj, commonName: config.bank.name, passphrase: DEV_PAYLOAD_SIGNING_PASSPHRASE })
+    log.warn({ file }, 'WARNING: ALLOW_DEV_DEFAULTS: the sandbox publishes the DEV payload-signing key of the bank; set PAYLOAD_SIGNING_CERT_FILES')
+    files = [file]
+  }
+  return async () => Promise.all(files.map(async (f) => payloadSigningJwk(await readFile(f, 'utf8')) as unknown as JWK))
+}
 
 // --- sandbox directory (development only), started first so the connector's first sync can reach it ---
 let sandboxAddress: string | undefined
@@ -46,6 +65,7 @@ if (config.sandbox.enabled) {
     server: { logger: log.child({ component: 'sandbox' }), readiness: [{ name: 'postgres', check: () => pingDatabase(sandboxPool) }], https: tls },
     sandbox: createSandboxDirectory({
       store, ca: devPki.ca, signer, publicUrl: config.sandbox.publicUrl, ssaIssuer: config.sandbox.ssaIssuer, bank: config.bank,
+      bankSigningKeys: await bankSigningKeys(devPki),
       onChange: (change) => applySandboxChange?.(change) ?? Promise.resolve(),
     }),
     ca: devPki.ca,
@@ -111,6 +131,7 @@ const app = buildApp({
   checkCertificate: createCertificateChecker({ trustStore }),
   verifyJws: createJwsVerifier({ keystore, keystoreUrl: connector.keystoreUrl }),
   organisation: sync.organisation,
+  organisationJwks: createOrganisationKeys({ keystore, keystoreUrl: connector.keystoreUrl }),
 })
 
 const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: log })

@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { createPrivateKey, randomUUID, X509Certificate } from 'node:crypto'
 import { createServer as createHttpsServer, type Server } from 'node:https'
 import { once } from 'node:events'
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose'
 import { Agent, request } from 'undici'
 import { createPool, fapiTlsOptions, migrate, SERVICE_TOKEN_HEADER, type Pool, type PonteServer } from '@ponte/platform'
-import { createDevCa, generateRsaKeyPair, issueClientCertificate, loadOrCreateDevPki, TrustStore, type DevPki } from '@ponte/pki'
+import { createDevCa, DEV_PAYLOAD_SIGNING_PASSPHRASE, generateRsaKeyPair, issueClientCertificate, loadOrCreateDevPayloadSigningKey, loadOrCreateDevPki, payloadSigningJwk, readPayloadSigningKey, TrustStore, type DevPki } from '@ponte/pki'
 import { rawRequest, specValidator, testLogger, testSchema, testServiceAuth, type RawResponse, type TestSchema } from '@ponte/testkit'
 import { run as runTpp } from '../../../scripts/ponte/tpp.ts'
 import { createDirectoryHttp, createUndiciFetch, type FetchLike } from '../src/adapters/http.ts'
@@ -22,6 +22,7 @@ import { buildApp, buildSandboxApp } from '../src/app.ts'
 import { createHostAllowList } from '../src/domain/allow-list.ts'
 import { createCertificateChecker } from '../src/domain/certificate-checker.ts'
 import { createJwsVerifier } from '../src/domain/jws-verifier.ts'
+import { createOrganisationKeys } from '../src/domain/organisation-keys.ts'
 import { createSandboxDirectory, type OnboardedSoftwareStatement, type SsaSigner } from '../src/domain/sandbox.ts'
 import { createSsaVerifier } from '../src/domain/ssa-verifier.ts'
 import { createParticipantsSync, type ParticipantsSync } from '../src/domain/sync.ts'
@@ -38,6 +39,7 @@ const bank = {
 }
 
 let dir: string
+let bankSigningFile: string
 let pki: DevPki
 let connectorSchema: TestSchema
 let sandboxSchema: TestSchema
@@ -105,6 +107,11 @@ beforeAll(async () => {
   connectorPool = createPool({ url: connectorSchema.databaseUrl, schema: connectorSchema.name, max: 4 })
   sandboxPool = createPool({ url: sandboxSchema.databaseUrl, schema: sandboxSchema.name, max: 4 })
 
+  // The bank's payload-signing key: the dev one, created in the dev PKI folder as the gateway and the sandbox do.
+  const devKey = await loadOrCreateDevPayloadSigningKey(pki.dir, pki.ca, { orgId: bank.organisationId, cnpj: bank.cnpj, commonName: bank.name, passphrase: DEV_PAYLOAD_SIGNING_PASSPHRASE })
+  bankSigningFile = devKey.file
+  const bankSigningKeys = async () => [payloadSigningJwk(await readFile(bankSigningFile, 'utf8')) as unknown as JWK]
+
   // 1. The sandbox directory on its own TLS listener.
   const { logger } = testLogger('directory')
   const sandboxStore = createPgSandboxStore(sandboxPool)
@@ -121,7 +128,7 @@ beforeAll(async () => {
   await sandboxApp.close()
   sandboxApp = buildSandboxApp({
     server: { logger, https: fapiTlsOptions({ cert: pki.server.chainPem, key: pki.server.privateKeyPem, clientCa: pki.caBundlePem }) },
-    sandbox: createSandboxDirectory({ store: sandboxStore, ca: pki.ca, signer, publicUrl: sandboxUrl, ssaIssuer: 'Ponte test SSA issuer', bank }),
+    sandbox: createSandboxDirectory({ store: sandboxStore, ca: pki.ca, signer, publicUrl: sandboxUrl, ssaIssuer: 'Ponte test SSA issuer', bank, bankSigningKeys }),
     ca: pki.ca,
   })
   await sandboxApp.listen({ host: '127.0.0.1', port })
@@ -155,6 +162,7 @@ beforeAll(async () => {
     checkCertificate: createCertificateChecker({ trustStore: TrustStore.fromPem(pki.rootCertificatePem) }),
     verifyJws: createJwsVerifier({ keystore, keystoreUrl: sandboxUrl }),
     organisation: sync.organisation,
+    organisationJwks: createOrganisationKeys({ keystore, keystoreUrl: sandboxUrl }),
   })
   await connector.ready()
 })
@@ -392,6 +400,44 @@ describe('participants list', () => {
     expect(bankEntry.AuthorisationServers[0]!.OpenIDDiscoveryDocument).toBe('https://localhost:8444/.well-known/openid-configuration')
     expect(bankEntry.AuthorisationServers[0]!.ApiResources.map((r) => r.ApiFamilyType)).toEqual(expect.arrayContaining(['consents', 'resources', 'accounts', 'credit-cards-accounts', 'loans', 'channels', 'opendata-accounts', 'admin', 'discovery']))
     expect(body.length).toBeGreaterThan(1)
+  })
+})
+
+describe('payload-signing keys', () => {
+  it('the sandbox publishes the bank\'s payload-signing key at /{bankOrgId}/application.jwks and names it in the participants list', async () => {
+    const dispatcher = new Agent({ connect: { ca: pki.rootCertificatePem } })
+    const res = await request(`${sandboxUrl}/${bank.organisationId}/application.jwks`, { dispatcher })
+    expect(res.statusCode).toBe(200)
+    const { keys } = (await res.body.json()) as { keys: Array<Record<string, unknown>> }
+    const pem = await readFile(bankSigningFile, 'utf8')
+    // The key the gateway signs with (read from the same file, decrypted with the passphrase) is the one published.
+    const signing = await readPayloadSigningKey({ certFile: bankSigningFile, keyFile: bankSigningFile, passphrase: DEV_PAYLOAD_SIGNING_PASSPHRASE })
+    expect(keys).toEqual([expect.objectContaining({ kty: 'RSA', kid: signing.kid, use: 'sig', alg: 'PS256', x5c: expect.any(Array) })])
+    expect(pem).toContain('ENCRYPTED PRIVATE KEY')
+    expect(pem).not.toContain('BEGIN PRIVATE KEY')
+    // A BRSEAL-shaped certificate of the bank: its organisation id in UID, no clientAuth.
+    const leaf = new X509Certificate(Buffer.from((keys[0]!.x5c as string[])[0]!, 'base64'))
+    expect(leaf.subject).toContain(`UID=${bank.organisationId}`)
+    expect(leaf.keyUsage ?? []).not.toContain('1.3.6.1.5.5.7.3.2')
+    const participants = (await (await request(`${sandboxUrl}/participants`, { dispatcher })).body.json()) as Array<{ OrganisationId: string; AuthorisationServers: Array<{ PayloadSigningCertLocationUri: string; ApiResources: Array<{ ApiFamilyType: string; ApiVersion: number }> }> }>
+    const entry = participants.find((o) => o.OrganisationId === bank.organisationId)!
+    expect(entry.AuthorisationServers[0]!.PayloadSigningCertLocationUri).toBe(`${sandboxUrl}/${bank.organisationId}/application.jwks`)
+    expect(entry.AuthorisationServers[0]!.ApiResources.filter((r) => r.ApiFamilyType.startsWith('payments')).map((r) => `${r.ApiFamilyType} ${r.ApiVersion}`))
+      .toEqual(['payments-consents 4', 'payments-pix 4', 'payments-consents 5', 'payments-pix 5'])
+    await dispatcher.close()
+  })
+
+  it('the connector gives an organisation\'s signing keys to the gateway, and 404 for one without a keystore', async () => {
+    const t = await onboard('Keys TPP')
+    const res = await connector.inject({ method: 'GET', url: `/internal/organisations/${t.organisationId}/jwks?kid=${encodeURIComponent(t.ss.signing.privateJwk.kid)}`, headers: await serviceHeaders() })
+    expect(res.statusCode).toBe(200)
+    const keys = res.json<{ keys: Array<{ kid: string; use?: string }> }>().keys
+    expect(keys.map((k) => k.kid)).toContain(t.ss.signing.privateJwk.kid)
+    expect(keys.every((k) => k.use === undefined || k.use === 'sig')).toBe(true)
+    const none = await connector.inject({ method: 'GET', url: `/internal/organisations/${randomUUID()}/jwks`, headers: await serviceHeaders() })
+    expect(none.statusCode).toBe(404)
+    const noToken = await connector.inject({ method: 'GET', url: `/internal/organisations/${t.organisationId}/jwks` })
+    expect(noToken.statusCode).toBe(401)
   })
 })
 

@@ -13,7 +13,10 @@ export const outputFile = fileURLToPath(new URL('../src/routes.generated.json', 
 /**
  * The APIs the gateway exposes, which service owns each, and the API name the NFR reference uses for it. The
  * regulator's Admin metrics and Discovery are served by trace (it owns the call data and availability), public like
- * open data. Payments are not routed yet: no service serves them.
+ * open data. Payments (docs/regulation/payments.md): consents to consent, everything under `/pix/payments` and v5's
+ * `/consents/{consentId}/pix/payments` to connectors (`paymentsService`); their bodies are signed (`application/jwt` in
+ * the spec) and the NFR reference lists only some of their paths (`nfrFallback`: the API's class, identical for every
+ * payments row).
  */
 const apis = [
   { file: 'consents-v3.3.1.yaml', service: 'consent', nfrApi: '[DC] API Consentimento', access: 'protected' },
@@ -26,7 +29,17 @@ const apis = [
   { file: 'opendata-accounts-v1.1.0.yaml', service: 'connectors', nfrApi: '[DA] API Produtos e Serviços', access: 'open-data' },
   { file: 'admin-v2.0.1.yaml', service: 'trace', nfrApi: 'API Admin', access: 'open-data' },
   { file: 'common-v2.0.1.yaml', service: 'trace', nfrApi: 'API Comum (Discovery)', access: 'open-data' },
+  { file: 'payments-v4.0.1.yaml', service: 'connectors', nfrApi: '[SV] API Pagamentos', access: 'protected', payments: true },
+  { file: 'payments-v5.0.0.yaml', service: 'connectors', nfrApi: '[SV] API Pagamentos', access: 'protected', payments: true },
 ] as const
+
+/** Payments: `/consents` and `/consents/{consentId}` belong to consent, the rest (pix payments) to connectors. */
+function paymentsService(specPath: string): 'consent' | 'connectors' {
+  return specPath === '/consents' || specPath === '/consents/{consentId}' ? 'consent' : 'connectors'
+}
+
+/** The NFR row a payments path without its own row takes: `POST /pix/payments` (every payments row has one class). */
+const nfrFallback = { method: 'POST', path: '/pix/payments' } as const
 
 type Json = Record<string, unknown>
 
@@ -47,6 +60,27 @@ function permissionTable(description: string): Map<string, string[]> {
 
 const methods = ['get', 'post', 'put', 'patch', 'delete'] as const
 
+/** The media types of an operation's response `code` (following a `$ref` into `components.responses`). */
+function responseTypes(doc: Json, op: Json, code: string): string[] {
+  let r = (op.responses as Record<string, Json | undefined>)[code]
+  const ref = r?.$ref as string | undefined
+  if (ref) r = ((doc.components as Json).responses as Record<string, Json>)[ref.split('/').pop()!]
+  return Object.keys((r?.content ?? {}) as Json)
+}
+
+/** The media types of an operation's request body. */
+function requestTypes(doc: Json, op: Json): string[] {
+  let b = op.requestBody as Json | undefined
+  const ref = b?.$ref as string | undefined
+  if (ref) b = ((doc.components as Json).requestBodies as Record<string, Json>)[ref.split('/').pop()!]
+  return Object.keys((b?.content ?? {}) as Json)
+}
+
+/** Whether an operation declares the `x-idempotency-key` header. */
+function takesIdempotencyKey(op: Json): boolean {
+  return ((op.parameters ?? []) as Array<{ $ref?: string; name?: string }>).some((p) => /idempotency-?key/i.test(p.$ref ?? p.name ?? ''))
+}
+
 export function generateRoutes(): unknown[] {
   const nfr = parseNfrCsv(readFileSync(`${specDir}nfr-endpoint-reference.csv`, 'utf8'))
   const routes: unknown[] = []
@@ -61,7 +95,9 @@ export function generateRoutes(): unknown[] {
         const op = item[m] as Json | undefined
         if (!op) continue
         const method = m.toUpperCase()
+        const payments = 'payments' in api
         const row = nfr.find((r) => r.api === api.nfrApi && r.method === method && r.path === specPath)
+          ?? (payments ? nfr.find((r) => r.api === api.nfrApi && r.method === nfrFallback.method && r.path === nfrFallback.path) : undefined)
         if (!row) throw new Error(`${api.file}: ${method} ${specPath} has no row in nfr-endpoint-reference.csv`)
         const security = (op.security ?? doc.security ?? []) as Array<Record<string, string[]>>
         const scopeSets = security.map((s) => Object.values(s).flat())
@@ -71,6 +107,10 @@ export function generateRoutes(): unknown[] {
         const params = [...specPath.matchAll(/\{([^}]+)\}/g)].map((x) => x[1]!)
         const resourceParam = 'resourceType' in api && params.length > 0 ? params[0]! : undefined
         const pathConsentParam = consentBound && params.includes('consentId') ? 'consentId' : undefined
+        // Payments: signed bodies where the spec says `application/jwt` (docs/regulation/payments.md#signed-request-and-response-bodies).
+        const successCode = Object.keys(op.responses as Json).find((c) => /^2\d\d$/.test(c))
+        const signedRequest = payments && requestTypes(doc, op).includes('application/jwt')
+        const signedResponse = payments && successCode !== undefined && responseTypes(doc, op, successCode).includes('application/jwt')
         const paginated = ((op.parameters ?? []) as Array<{ $ref?: string; name?: string }>).some((p) => /pagination-?key/i.test(p.$ref ?? p.name ?? ''))
         routes.push({
           key: `${method} ${base}${specPath}`,
@@ -79,13 +119,19 @@ export function generateRoutes(): unknown[] {
           specFile: api.file,
           specPath,
           version: info.version,
-          service: api.service,
+          service: payments ? paymentsService(specPath) : api.service,
           access: api.access,
           ...(api.access === 'protected' ? { tokenKind: consentBound ? 'consent' : 'client' } : {}),
           scopes,
-          permissions: consentBound && !pathConsentParam ? permissions.get(specPath) ?? [] : [],
+          permissions: consentBound && !pathConsentParam && !payments ? permissions.get(specPath) ?? [] : [],
           ...(resourceParam && 'resourceType' in api ? { resourceParam, resourceType: api.resourceType } : {}),
           ...(pathConsentParam ? { pathConsentParam, checkConsentStatus: false } : {}),
+          // The token's consent is a payment consent: its owner checks it, the gateway passes its id on.
+          ...(payments && consentBound ? { paymentConsent: true } : {}),
+          ...(payments ? { strictTokenKind: true } : {}),
+          ...(signedRequest ? { signedRequest: true } : {}),
+          ...(signedResponse ? { signedResponse: true } : {}),
+          ...(payments && takesIdempotencyKey(op) ? { idempotencyKey: true } : {}),
           paginated,
           frequency: row.frequency,
           p95SlaMs: row.p95SlaMs,
@@ -95,8 +141,8 @@ export function generateRoutes(): unknown[] {
       }
     }
   }
-  for (const r of routes as Array<{ tokenKind?: string; permissions: string[]; key: string; pathConsentParam?: string }>) {
-    if (r.tokenKind === 'consent' && !r.pathConsentParam && r.permissions.length === 0) throw new Error(`${r.key}: no permission found in its spec`)
+  for (const r of routes as Array<{ tokenKind?: string; permissions: string[]; key: string; pathConsentParam?: string; paymentConsent?: boolean }>) {
+    if (r.tokenKind === 'consent' && !r.pathConsentParam && !r.paymentConsent && r.permissions.length === 0) throw new Error(`${r.key}: no permission found in its spec`)
   }
   return routes
 }

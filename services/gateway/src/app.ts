@@ -29,6 +29,7 @@ export function buildApp(deps: AppDeps): PonteServer {
     upstreams: deps.upstreams,
     events: deps.events,
     openData: deps.openData,
+    signed: deps.signed,
     ...(deps.now ? { now: deps.now } : {}),
   })
   app.register(async (internal) => {

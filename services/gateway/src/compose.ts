@@ -2,13 +2,16 @@ import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
-import { ConsentEvent, ConsentLookup, DirectoryEvent, OrganisationSummary, PolicyList, TrafficPolicyEvent, topics } from '@ponte/contracts'
+import { ConsentEvent, ConsentLookup, DirectoryEvent, OrganisationJwks, OrganisationSummary, PolicyList, TrafficPolicyEvent, topics } from '@ponte/contracts'
 import { createInternalClient, createServiceTokenIssuer, createServiceTokenVerifier, subscribe, type Closer, type EventPublisher, type Kafka, type Logger, type PonteServer, type ReadinessCheck, type Subscription } from '@ponte/platform'
 import type { KeyObject } from 'node:crypto'
 import { TrustStore } from '@ponte/pki'
 import { Agent } from 'undici'
 import { buildApp } from './app.ts'
 import { createAccessTokenVerifier } from './adapters/access-tokens.ts'
+import { createBankSigner, loadPayloadSigningKey } from './adapters/bank-signer.ts'
+import { createParticipantKeys } from './adapters/participant-keys.ts'
+import { createReplayGuard } from './adapters/replay-guard.ts'
 import { createCallEvents, type CallEvents } from './adapters/call-events.ts'
 import { createCertificateReader } from './adapters/client-certificates.ts'
 import { createConsentCache, type ConsentCache } from './adapters/consent-cache.ts'
@@ -72,6 +75,13 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     logger: log,
     source: (id) => directoryClient.find('GET', `/internal/organisations/${encodeURIComponent(id)}`, OrganisationSummary),
   })
+  const signingKey = await loadPayloadSigningKey(config.signed, config.allowDevDefaults, log)
+  const participantKeys = createParticipantKeys({
+    maxAgeMs: config.signed.keysMaxAgeMs,
+    cooldownMs: config.signed.keysCooldownMs,
+    logger: log,
+    source: (id, kid) => directoryClient.find('GET', `/internal/organisations/${encodeURIComponent(id)}/jwks${kid ? `?kid=${encodeURIComponent(kid)}` : ''}`, OrganisationJwks),
+  })
   const policies = createPolicyStore(seedPolicies(routes, config.limits.globalTpsDefault, new Date()))
   const redis = createLimitsRedis(config.redis.url, config.redis.timeoutMs, log)
   const events = createCallEvents({ ...config.events, publisher: input.publisher, logger: log })
@@ -127,6 +137,12 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     upstreams,
     events,
     openData: createOpenDataCache(config.openData.ttlMs),
+    signed: {
+      participantKeys,
+      replay: createReplayGuard(redis),
+      signer: createBankSigner({ organisationId: config.signed.bank.organisationId, kid: signingKey.kid, privateKey: signingKey.privateKey }),
+      publicBaseUrls: config.signed.publicBaseUrls,
+    },
     ...(input.now ? { now: input.now } : {}),
   })
   await Promise.all(subscriptions.map((s) => s.ready))

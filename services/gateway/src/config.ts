@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { topics } from '@ponte/contracts'
-import { baseServiceConfig, envList, listenerEnvShape, parseEnv, redisEnvShape, sharedEnvShape, tlsEnvShape } from '@ponte/platform'
+import { DEV_PAYLOAD_SIGNING_PASSPHRASE } from '@ponte/pki'
+import { baseServiceConfig, ConfigError, envList, listenerEnvShape, parseEnv, redisEnvShape, sharedEnvShape, tlsEnvShape } from '@ponte/platform'
 
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback)
 
@@ -41,12 +42,25 @@ export const Env = z.object({
   EVENT_FLUSH_MS: z.coerce.number().int().min(1).default(200).describe('api-call event flush interval'),
   TRAFFIC_POLICY_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default(topics.trafficPolicy)
     .describe('Compacted topic of traffic policies (the one the traffic service publishes to)'),
+  PUBLIC_BASE_URLS: envList(['https://localhost:8443', 'https://127.0.0.1:8443']).describe('Public base URLs of the gateway, comma-separated: a signed request\'s `aud` must be the endpoint\'s URL under one of them'),
+  BANK_ORGANISATION_ID: z.string().min(1).max(40).default('9f0e2f3c-5b1a-4d8e-a6f7-0c1d2e3f4a5b').describe('Directory organisation id of the bank running Ponte: the `iss` of signed answers (the directory\'s BANK_ORGANISATION_ID)'),
+  BANK_NAME: z.string().min(1).max(256).default('Banco Ponte Demo S.A.').describe('Registered name of the bank (CN of the development payload-signing certificate)'),
+  BANK_CNPJ: z.string().regex(/^[0-9A-Z]{12}\d{2}$/).default('12345678000195').describe('CNPJ of the bank (in the development payload-signing certificate)'),
+  PAYLOAD_SIGNING_CERT_FILE: z.string().optional().describe('The bank\'s payload-signing (BRSEAL) certificate chain, PEM, leaf first; with ALLOW_DEV_DEFAULTS a dev certificate in the dev PKI folder'),
+  PAYLOAD_SIGNING_KEY_FILE: z.string().optional().describe('Its private key as an encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`); may be the certificate file'),
+  PAYLOAD_SIGNING_KEY_PASSPHRASE: z.string().min(1).optional().describe('Passphrase of PAYLOAD_SIGNING_KEY_FILE; with ALLOW_DEV_DEFAULTS a fixed dev passphrase'),
+  PONTE_DEV_PKI_DIR: z.string().optional().describe('Dev PKI folder where the development payload-signing key is created (ALLOW_DEV_DEFAULTS only); default `<repo>/.pki`'),
+  PARTICIPANT_KEYS_MAX_AGE_MS: ms(600_000).describe('How long a TPP\'s payload-signing keys fetched from the directory are used before they are fetched again'),
+  PARTICIPANT_KEYS_COOLDOWN_MS: ms(30_000).describe('Least time between two fetches of one TPP\'s keys caused by an unknown kid'),
   GATEWAY_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional().describe('Name of this replica in consumer group ids (default: hostname-pid)'),
 })
 
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>) {
   const e = parseEnv(Env, env)
+  if (!e.ALLOW_DEV_DEFAULTS && !(e.PAYLOAD_SIGNING_CERT_FILE && e.PAYLOAD_SIGNING_KEY_FILE && e.PAYLOAD_SIGNING_KEY_PASSPHRASE)) {
+    throw new ConfigError([{ key: 'PAYLOAD_SIGNING_CERT_FILE', message: 'PAYLOAD_SIGNING_CERT_FILE, PAYLOAD_SIGNING_KEY_FILE and PAYLOAD_SIGNING_KEY_PASSPHRASE are required (or set ALLOW_DEV_DEFAULTS=true)' }])
+  }
   return Object.freeze({
     ...baseServiceConfig('gateway', e),
     kafka: { brokers: e.KAFKA_BROKERS },
@@ -71,6 +85,16 @@ export function loadConfig(env: Record<string, string | undefined>) {
     openData: { ttlMs: e.OPEN_DATA_CACHE_TTL_MS },
     events: { maxBuffered: e.EVENT_BUFFER_MAX, batchSize: e.EVENT_BATCH_SIZE, flushIntervalMs: e.EVENT_FLUSH_MS },
     instanceId: e.GATEWAY_INSTANCE_ID,
+    signed: {
+      publicBaseUrls: e.PUBLIC_BASE_URLS,
+      bank: { organisationId: e.BANK_ORGANISATION_ID, name: e.BANK_NAME, cnpj: e.BANK_CNPJ },
+      certFile: e.PAYLOAD_SIGNING_CERT_FILE,
+      keyFile: e.PAYLOAD_SIGNING_KEY_FILE,
+      passphrase: e.PAYLOAD_SIGNING_KEY_PASSPHRASE ?? (e.ALLOW_DEV_DEFAULTS ? DEV_PAYLOAD_SIGNING_PASSPHRASE : undefined),
+      devPkiDir: e.PONTE_DEV_PKI_DIR,
+      keysMaxAgeMs: e.PARTICIPANT_KEYS_MAX_AGE_MS,
+      keysCooldownMs: e.PARTICIPANT_KEYS_COOLDOWN_MS,
+    },
   })
 }
 

@@ -30,7 +30,7 @@ const PERMISSIONS = [
 const NOT_SERVED = ['GET /open-banking/accounts/v2/accounts/{accountId}/reserved-balances']
 
 /** A row of the gateway's route table (the one file the gateway routes from). */
-interface Route { method: string; path: string; specFile: string; specPath: string; version: string; service: string; tokenKind?: string; permissions: string[] }
+interface Route { method: string; path: string; specFile: string; specPath: string; version: string; service: string; tokenKind?: string; paymentConsent?: boolean; permissions: string[] }
 const routes = JSON.parse(readFileSync(new URL('../src/routes.generated.json', import.meta.url), 'utf8')) as Route[]
 const consents = specValidator('consents-v3.3.1.yaml')
 
@@ -172,7 +172,7 @@ describe('end to end through the gateway: the whole journey against the services
 
     // 6. Every data API the consent covers, through the gateway: the route table's consent-token routes of the
     // connectors whose permission was granted. Path ids come from the lists (accounts, cards, bills, contracts).
-    const dataRoutes = routes.filter((r) => r.service === 'connectors' && r.tokenKind === 'consent' && r.permissions.every((p) => PERMISSIONS.includes(p)) &&
+    const dataRoutes = routes.filter((r) => r.service === 'connectors' && r.tokenKind === 'consent' && !r.paymentConsent && r.permissions.every((p) => PERMISSIONS.includes(p)) &&
       !NOT_SERVED.includes(`${r.method} ${r.path}`))
     const ids: Record<string, string[]> = {}
     const served = new Set<string>()

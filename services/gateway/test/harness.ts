@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto'
+import { createPrivateKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ConsentLookup, OrganisationSummary } from '@ponte/contracts'
 import { createKafka, createPublisher, createServer, fapiTlsOptions, ofbDateTime, parsePublicKeys, requireServiceToken, type PonteServer } from '@ponte/platform'
-import { createDevCa, issueClientCertificate, issueServerCertificate, type DevCa, type IssuedSigningCertificate } from '@ponte/pki'
+import { createDevCa, issueClientCertificate, issueServerCertificate, issueSigningCertificate, type DevCa, type IssuedSigningCertificate } from '@ponte/pki'
 import { listen, testInfra, testLogger, testServiceAuth } from '@ponte/testkit'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
 import { Agent, request } from 'undici'
@@ -18,13 +18,23 @@ export interface Tpp {
   clientId: string
   cert: IssuedSigningCertificate
   agent: Agent
+  /** Its payload-signing key (PS256), published in its keystore under `kid`. */
+  signingKey: KeyObject
+  kid: string
 }
+
+/** What a stand-in payments service saw on its last call. */
+export interface SeenPaymentCall { url: string; ctx: unknown; headers: Record<string, unknown>; body: unknown }
 
 /** What the stand-in connectors saw on its last call. */
 export interface SeenCall { url: string; ctx: unknown; headers: Record<string, unknown> }
 
 export const ISSUER = 'https://auth.test'
 export const AUDIENCE = 'https://gateway.test'
+/** The bank's organisation id (the `iss` of its signed answers) and the gateway's public base URLs (a request's `aud`). */
+export const BANK_ORG_ID = '9f0e2f3c-5b1a-4d8e-a6f7-0c1d2e3f4a5b'
+export const PUBLIC_BASE_URLS = ['https://localhost:8443', 'https://127.0.0.1:8443']
+export const BANK_SIGNING_PASSPHRASE = 'test payload-signing passphrase'
 export const ACCOUNT_BODY = (accountId: string) => ({
   data: { compeCode: '001', branchCode: '6272', number: '94088392', checkDigit: '4', type: 'CONTA_DEPOSITO_A_VISTA', subtype: 'INDIVIDUAL', currency: 'BRL' },
   links: { self: `https://api.banco.com.br/open-banking/accounts/v2/accounts/${accountId}` },
@@ -63,6 +73,26 @@ export async function startWorld() {
   const orgs = new Map<string, OrganisationSummary>()
   const seen: SeenCall[] = []
   const connectors = { nextStatus: 200, paginationEcho: true, keyStatusHeader: false }
+  // Stand-ins of the payments owners: what they saw, and the status they answer next.
+  const payments = { seen: [] as SeenPaymentCall[], nextStatus: 201 }
+  const orgKeys = new Map<string, Array<Record<string, unknown>>>()
+  let participantKeyFetches = 0
+  const paymentsAnswer = (req: { url: string; body: unknown; headers: Record<string, unknown>; serviceCaller?: { ctx?: unknown } | null }, reply: { code: (n: number) => unknown; header: (k: string, v: string) => unknown }) => {
+    payments.seen.push({ url: req.url, ctx: req.serviceCaller?.ctx, headers: { ...req.headers }, body: req.body })
+    reply.header('x-v', req.url.includes('/v5/') ? '5.0.0' : '4.0.1')
+    const now = ofbDateTime()
+    if (payments.nextStatus === 422) {
+      reply.code(422)
+      return { errors: [{ code: 'DETALHE_PAGAMENTO_INVALIDO', title: 'Detalhe do pagamento inválido.', detail: 'Detalhe do pagamento inválido.' }], meta: { requestDateTime: now } }
+    }
+    reply.code(payments.nextStatus)
+    const data = (req.body as { data?: Record<string, unknown> } | undefined)?.data ?? {}
+    return {
+      data: { consentId: 'urn:banco:PXO1234567', creationDateTime: now, expirationDateTime: now, statusUpdateDateTime: now, status: 'AWAITING_AUTHORISATION', ...data },
+      links: { self: `https://api.banco.com.br${req.url}` },
+      meta: { requestDateTime: now },
+    }
+  }
 
   const consentApp = createServer({ logger })
   consentApp.register(async (i) => {
@@ -72,6 +102,7 @@ export async function startWorld() {
       if (!c) return reply.code(404).send({ errors: [{ code: 'NOT_FOUND', title: 'x', detail: 'x' }], meta: { requestDateTime: '2026-01-01T00:00:00Z' } })
       return c
     })
+    i.post('/open-banking/payments/:v/consents', async (req, reply) => paymentsAnswer(req, reply))
     i.get('/open-banking/consents/v3/consents/:id', async (req, reply) => {
       reply.header('x-v', '3.3.1')
       return { data: { consentId: (req.params as { id: string }).id }, caller: req.serviceCaller }
@@ -97,6 +128,7 @@ export async function startWorld() {
       if (connectors.keyStatusHeader && key) reply.header('x-ponte-pagination-key-status', connectors.paginationEcho ? 'valid' : 'invalid')
       return { data: [], links: { self: `https://api.banco.com.br/open-banking/accounts/v2/accounts/x/transactions?page=2&pagination-key=${minted}` }, meta: { totalRecords: 0, totalPages: 1, requestDateTime: '2026-01-01T00:00:00Z' } }
     })
+    i.post('/open-banking/payments/:v/pix/payments', async (req, reply) => paymentsAnswer(req, reply))
     i.get('/open-banking/channels/v2/branches', async (_req, reply) => {
       reply.header('x-v', '2.1.0')
       return { data: { calls: seen.length }, links: { self: 'https://api.banco.com.br/open-banking/channels/v2/branches' }, meta: { totalRecords: 1, totalPages: 1 } }
@@ -107,6 +139,12 @@ export async function startWorld() {
   const directoryApp = createServer({ logger })
   directoryApp.register(async (i) => {
     i.addHook('onRequest', requireServiceToken(auth.verifier('directory')))
+    i.get('/internal/organisations/:id/jwks', async (req, reply) => {
+      participantKeyFetches++
+      const keys = orgKeys.get((req.params as { id: string }).id)
+      if (!keys) return reply.code(404).send({ errors: [{ code: 'NOT_FOUND', title: 'x', detail: 'x' }], meta: { requestDateTime: '2026-01-01T00:00:00Z' } })
+      return { keys }
+    })
     i.get('/internal/organisations/:id', async (req, reply) => {
       const o = orgs.get((req.params as { id: string }).id)
       if (!o) return reply.code(404).send({ errors: [{ code: 'NOT_FOUND', title: 'x', detail: 'x' }], meta: { requestDateTime: '2026-01-01T00:00:00Z' } })
@@ -114,6 +152,12 @@ export async function startWorld() {
     })
   })
   const directoryUrl = await listen(directoryApp)
+
+  // The bank's payload-signing key: a BRSEAL-shaped certificate, its key encrypted at rest (one file holds both).
+  const bankSigning = await issueSigningCertificate(ca, { orgId: BANK_ORG_ID, cnpj: '12345678000195', commonName: 'Banco Ponte Teste S.A.' })
+  const bankSigningFile = join(dir, 'bank-signing.pem')
+  const encryptedKey = createPrivateKey(bankSigning.privateKeyPem).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: BANK_SIGNING_PASSPHRASE }) as string
+  writeFileSync(bankSigningFile, `${bankSigning.chainPem.trim()}\n${encryptedKey}`)
 
   const infra = testInfra()
   const env = {
@@ -134,6 +178,11 @@ export async function startWorld() {
     EVENT_FLUSH_MS: '50',
     CLIENT_CERT_HEADER: 'x-client-cert',
     TRUSTED_PROXIES: '10.255.255.1',
+    BANK_ORGANISATION_ID: BANK_ORG_ID,
+    PUBLIC_BASE_URLS: PUBLIC_BASE_URLS.join(','),
+    PAYLOAD_SIGNING_CERT_FILE: bankSigningFile,
+    PAYLOAD_SIGNING_KEY_FILE: bankSigningFile,
+    PAYLOAD_SIGNING_KEY_PASSPHRASE: BANK_SIGNING_PASSPHRASE,
   }
   const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'gateway-test', logger })
   const publisher = createPublisher(kafka)
@@ -155,7 +204,10 @@ export async function startWorld() {
     const cert = await issueClientCertificate(issuingCa, { orgId, softwareStatementId, cnpj: '11222333000181', commonName: `${name}.tpp.test` })
     orgs.set(orgId, { organisationId: orgId, name, cnpj: '11222333000181', status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }] })
     const agent = new Agent({ connect: { cert: cert.chainPem, key: cert.privateKeyPem, ca: ca.chainPem, servername: 'localhost' } })
-    return { orgId, softwareStatementId, clientId: `client-${name}-${randomUUID().slice(0, 6)}`, cert, agent }
+    const { privateKey: signingKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const kid = `sig-${randomUUID().slice(0, 8)}`
+    orgKeys.set(orgId, [{ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'PS256' }])
+    return { orgId, softwareStatementId, clientId: `client-${name}-${randomUUID().slice(0, 6)}`, cert, agent, signingKey, kid }
   }
 
   const noCertAgent = new Agent({ connect: { ca: ca.chainPem, servername: 'localhost' } })
@@ -193,11 +245,11 @@ export async function startWorld() {
     return c
   }
 
-  async function call(url: string, o: { agent?: Agent; token?: string; interactionId?: string | null; headers?: Record<string, string>; method?: string } = {}) {
+  async function call(url: string, o: { agent?: Agent; token?: string; interactionId?: string | null; headers?: Record<string, string>; method?: string; body?: string } = {}) {
     const headers: Record<string, string> = { ...o.headers }
     if (o.token) headers.authorization = `Bearer ${o.token}`
     if (o.interactionId !== null) headers['x-fapi-interaction-id'] = o.interactionId ?? randomUUID()
-    const res = await request(url, { method: (o.method ?? 'GET') as 'GET', headers, dispatcher: o.agent ?? noCertAgent })
+    const res = await request(url, { method: (o.method ?? 'GET') as 'GET', headers, dispatcher: o.agent ?? noCertAgent, ...(o.body !== undefined ? { body: o.body } : {}) })
     const text = await res.body.text()
     let body: unknown = text
     try { body = JSON.parse(text) } catch { /* not JSON */ }
@@ -205,8 +257,9 @@ export async function startWorld() {
   }
 
   return {
-    ca, rogueCa, logger, auth, signing, otherKey, consentsById, orgs, seen, connectors, clock, publisher, kafka,
+    ca, rogueCa, logger, auth, signing, otherKey, consentsById, orgs, seen, connectors, clock, publisher, kafka, payments, orgKeys, bankSigningFile,
     get jwksFetches() { return jwksFetches },
+    get participantKeyFetches() { return participantKeyFetches },
     startGateway, tpp, token, consentFor, call,
     async close() {
       for (const g of gateways) {

@@ -14,6 +14,10 @@ export interface BankIdentity {
 
 /** The APIs Ponte serves, by directory family: major version and endpoint paths (from the official specs). */
 export const PONTE_APIS: readonly { family: string; version: number; base: string; paths: readonly string[] }[] = [
+  { family: 'payments-consents', version: 4, base: '/open-banking/payments/v4', paths: ['/consents', '/consents/{consentId}'] },
+  { family: 'payments-pix', version: 4, base: '/open-banking/payments/v4', paths: ['/pix/payments', '/pix/payments/{paymentId}', '/pix/payments/consents/{consentId}'] },
+  { family: 'payments-consents', version: 5, base: '/open-banking/payments/v5', paths: ['/consents', '/consents/{consentId}'] },
+  { family: 'payments-pix', version: 5, base: '/open-banking/payments/v5', paths: ['/pix/payments', '/pix/payments/{paymentId}', '/consents/{consentId}/pix/payments'] },
   { family: 'consents', version: 3, base: '/open-banking/consents/v3', paths: ['/consents', '/consents/{consentId}', '/consents/{consentId}/extensions', '/consents/{consentId}/extends'] },
   { family: 'resources', version: 3, base: '/open-banking/resources/v3', paths: ['/resources'] },
   {
@@ -56,7 +60,7 @@ function endpoint(base: string, path: string): string {
  * authorisation server whose discovery document is `<issuer>/.well-known/openid-configuration`, and an
  * `ApiResources` entry with `ApiDiscoveryEndpoints` for every API Ponte serves.
  */
-export function bankParticipant(bank: BankIdentity, createdOn: string): Record<string, unknown> {
+export function bankParticipant(bank: BankIdentity, createdOn: string, payloadSigningJwksUrl?: string): Record<string, unknown> {
   const org = bank.organisationId
   return {
     OrganisationId: org,
@@ -93,7 +97,8 @@ export function bankParticipant(bank: BankIdentity, createdOn: string): Record<s
         CustomerFriendlyName: bank.name,
         CustomerFriendlyDescription: `${bank.name} (Ponte)`,
         OpenIDDiscoveryDocument: `${bank.authServerIssuer}/.well-known/openid-configuration`,
-        PayloadSigningCertLocationUri: `${bank.authServerIssuer}/jwks`,
+        // Where the bank's payload-signing keys (signed payment answers) are published; the auth-server's JWKS without one.
+        PayloadSigningCertLocationUri: payloadSigningJwksUrl ?? `${bank.authServerIssuer}/jwks`,
         ApiResources: PONTE_APIS.map((api) => ({
           ApiResourceId: stableId(org, 'api', api.family, String(api.version)),
           ApiFamilyType: api.family,

@@ -30,6 +30,11 @@ export interface SandboxDirectoryOptions {
    * process when that connector's directory is this sandbox, so a participant onboarded here is known at once.
    */
   onChange?: (change: SandboxChange) => Promise<void>
+  /**
+   * The bank's public payload-signing keys (current first, then previous ones still published), served at
+   * `/{bank organisation id}/application.jwks` and named in the participants list as its `PayloadSigningCertLocationUri`.
+   */
+  bankSigningKeys?: () => Promise<JWK[]>
   now?: () => Date
 }
 
@@ -158,7 +163,7 @@ export function createSandboxDirectory(options: SandboxDirectoryOptions) {
     async participants(): Promise<Record<string, unknown>[]> {
       const orgs = await store.listOrganisations()
       return [
-        bankParticipant(options.bank, '2024-01-01T00:00:00Z'),
+        bankParticipant(options.bank, '2024-01-01T00:00:00Z', options.bankSigningKeys ? `${base}/${options.bank.organisationId}/application.jwks` : undefined),
         ...orgs.map((o) => ({
           OrganisationId: o.organisationId,
           Status: o.status,
@@ -195,6 +200,7 @@ export function createSandboxDirectory(options: SandboxDirectoryOptions) {
 
     /** `/{orgId}/application.jwks`: the organisation's active signing and encryption keys. 404 for an unknown organisation. */
     async organisationJwks(orgId: string): Promise<{ keys: JWK[] }> {
+      if (orgId === options.bank.organisationId && options.bankSigningKeys) return { keys: await options.bankSigningKeys() }
       await requireOrganisation(orgId)
       return { keys: (await store.keys({ organisationId: orgId, kinds: ['signing', 'encryption'], active: true })).map(publicKey) }
     },

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { DomainError, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
-import { CheckCertificateRequest, CheckedCertificate, OrganisationSummary, VerifiedJws, VerifiedSsa, VerifyJwsRequest, VerifySsaRequest } from '@ponte/contracts'
+import { CheckCertificateRequest, CheckedCertificate, OrganisationJwks, OrganisationSummary, VerifiedJws, VerifiedSsa, VerifyJwsRequest, VerifySsaRequest } from '@ponte/contracts'
 import type { StoredOrganisation } from '../domain/ports.ts'
 
 /** What the internal API is built from. */
@@ -10,6 +10,8 @@ export interface InternalRoutesDeps {
   checkCertificate: (req: z.infer<typeof CheckCertificateRequest>) => z.infer<typeof CheckedCertificate>
   verifyJws: (jws: string, expectedOrganisationId?: string) => Promise<z.infer<typeof VerifiedJws>>
   organisation: (organisationId: string) => Promise<StoredOrganisation | undefined>
+  /** The organisation's payload-signing keys from its keystore; undefined when it publishes none. */
+  organisationJwks?: (organisationId: string, kid?: string) => Promise<z.infer<typeof OrganisationJwks> | undefined>
 }
 
 /**
@@ -26,6 +28,16 @@ export async function internalRoutes(app: PonteServer, deps: InternalRoutesDeps)
 
   app.post('/internal/jws/verify', { onRequest, schema: { body: VerifyJwsRequest, response: { 200: VerifiedJws } } }, async (req) =>
     deps.verifyJws(req.body.jws, req.body.expectedOrganisationId))
+
+  const organisationJwks = deps.organisationJwks
+  if (organisationJwks) app.get('/internal/organisations/:orgId/jwks', {
+    onRequest,
+    schema: { params: z.object({ orgId: z.string().min(1).max(40) }), querystring: z.object({ kid: z.string().min(1).max(200).optional() }), response: { 200: OrganisationJwks } },
+  }, async (req) => {
+    const jwks = await organisationJwks(req.params.orgId, req.query.kid)
+    if (!jwks) throw new DomainError('NOT_FOUND', `organisation ${req.params.orgId} publishes no keystore`)
+    return jwks
+  })
 
   app.get('/internal/organisations/:orgId', {
     onRequest,

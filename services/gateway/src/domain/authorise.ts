@@ -30,6 +30,8 @@ export function consentIdOf(claim: unknown, scopes: readonly string[]): string |
 
 /** Step: the token's scopes hold every scope the route requires, and a consent when the route is consent-bound. */
 export function checkScopes(route: RouteSpec, token: AccessTokenFacts): void {
+  // docs/regulation/payments.md#payment-tokens: payments' client_credentials routes take no consent-bound token.
+  if (route.strictTokenKind && route.tokenKind === 'client' && token.consentId) throw refuse('WRONG_TOKEN_TYPE')
   for (const s of route.scopes) if (!token.scopes.includes(s)) throw refuse('SCOPE_MISSING', `the access token lacks the scope "${s}"`)
   if (route.tokenKind === 'consent' && !token.consentId) throw refuse('SCOPE_MISSING', 'the access token carries no consent:<id> scope')
 }

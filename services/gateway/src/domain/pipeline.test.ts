@@ -26,6 +26,25 @@ describe('the pipeline of each route', () => {
     expect(stages).not.toContain('monthlyUsage')
   })
 
+  test('a signed payments route verifies the request JWS and its jti before the limits, and signs the answer after forwarding', () => {
+    expect(stagesFor(route('POST /open-banking/payments/v4/consents'))).toEqual(
+      ['certificate', 'token', 'binding', 'interactionId', 'scope', 'organisation', 'signedRequest', 'jtiReplay', 'limits', 'forward', 'signedResponse'],
+    )
+    // The payment consent of POST /pix/payments is checked by its owner: no consent stage.
+    expect(stagesFor(route('POST /open-banking/payments/v5/pix/payments'))).not.toContain('consent')
+    expect(stagesFor(route('GET /open-banking/payments/v4/pix/payments/{paymentId}'))).toEqual(
+      ['certificate', 'token', 'binding', 'interactionId', 'scope', 'organisation', 'limits', 'forward', 'signedResponse'],
+    )
+  })
+
+  test('the data routes run no signed-message stage (no cost on their hot path)', () => {
+    for (const r of routes) {
+      if (r.path.startsWith('/open-banking/payments/')) continue
+      const stages = stagesFor(r)
+      for (const s of ['signedRequest', 'jtiReplay', 'signedResponse'] as const) expect(stages, r.key).not.toContain(s)
+    }
+  })
+
   test('an open-data route is only limited and answered from the cache or the owning service', () => {
     expect(stagesFor(route('GET /open-banking/channels/v2/branches'))).toEqual(['limits', 'openDataForward'])
   })

@@ -36,9 +36,10 @@ describe('gateway refusals', () => {
     expect(refuse('SITE_OVERLOADED').status).toBe(529)
     // docs/regulation/data-apis.md#interaction-id: a missing or malformed id is refused with 400.
     expect(refuse('INVALID_INTERACTION_ID').status).toBe(400)
-    // A refusal is never a 5xx of the gateway's own making, except when the limits cannot be checked (503, on request).
+    // A refusal is never a 5xx of the gateway's own making, except when the limits (on request) or the jti replay
+    // store cannot be checked (503).
     const serverErrors = names.filter((n) => refuse(n).status >= 500 && n !== 'SITE_OVERLOADED')
-    expect(serverErrors).toEqual(['LIMITS_UNAVAILABLE'])
+    expect(serverErrors).toEqual(['LIMITS_UNAVAILABLE', 'REPLAY_CHECK_UNAVAILABLE'])
   })
 
   it('the README lists every refusal with the status it answers', () => {

@@ -15,6 +15,14 @@ export const refusals = {
   CONSENT_EXPIRED: { code: 'UNAUTHORIZED', detail: 'the consent has expired' },
   CONSENT_UNKNOWN: { code: 'UNAUTHORIZED', detail: 'the token does not refer to a known consent' },
   INVALID_INTERACTION_ID: { code: 'INVALID_REQUEST', detail: 'x-fapi-interaction-id is missing or not an RFC 4122 UUID' },
+  SIGNED_BODY_REQUIRED: { code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'the request body must be a signed JWS (content-type application/jwt)' },
+  BAD_SIGNATURE: { code: 'INVALID_REQUEST', detail: 'the JWS signature does not verify with a signing key of the caller' },
+  JWS_AUDIENCE_INVALID: { code: 'FORBIDDEN', detail: 'the JWS aud is not the URL of this endpoint' },
+  JWS_ISSUER_INVALID: { code: 'FORBIDDEN', detail: 'the JWS iss is not the organisation of the client certificate' },
+  JWS_IAT_INVALID: { code: 'FORBIDDEN', detail: 'the JWS iat is missing or more than 60 seconds from now' },
+  JWS_JTI_INVALID: { code: 'FORBIDDEN', detail: 'the JWS has no jti' },
+  JWS_JTI_REUSED: { code: 'FORBIDDEN', detail: 'the JWS jti was already used by this client' },
+  WRONG_TOKEN_TYPE: { code: 'FORBIDDEN', detail: 'this endpoint takes a client_credentials token, not one bound to a consent' },
   SCOPE_MISSING: { code: 'FORBIDDEN', detail: 'the access token lacks the scope this API requires' },
   CONSENT_CLIENT_MISMATCH: { code: 'FORBIDDEN', detail: 'the consent belongs to another client' },
   PERMISSION_NOT_GRANTED: { code: 'FORBIDDEN', detail: 'the consent does not grant the permission this endpoint requires' },
@@ -25,6 +33,7 @@ export const refusals = {
   TOO_MANY_REQUESTS: { code: 'TOO_MANY_REQUESTS', detail: 'the per-minute limit of this endpoint is exhausted' },
   SITE_OVERLOADED: { code: 'SITE_OVERLOADED', detail: 'the global capacity is exhausted; retry shortly' },
   LIMITS_UNAVAILABLE: { code: 'SERVICE_UNAVAILABLE', detail: 'traffic limits cannot be checked now' },
+  REPLAY_CHECK_UNAVAILABLE: { code: 'SERVICE_UNAVAILABLE', detail: 'the jti replay check cannot be made now' },
 } as const satisfies Record<string, { code: ErrorCode; detail: string }>
 
 export type Refusal = keyof typeof refusals

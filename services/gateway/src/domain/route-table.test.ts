@@ -26,8 +26,22 @@ describe('the generated route table', () => {
       expect(byKey.get(key), key).toMatchObject({ service: 'trace', access: 'open-data', tpm: null, monthly: null, p95SlaMs: 4000 })
     expect(byKey.get('GET /open-banking/customers/v2/personal/qualifications')?.permissions).toEqual(['CUSTOMERS_PERSONAL_ADITTIONALINFO_READ'])
     expect(byKey.get('GET /open-banking/accounts/v2/accounts/{accountId}/transactions')?.paginated).toBe(true)
+    // Payments: consents to consent, pix payments to connectors; signed bodies where the spec says application/jwt.
+    expect(byKey.get('POST /open-banking/payments/v4/consents')).toMatchObject({
+      service: 'consent', tokenKind: 'client', scopes: ['payments'], strictTokenKind: true, signedRequest: true, signedResponse: true, idempotencyKey: true, tpm: null, monthly: null, frequency: 'high',
+    })
+    expect(byKey.get('GET /open-banking/payments/v5/consents/{consentId}')).toMatchObject({ service: 'consent', tokenKind: 'client', signedResponse: true })
+    expect(byKey.get('GET /open-banking/payments/v5/consents/{consentId}')?.signedRequest).toBeUndefined()
+    expect(byKey.get('POST /open-banking/payments/v5/pix/payments')).toMatchObject({
+      service: 'connectors', tokenKind: 'consent', paymentConsent: true, scopes: ['payments'], permissions: [], signedRequest: true, signedResponse: true, idempotencyKey: true,
+    })
+    expect(byKey.get('PATCH /open-banking/payments/v4/pix/payments/consents/{consentId}')).toMatchObject({ service: 'connectors', tokenKind: 'client', signedRequest: true, signedResponse: true })
+    // v5's cancel-all answers 202 with no body: nothing to sign.
+    expect(byKey.get('PATCH /open-banking/payments/v5/consents/{consentId}/pix/payments')).toMatchObject({ service: 'connectors', signedRequest: true, idempotencyKey: true })
+    expect(byKey.get('PATCH /open-banking/payments/v5/consents/{consentId}/pix/payments')?.signedResponse).toBeUndefined()
+    expect(byKey.get('GET /open-banking/payments/v5/consents/{consentId}/pix/payments')).toMatchObject({ service: 'connectors', tokenKind: 'client', signedResponse: true })
     // Every consent-bound data route names its permission.
-    for (const r of routes) if (r.tokenKind === 'consent' && !r.pathConsentParam) expect(r.permissions.length, r.key).toBeGreaterThan(0)
+    for (const r of routes) if (r.tokenKind === 'consent' && !r.pathConsentParam && !r.paymentConsent) expect(r.permissions.length, r.key).toBeGreaterThan(0)
   })
 
   test('router paths use the router syntax', () => {

@@ -32,6 +32,19 @@ export const RouteSpec = z.object({
   pathConsentParam: z.string().optional(),
   /** Whether the gateway refuses a consent that is not AUTHORISED (false where the owning service answers 422). */
   checkConsentStatus: z.boolean().optional(),
+  /**
+   * Payments: the token's `consent:<id>` is a payment consent. The gateway neither looks it up nor checks its status
+   * (its owner does, docs/regulation/payments.md#validation-order); it passes the id on as `paymentConsentId`.
+   */
+  paymentConsent: z.boolean().optional(),
+  /** Payments: the token must be of the route's kind (a consent-bound token is refused on client_credentials routes). */
+  strictTokenKind: z.boolean().optional(),
+  /** The request body is a signed JWS (`application/jwt`): verified, then forwarded as `{"data": …}` JSON. */
+  signedRequest: z.boolean().optional(),
+  /** The 2xx and 422 answers are signed by the bank (`application/jwt`). */
+  signedResponse: z.boolean().optional(),
+  /** The spec requires `x-idempotency-key` (forwarded; the owning service keeps the idempotency record). */
+  idempotencyKey: z.boolean().optional(),
   /** Whether the endpoint takes `pagination-key` (follow-up pages are exempt from monthly limits). */
   paginated: z.boolean(),
   frequency: z.enum(['high', 'medium-high', 'medium', 'low']),

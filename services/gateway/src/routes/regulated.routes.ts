@@ -29,7 +29,7 @@ interface RouteConfig { route: RouteSpec; stages: readonly Stage[] }
 /**
  * The regulated edge: one fastify route per entry of the generated table, each running the stages its entry selects
  * (`domain/pipeline.ts`), in the order the rules fix: certificate → token → binding → interaction id → scope → consent
- * → organisation → limits → forward. Every refusal is a {@link DomainError} answered in the OFB envelope by the
+ * → organisation → (signed request → jti) → limits → forward → (signed answer). Every refusal is a {@link DomainError} answered in the OFB envelope by the
  * platform's error handler.
  */
 export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOptions): Promise<void> {

@@ -1,18 +1,24 @@
+import { constants, verify as rsaVerify, type KeyObject } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
+import { DomainError } from '@ponte/platform'
 import type { CallerContext, ConsentLookup } from '@ponte/contracts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AccessTokenVerifier } from '../adapters/access-tokens.ts'
 import type { CertificateReader, PresentedCertificate } from '../adapters/client-certificates.ts'
+import type { BankSigner } from '../adapters/bank-signer.ts'
 import type { ConsentCache } from '../adapters/consent-cache.ts'
 import type { Limiter, LimitVerdict } from '../adapters/limiter.ts'
 import type { OpenDataCache } from '../adapters/open-data-cache.ts'
 import type { OrganisationStatus, OrganisationVerdict } from '../adapters/organisations.ts'
+import type { ParticipantKeys } from '../adapters/participant-keys.ts'
+import type { ReplayGuard } from '../adapters/replay-guard.ts'
 import type { UpstreamResponse, Upstreams } from '../adapters/upstream.ts'
 import { checkConsent, checkScopes, type AccessTokenFacts } from '../domain/authorise.ts'
 import { secondsToNextMinute, secondsToNextMonth, type LimitPlan, type PolicyStore } from '../domain/limits.ts'
 import type { StageName } from '../domain/pipeline.ts'
 import { refuse } from '../domain/refusals.ts'
 import type { RouteSpec } from '../domain/route-table.ts'
+import { answerClaims, audiencesOf, checkSignedClaims, parseSignedRequest, type ParsedJws } from '../domain/signed-messages.ts'
 
 /** Per-request facts gathered by the pipeline, for the api-call event. */
 export interface CallFacts {
@@ -49,6 +55,9 @@ export interface Call {
   /** `limits`: the monthly counter of this call, and the follow-up page's key (exempt unless not honoured). */
   monthlyField: string | undefined
   paginationKey: string | undefined
+  /** `signedRequest`: the verified JWS's `jti`, and the body forwarded instead of the JWS (`{"data": …}` JSON). */
+  jti: string | undefined
+  body: Buffer | undefined
   /** `forward` / `openDataForward`: the answer to send. */
   response: UpstreamResponse | undefined
 }
@@ -70,7 +79,24 @@ export interface StageDeps {
   limiter: Limiter
   upstreams: Upstreams
   openData: OpenDataCache
+  /** Signed messages (routes with `signedRequest` / `signedResponse`). */
+  signed: SignedMessageDeps
 }
+
+/** What the signed-message stages use. */
+export interface SignedMessageDeps {
+  /** The TPPs' payload-signing keys (from the directory, cached). */
+  participantKeys: ParticipantKeys
+  /** `jti` single use, shared by the replicas. */
+  replay: ReplayGuard
+  /** The bank's current payload-signing key. */
+  signer: BankSigner
+  /** The gateway's public base URLs: a request's `aud` is the endpoint under one of them. */
+  publicBaseUrls: readonly string[]
+}
+
+const PSS = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+const JWT_TYPE = /^application\/jwt\s*(;|$)/i
 
 /** Request headers passed to the owning service (the TPP's Authorization and certificate stay at the edge). */
 const FORWARDED = ['accept', 'content-type', 'x-fapi-auth-date', 'x-fapi-customer-ip-address', 'x-customer-user-agent', 'x-idempotency-key', 'accept-language'] as const
@@ -117,7 +143,7 @@ function limitRefusal(verdict: Exclude<LimitVerdict, { ok: true }>, nowMs: numbe
 
 /** A new call, every field present. */
 export function newCall(req: FastifyRequest, reply: FastifyReply, route: RouteSpec, facts: CallFacts, started: number): Call {
-  return { req, reply, route, facts, started, cert: undefined, token: undefined, consent: undefined, plan: undefined, verdict: undefined, monthlyField: undefined, paginationKey: undefined, response: undefined }
+  return { req, reply, route, facts, started, cert: undefined, token: undefined, consent: undefined, plan: undefined, verdict: undefined, monthlyField: undefined, paginationKey: undefined, jti: undefined, body: undefined, response: undefined }
 }
 
 /**
@@ -150,6 +176,14 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
     }
   }
 
+  // `signedRequest`: the signature with the caller's key, then the claims; the JWS payload's data goes upstream as JSON.
+  const acceptSigned = (c: Call, jws: ParsedJws, key: KeyObject | undefined) => {
+    if (!key || !rsaVerify('sha256', Buffer.from(jws.signingInput), { key, ...PSS }, jws.signature)) throw refuse('BAD_SIGNATURE')
+    const path = c.req.url.split('?', 1)[0]!
+    c.jti = checkSignedClaims(jws.payload, { audiences: audiencesOf(o.signed.publicBaseUrls, path), organisationId: c.cert!.organisationId!, nowMs: c.started })
+    c.body = Buffer.from(JSON.stringify({ data: jws.payload.data }))
+  }
+
   /** Forwards to the owning service with a service token carrying the verified caller context. */
   const forwardCall = (c: Call): Promise<UpstreamResponse> => {
     const { req, route, token, consent } = c
@@ -159,6 +193,9 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
       const v = req.headers[h]
       if (typeof v === 'string') headers[h] = v
     }
+    // A verified signed body travels as JSON; the owning services speak JSON only.
+    if (c.body) headers['content-type'] = 'application/json'
+    if (route.signedResponse) headers.accept = 'application/json'
     const context: () => CallerContext = token && organisationId
       ? () => ({
         clientId: token.clientId,
@@ -168,6 +205,7 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
         ...(consent && consent.customer
           ? { consent: { consentId: consent.consentId, customer: consent.customer, permissions: consent.permissions, resources: consent.resources } }
           : {}),
+        ...(route.paymentConsent && token.consentId ? { paymentConsentId: token.consentId } : {}),
       })
       : () => ({ clientId: 'anonymous', organisationId: 'anonymous', scopes: [], interactionId: req.interactionId })
     return o.upstreams.forward({
@@ -175,7 +213,7 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
       method: route.method,
       url: req.url,
       headers,
-      ...(Buffer.isBuffer(req.body) ? { body: req.body } : {}),
+      ...(c.body ? { body: c.body } : Buffer.isBuffer(req.body) ? { body: req.body } : {}),
       context,
       // Service tokens are cached per verified token (its facts object) and, within it, per organisation and consent state.
       contextOwner: token ?? ANONYMOUS,
@@ -235,7 +273,35 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
       return o.organisations.check(organisationId, softwareStatementId).then(acceptOrganisation)
     },
 
-    /** 8. Traffic limits: one script, one round trip. A follow-up page is presumed exempt from the monthly limit. */
+    /**
+     * 8. Signed request (docs/regulation/payments.md#validation-order): a compact JWS in `application/jwt`, PS256, `typ`
+     * JWT, verified with the caller organisation's key (`kid`, from the directory, cached): 400 `BAD_SIGNATURE`; then
+     * `aud` = this endpoint's public URL, `iss` = the organisation, `iat` ±60 s, a `jti`: 403.
+     */
+    signedRequest(c) {
+      if (!JWT_TYPE.test(c.req.headers['content-type'] ?? '')) throw refuse('SIGNED_BODY_REQUIRED')
+      const body = c.req.body
+      if (!Buffer.isBuffer(body)) throw refuse('BAD_SIGNATURE', 'the body is not a compact JWS')
+      const jws = parseSignedRequest(body.toString('utf8'))
+      const organisationId = c.cert!.organisationId!
+      const key = o.signed.participantKeys.peek(organisationId, jws.kid)
+      if (key) return acceptSigned(c, jws, key)
+      return o.signed.participantKeys.find(organisationId, jws.kid).then((k) => acceptSigned(c, jws, k))
+    },
+
+    /** 9. The JWS `jti` is used once per client in 24 h, across replicas (403 on reuse). */
+    jtiReplay(c) {
+      return o.signed.replay.claim(c.token!.clientId, c.jti!).then(
+        (fresh) => {
+          if (!fresh) throw refuse('JWS_JTI_REUSED')
+        },
+        (err: unknown) => {
+          throw err instanceof DomainError ? err : refuse('REPLAY_CHECK_UNAVAILABLE')
+        },
+      )
+    },
+
+    /** 10. Traffic limits: one script, one round trip. A follow-up page is presumed exempt from the monthly limit. */
     limits(c) {
       const { req, route, consent } = c
       const origin = c.cert?.organisationId ?? `ip:${req.ip}`
@@ -254,14 +320,14 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
         .then((verdict) => acceptLimits(c, verdict))
     },
 
-    /** 9. Forward to the owning service. */
+    /** 11. Forward to the owning service. */
     forward(c) {
       return forwardCall(c).then((res) => {
         c.response = res
       })
     },
 
-    /** 9. Open data: the cached answer when fresh, else forward and keep the answer. */
+    /** 12. Open data: the cached answer when fresh, else forward and keep the answer. */
     openDataForward(c) {
       const cached = o.openData.get(c.req.url)
       if (cached) {
@@ -275,7 +341,24 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
     },
 
     /**
-     * 10. Monthly limits count 2xx only: give back a reservation otherwise; count a follow-up page whose key was not
+     * 13. Signed answer (docs/regulation/payments.md#signed-request-and-response-bodies): a 2xx or 422 JSON answer is
+     * re-issued as a JWS by the bank's key, addressed to the client's organisation; other answers stay JSON.
+     */
+    signedResponse(c) {
+      const res = c.response!
+      if (!((res.status >= 200 && res.status < 300) || res.status === 422) || res.body.length === 0) return
+      let body: unknown
+      try {
+        body = JSON.parse(res.body.toString('utf8'))
+      } catch {
+        throw new DomainError('BAD_GATEWAY', 'the owning service answered a body that is not JSON')
+      }
+      const jwt = o.signed.signer.sign(answerClaims(body, c.cert!.organisationId!), c.started)
+      c.response = { status: res.status, headers: { ...res.headers, 'content-type': 'application/jwt' }, body: Buffer.from(jwt) }
+    },
+
+    /**
+     * 14. Monthly limits count 2xx only: give back a reservation otherwise; count a follow-up page whose key was not
      * honoured (the server minted a fresh one, so the call counts, docs/regulation/traffic-and-slas.md).
      */
     monthlyUsage(c) {
