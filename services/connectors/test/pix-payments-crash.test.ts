@@ -103,7 +103,12 @@ describe('Pix payments survive a connectors process killed mid-payment', { timeo
     const data = itemsFor(c, [brasiliaToday(now)], now)
     const e2e = data[0]!.endToEndId as string
     const first = await start()
-    hooks.beforeDebit = async () => { await first.stop('SIGKILL') }
+    // The process dies while its debit request is in flight: the core never carries it out (as if the request was lost
+    // with the connection), so nothing was debited when connectors restarts.
+    hooks.beforeDebit = async () => {
+      await first.stop('SIGKILL')
+      throw new Error('the debit request was lost with the connection')
+    }
     await postTo(first, c.consentId, data, randomUUID()).catch(() => undefined)
     const mid = await state(e2e)
     expect(mid.payment?.status).toBe('RCVD')
