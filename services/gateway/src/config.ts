@@ -40,6 +40,7 @@ export const Env = z.object({
   EVENT_FLUSH_MS: z.coerce.number().int().min(1).default(200).describe('api-call event flush interval'),
   TRAFFIC_POLICY_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default(topics.trafficPolicy)
     .describe('Compacted topic of traffic policies (the one the traffic service publishes to)'),
+  GATEWAY_WORKERS: z.coerce.number().int().min(0).max(256).default(0).describe('Worker processes sharing the listener (0: one per core; 1: a single process, no primary)'),
   GATEWAY_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional().describe('Name of this replica in consumer group ids (default: hostname-pid)'),
 })
 
@@ -70,6 +71,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     openData: { ttlMs: e.OPEN_DATA_CACHE_TTL_MS },
     events: { maxBuffered: e.EVENT_BUFFER_MAX, batchSize: e.EVENT_BATCH_SIZE, flushIntervalMs: e.EVENT_FLUSH_MS },
     instanceId: e.GATEWAY_INSTANCE_ID,
+    workers: e.GATEWAY_WORKERS,
   })
 }
 
