@@ -8,8 +8,10 @@
  *                    from the worker-thread producer),
  *                    pointed at the upstream; the bench organisation's limits are raised so none bites, but every
  *                    counter is still written by the one script per request
- * Each prints `{"port":N}` when listening.
+ * Each prints `{"port":N}` when listening. GATEWAY_BENCH_WORKERS=N runs the gateway role as N worker processes on one
+ * listener under the gateway's own primary (services/gateway/src/adapters/workers.ts).
  */
+import cluster from 'node:cluster'
 import { existsSync, readFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { randomUUID } from 'node:crypto'
@@ -18,6 +20,7 @@ import { policyIdOf } from '@ponte/contracts'
 import { createKafka, createLogger, createPublisher, fapiTlsOptions, parsePublicKeys } from '@ponte/platform'
 import { DEV_PAYLOAD_SIGNING_PASSPHRASE, loadOrCreateDevPayloadSigningKey, loadOrCreateDevPki } from '@ponte/pki'
 import { createWorkerPublisher } from '../services/gateway/src/adapters/worker-publisher.ts'
+import { superviseWorkers } from '../services/gateway/src/adapters/workers.ts'
 import type { composeGateway as ComposeGateway } from '../services/gateway/src/compose.ts'
 import type { loadConfig as LoadConfig } from '../services/gateway/src/config.ts'
 
@@ -69,6 +72,18 @@ if (role === 'upstream') {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   console.log(JSON.stringify({ port: (server.address() as { port: number }).port }))
   process.on('SIGTERM', () => process.exit(0))
+} else if (role === 'gateway' && Number(process.env.GATEWAY_BENCH_WORKERS ?? 1) > 1 && cluster.isPrimary) {
+  // GATEWAY_BENCH_WORKERS=N: the gateway's own primary (as main.ts with GATEWAY_WORKERS=N) forks N copies of this
+  // role sharing one listener; the ready line comes once every worker listens.
+  const workers = Number(process.env.GATEWAY_BENCH_WORKERS)
+  const ports = new Set<number>()
+  let listening = 0
+  cluster.on('message', (_w, msg: { port?: number }) => {
+    if (typeof msg.port !== 'number') return
+    ports.add(msg.port)
+    if (++listening === workers) console.log(JSON.stringify({ port: msg.port, workers, ports: [...ports] }))
+  })
+  superviseWorkers({ workers, shutdownTimeoutMs: 10_000, logger: createLogger({ service: 'gateway', level: 'warn', destination: new Writable({ write(_c, _e, cb) { cb() } }) }) })
 } else if (role === 'gateway') {
   const up = `http://127.0.0.1:${setup.upstreamPort}`
   // The bank's payload-signing key: the dev one of the repo's dev PKI (as `make up` uses it).
@@ -120,7 +135,9 @@ if (role === 'upstream') {
       data: { policyId: policyIdOf({ kind, scope: 'override', organisationId: setup.orgId, endpoint }), kind, endpoint, organisationId: setup.orgId, limit: 1_000_000_000, enabled: true, updatedAt: at } })
   }
   await g.app.listen({ host: '127.0.0.1', port: 0 })
-  console.log(JSON.stringify({ port: (g.app.server.address() as { port: number }).port }))
+  const port = (g.app.server.address() as { port: number }).port
+  if (cluster.isWorker) process.send!({ port })
+  else console.log(JSON.stringify({ port }))
   process.on('SIGTERM', () => {
     void (async () => {
       await g.app.close()

@@ -4,7 +4,7 @@
  *   node bench/run.ts                 every case
  *   node bench/run.ts platform-overhead consent-lookup    only these cases
  */
-import { readdirSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { prepareInfra } from '@ponte/testkit'
 import { machine, type BenchResult } from './lib.ts'
@@ -53,7 +53,12 @@ for (const { name, result, error } of results) {
   lines.push('')
 }
 const out = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
-if (!wanted.length) writeFileSync(out, lines.join('\n'))
+if (!wanted.length) {
+  writeFileSync(out, lines.join('\n'))
+  // The capacity model's inputs are these figures: docs/operations/capacity.md follows them.
+  const { capacityPath, regenerate } = await import('../scripts/capacity.ts')
+  writeFileSync(capacityPath, regenerate(readFileSync(capacityPath, 'utf8'), lines.join('\n')))
+}
 else console.log(`(partial run: ${out} not rewritten)`)
 console.log(lines.join('\n'))
 await releaseInfra()

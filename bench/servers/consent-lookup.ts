@@ -2,7 +2,7 @@
  * The consent service's internal API against the real PostgreSQL (its own throwaway schema), with one authorised
  * consent seeded, for the gateway's lookup path. Logs are serialised at `info` into a sink (production cost, no
  * terminal). Prints `{"port":N,"consentId":"…","token":"…"}` when listening; the token is a service token of the
- * gateway, valid 60 s. Drops its schema on SIGTERM. Usage: node bench/servers/consent-lookup.ts
+ * gateway, valid 60 s (`createToken`: the same for POST /consents with a TPP caller context). Drops its schema on SIGTERM. Usage: node bench/servers/consent-lookup.ts
  */
 import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
@@ -45,7 +45,9 @@ const app = buildApp({
 await app.listen({ host: '127.0.0.1', port: 0 })
 const port = (app.server.address() as { port: number }).port
 const token = await createServiceTokenIssuer('gateway', keys.privateKeyPem).sign('consent', undefined, 60)
-console.log(JSON.stringify({ port, consentId: consent.consentId, token }))
+// For consent creation (bench/cases/consent-create.ts): the gateway's token for a regulated call with the consents scope.
+const createToken = await createServiceTokenIssuer('gateway', keys.privateKeyPem).sign('consent', { clientId: 'bench-client', organisationId: 'bench-org', scopes: ['consents'] }, 60)
+console.log(JSON.stringify({ port, consentId: consent.consentId, token, createToken }))
 
 process.once('SIGTERM', () => {
   void (async () => {

@@ -60,12 +60,15 @@ export function monthBucket(ms: number): string {
  * - `monthly(month)`: hash, field `endpoint|resourceId|customerDoc|organisationId` → 2xx calls that count toward the
  *   operational limit. Kept 40 days.
  * - `usage(month)`: hash, field `organisationId|endpoint` → all calls of the month per organisation, for reports.
+ *
+ * Every key carries the hash tag `{tl}`: the gateway's limits script touches four of them in one call, and Redis
+ * Cluster runs a script only when all its keys are in one hash slot (docs/decisions/platform-redis-sentinel-cluster.md).
  */
 export const trafficKeys = {
-  tpm: (minute: string) => `ponte:tl:tpm:${minute}`,
-  tps: (epochSecond: number) => `ponte:tl:tps:${epochSecond}`,
-  monthly: (month: string) => `ponte:tl:mon:${month}`,
-  usage: (month: string) => `ponte:tl:usage:${month}`,
+  tpm: (minute: string) => `ponte:{tl}:tpm:${minute}`,
+  tps: (epochSecond: number) => `ponte:{tl}:tps:${epochSecond}`,
+  monthly: (month: string) => `ponte:{tl}:mon:${month}`,
+  usage: (month: string) => `ponte:{tl}:usage:${month}`,
   field: (...parts: string[]) => parts.join('|'),
   ttlSeconds: { tpm: 48 * 3600, tps: 5, monthly: 40 * 86400, usage: 400 * 86400 },
 } as const

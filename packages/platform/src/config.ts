@@ -77,7 +77,7 @@ export const commonEnvShape = { LOG_LEVEL, ...databaseEnvShape, ...sharedAfterLo
 
 /** Redis connection variable. */
 export const redisEnvShape = {
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379').describe('Redis connection URL'),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379').describe('Redis connection URL: `redis://[:password@]host:port[/db]`, or through Sentinel `redis-sentinel://[:password@]host:26379/<primary name>[/db]?sentinels=host:port,…`'),
 } as const
 
 /** TLS listener variables of the public services. */

@@ -28,7 +28,7 @@ export {
   registerInternalInfo,
 } from './service-auth.ts'
 export type { ServiceTokenClaims, ServiceKeyPair, ServiceTokenIssuer, ServiceTokenVerifier } from './service-auth.ts'
-export { createRedis, pingRedis } from './redis.ts'
+export { createRedis, pingRedis, redisTarget } from './redis.ts'
 export type { RedisOptions, Redis } from './redis.ts'
 export { loadServiceKeys, loadTls, serviceKeyEnv } from './keys.ts'
 export type { ServiceKeys } from './keys.ts'

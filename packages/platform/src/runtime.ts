@@ -102,7 +102,8 @@ export interface BootedService {
  * migrates the service's schema from `migrations` (when the config has `db`), and opens Kafka and Redis when the config
  * names them.
  */
-export async function bootService(config: BootConfig, migrations?: URL): Promise<BootedService> {
+export async function bootService(config: BootConfig, migrations?: URL, argv: readonly string[] = process.argv): Promise<BootedService> {
+  if (argv.includes('--migrate-only')) await migrateOnly(config, migrations)
   const serviceKeys = orExit(() => loadServiceKeys(config.serviceKeys))
   const runtime = await openRuntime({
     service: config.service,
@@ -116,5 +117,23 @@ export async function bootService(config: BootConfig, migrations?: URL): Promise
     serviceKeys,
     serviceAuth: createServiceTokenVerifier(config.service, serviceKeys.publicKeys),
     issuer: createServiceTokenIssuer(config.service, serviceKeys.privateKeyPem),
+  }
+}
+
+/**
+ * `main.ts --migrate-only`: migrates the service's schema (under the same advisory lock as a start) and exits 0,
+ * opening nothing else: the migration Job run before a rollout (infra/k8s/README.md). Exits 1 when it fails.
+ */
+async function migrateOnly(config: BootConfig, migrations: URL | undefined): Promise<never> {
+  const logger = createLogger({ service: config.service, level: config.logLevel })
+  try {
+    const { applied } = config.db && migrations
+      ? await migrate({ url: config.db.url, schema: config.db.schema, dir: fileURLToPath(migrations), log: logger })
+      : { applied: [] }
+    logger.info({ schema: config.db?.schema, applied: applied.length }, 'migrate-only: schema up to date')
+    process.exit(0)
+  } catch (err) {
+    logger.error({ err }, 'migrate-only: migration failed')
+    process.exit(1)
   }
 }

@@ -52,6 +52,7 @@ export const Env = z.object({
   PONTE_DEV_PKI_DIR: z.string().optional().describe('Dev PKI folder where the development payload-signing key is created (ALLOW_DEV_DEFAULTS only); default `<repo>/.pki`'),
   PARTICIPANT_KEYS_MAX_AGE_MS: ms(600_000).describe('How long a TPP\'s payload-signing keys fetched from the directory are used before they are fetched again'),
   PARTICIPANT_KEYS_COOLDOWN_MS: ms(30_000).describe('Least time between two fetches of one TPP\'s keys caused by an unknown kid'),
+  GATEWAY_WORKERS: z.coerce.number().int().min(0).max(256).default(0).describe('Worker processes sharing the listener (0: one per core; 1: a single process, no primary)'),
   GATEWAY_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional().describe('Name of this replica in consumer group ids (default: hostname-pid)'),
 })
 
@@ -95,6 +96,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
       keysMaxAgeMs: e.PARTICIPANT_KEYS_MAX_AGE_MS,
       keysCooldownMs: e.PARTICIPANT_KEYS_COOLDOWN_MS,
     },
+    workers: e.GATEWAY_WORKERS,
   })
 }
 

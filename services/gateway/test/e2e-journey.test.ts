@@ -37,15 +37,17 @@ const consents = specValidator('consents-v3.3.1.yaml')
 type Json = Record<string, unknown> & { data: unknown; links?: { self?: string } }
 interface Answer { status: number; headers: Headers; body: Json; interactionId: string }
 
-describe('end to end through the gateway: the whole journey against the services as processes', () => {
+// Run twice: one instance of every service, then two of each behind TCP balancers (scale-out: every instance shares
+// the database, Redis and Kafka; nothing may depend on which instance a call reaches).
+describe.each([1, 2])('end to end through the gateway: the whole journey against the services as processes, %i instance(s) of each', (instances) => {
   let stack: E2eStack
   let tpp: TestTpp | undefined
   let tls: Agent
 
   beforeAll(async () => {
-    stack = await startE2eStack()
+    stack = await startE2eStack({ instances })
     tls = new Agent({ connect: { ca: stack.pki.caBundlePem } })
-  }, 120_000)
+  }, 120_000 * instances)
 
   afterAll(async () => {
     await tpp?.close()
@@ -249,5 +251,17 @@ describe('end to end through the gateway: the whole journey against the services
     // So are the access token obtained by refresh, and the refresh token itself.
     expect((await api('GET', '/open-banking/resources/v3/resources', refreshed.access_token)).status).toBe(401)
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' })
-  }, 90_000)
+    // With two instances, the balancers handed connections to both instances of every service that got more than one.
+    let spread = 0
+    for (const [name, list] of stack.balancers) {
+      for (const b of list) {
+        const counts = [...b.connections.values()]
+        if (counts.reduce((x, y) => x + y, 0) < 2) continue
+        expect(counts.every((n) => n > 0), `${name}: ${JSON.stringify([...b.connections])}`).toBe(true)
+        spread++
+      }
+    }
+    // The gateway, the auth-server and the services behind them all took connections on both instances.
+    if (instances > 1) expect(spread).toBeGreaterThanOrEqual(4)
+  }, 90_000 * instances)
 })

@@ -5,7 +5,7 @@
 // URL wired to them), fresh schemas, a fresh service-token key pair and a Redis database of its own.
 import { Agent, request } from 'undici'
 import { loadOrCreateDevPki, type DevPki } from '@ponte/pki'
-import { deleteTopics, freePorts, repoRoot, startServiceProcess, serviceTestEnv, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
+import { deleteTopics, freePorts, repoRoot, startServiceProcess, startTcpBalancer, serviceTestEnv, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TcpBalancer, type TestSchema } from '@ponte/testkit'
 import { services } from '../../../../scripts/stack-services.ts'
 
 /** The Redis logical database of these runs: counters (global capacity, login throttle) apart from `make up`'s. */
@@ -20,20 +20,35 @@ export interface E2eStack {
   linksBaseUrl: string
   authIssuer: string
   sandboxUrl: string
-  /** Every line each process wrote, for failure reports. */
+  /** Every line each process wrote (all instances of the service), for failure reports. */
   output(name: string): string[]
+  /** With several instances: the balancer in front of each service, by service name. */
+  balancers: Map<string, TcpBalancer[]>
   /** Stops every process (SIGTERM, then SIGKILL) and drops every schema. Safe to call after a failed start. */
   stop(): Promise<void>
 }
 
-/** Starts directory (with the sandbox), consent, connectors (demo bank), traffic, auth-server and gateway. */
-export async function startE2eStack(options: { env?: Record<string, string> } = {}): Promise<E2eStack> {
+/** Options of {@link startE2eStack}. */
+export interface E2eStackOptions {
+  /**
+   * Instances of every service (default 1). With more, each instance listens on ports of its own and a TCP balancer
+   * (round-robin, TLS passed through) takes the service's port, so every URL in the wiring reaches all instances.
+   */
+  instances?: number
+  /** Extra environment for every service process (e.g. OpenTelemetry settings). */
+  env?: Record<string, string>
+}
+
+/** Starts directory (with the sandbox), consent, connectors (demo bank), traffic, trace, admin, auth-server and gateway. */
+export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eStack> {
+  const instances = options.instances ?? 1
   const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)
   const auth = testServiceAuth()
-  const [directory, sandbox, consent, connectors, traffic, authServer, gateway] = await freePorts(7) as [number, number, number, number, number, number, number]
+  const [directory, sandbox, consent, connectors, traffic, authServer, gateway, trace, admin] = await freePorts(9) as [number, number, number, number, number, number, number, number, number]
   const schemas: Record<string, TestSchema> = {
     directory: testSchema('e2e_gw_directory'), sandbox: testSchema('e2e_gw_sandbox'), consent: testSchema('e2e_gw_consent'),
     connectors: testSchema('e2e_gw_core'), traffic: testSchema('e2e_gw_traffic'), 'auth-server': testSchema('e2e_gw_auth'),
+    trace: testSchema('e2e_gw_trace'), admin: testSchema('e2e_gw_admin'),
   }
   const local = (port: number) => `http://127.0.0.1:${port}`
   const gatewayUrl = `https://localhost:${gateway}`
@@ -57,6 +72,9 @@ export async function startE2eStack(options: { env?: Record<string, string> } = 
     connectors: { PORT: String(connectors), PUBLIC_BASE_URL: linksBaseUrl },
     // A private policy topic: this run's traffic service must not rewrite the one a running `make up` reads.
     traffic: { PORT: String(traffic), TRAFFIC_POLICY_TOPIC: policyTopic },
+    // Not on the journey's path, started so that every service runs (and scales out) as under `make up`.
+    trace: { PORT: String(trace) },
+    admin: { PORT: String(admin) },
     'auth-server': {
       PORT: String(authServer), ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
       DIRECTORY_URL: local(directory), CONSENT_URL: local(consent), CONNECTORS_URL: local(connectors),
@@ -69,12 +87,15 @@ export async function startE2eStack(options: { env?: Record<string, string> } = 
     },
   }
   const readyUrl: Record<string, string> = {
-    directory: local(directory), consent: local(consent), connectors: local(connectors), traffic: local(traffic),
+    directory: local(directory), consent: local(consent), connectors: local(connectors), traffic: local(traffic), trace: local(trace), admin: local(admin),
     'auth-server': `https://127.0.0.1:${authServer}`, gateway: `https://127.0.0.1:${gateway}`,
   }
   const wanted = services.filter((s) => s.name in wiring)
   const running = new Map<string, ServiceProcess>()
+  const balancers = new Map<string, TcpBalancer[]>()
   const tls = new Agent({ connect: { ca: pki.caBundlePem } })
+  // The variables holding a port each instance must listen on by itself (the balancer takes the shared one).
+  const portKeys = (name: string) => name === 'directory' ? ['PORT', 'DIRECTORY_SANDBOX_PORT'] : ['PORT']
 
   const stop = async () => {
     // All at once, as `make down` does (each leaves its Kafka groups, which takes seconds); SIGKILL past 15 s.
@@ -83,6 +104,8 @@ export async function startE2eStack(options: { env?: Record<string, string> } = 
       await proc.stop('SIGTERM').finally(() => clearTimeout(killer))
     }))
     running.clear()
+    for (const list of balancers.values()) for (const b of list) await b.close()
+    balancers.clear()
     await tls.close()
     for (const s of Object.values(schemas)) await s.drop().catch(() => undefined)
     await deleteTopics([policyTopic]).catch(() => undefined)
@@ -91,19 +114,31 @@ export async function startE2eStack(options: { env?: Record<string, string> } = 
   try {
     for (const group of [...new Set(wanted.map((s) => s.group))].sort((a, b) => a - b)) {
       // allSettled: a failed start stops only once every process of the group is known (none is left behind).
-      const started = await Promise.allSettled(wanted.filter((s) => s.group === group).map(async (svc) => {
+      const started = await Promise.allSettled(wanted.filter((s) => s.group === group).flatMap((svc) => {
         const schema = schemas[svc.name]
         const env = {
           ...shared, ...svc.env(shared), HOST: '127.0.0.1', ...(schema ? { DB_SCHEMA: schema.name } : {}), ...wiring[svc.name],
           OTEL_SERVICE_NAME: `ponte-${svc.name}`, ...options.env,
         }
-        const proc = await startServiceProcess(svc.name, env, 60_000, ['--import', '@ponte/platform/otel'])
-        running.set(svc.name, proc)
-        await waitFor(async () => {
-          const res = await request(`${readyUrl[svc.name]}/readyz`, { dispatcher: tls, signal: AbortSignal.timeout(2_000) })
-          await res.body.dump()
-          return res.statusCode === 200
-        }, { timeoutMs: 60_000, intervalMs: 200, what: `${svc.name} /readyz` })
+        const start = async (i: number, own: Record<string, string>) => {
+          const key = instances > 1 ? `${svc.name}#${i}` : svc.name
+          const proc = await startServiceProcess(svc.name, { ...env, ...own, ...(svc.name === 'gateway' ? { GATEWAY_INSTANCE_ID: `${(env as Record<string, string>).GATEWAY_INSTANCE_ID}-${i}` } : {}) }, 60_000, ['--import', '@ponte/platform/otel'])
+          running.set(key, proc)
+          const ready = own.PORT ? readyUrl[svc.name]!.replace(/:\d+$/, `:${own.PORT}`) : readyUrl[svc.name]!
+          await waitFor(async () => {
+            const res = await request(`${ready}/readyz`, { dispatcher: tls, signal: AbortSignal.timeout(2_000) })
+            await res.body.dump()
+            return res.statusCode === 200
+          }, { timeoutMs: 60_000, intervalMs: 200, what: `${key} /readyz` })
+        }
+        if (instances === 1) return [start(0, {})]
+        // Each instance on ports of its own; a balancer on each shared port, listening before the instances start.
+        const owns = Array.from({ length: instances }, () => ({}) as Record<string, string>)
+        const balanced = (async () => {
+          for (const k of portKeys(svc.name)) (await freePorts(instances)).forEach((port, i) => { owns[i]![k] = String(port) })
+          balancers.set(svc.name, await Promise.all(portKeys(svc.name).map((k) => startTcpBalancer(owns.map((o) => Number(o[k])), Number((env as Record<string, string>)[k])))))
+        })()
+        return owns.map((own, i) => balanced.then(() => start(i, own)))
       }))
       const failed = started.find((r) => r.status === 'rejected')
       if (failed) throw failed.reason
@@ -112,5 +147,6 @@ export async function startE2eStack(options: { env?: Record<string, string> } = 
     await stop()
     throw err
   }
-  return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, output: (name) => running.get(name)?.output ?? [], stop }
+  const output = (name: string) => [...running.entries()].filter(([k]) => k === name || k.startsWith(`${name}#`)).flatMap(([, p]) => p.output)
+  return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, output, balancers, stop }
 }
