@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Pool } from '@ponte/platform'
 import type { ApiState, Outage } from '../domain/discovery.ts'
+import { brasiliaDayStart, dayBefore } from '../domain/calls.ts'
 import { metricsWindow, type DayFigures, type MetricsInput, type MetricsPeriod } from '../domain/metrics.ts'
 
 /** A new scheduled outage. */
@@ -22,6 +23,40 @@ export interface AvailabilityStore {
 }
 
 const MINUTE = 60_000
+const DAY = 86_400_000
+
+/** The unavailable minutes (start instants, ms) of each endpoint in one day. */
+export type DayMinutes = ReadonlyMap<string, readonly number[]>
+
+/**
+ * The unavailable minutes of closed Brasília days, computed once per day and kept
+ * (docs/decisions/trace-closed-day-metrics.md). A closed day's rollups change only when a late event of that day is
+ * stored, and the same transaction then raises the day's call count in `endpoint_days`: an entry is kept with the
+ * day's call count when it was read and read again whenever the count differs, so every replica sees a late event.
+ * Concurrent requests for a day share one read.
+ */
+export function createClosedDays(read: (from: Date, to: Date) => Promise<DayMinutes>) {
+  const entries = new Map<string, { calls: number; minutes: Promise<DayMinutes> }>()
+  return {
+    /** The day's minutes, given its current call count (the count read before, never after, the minutes). */
+    get(day: string, calls: number): Promise<DayMinutes> {
+      const e = entries.get(day)
+      if (e && e.calls === calls) return e.minutes
+      const from = brasiliaDayStart(day)
+      const minutes = read(from, new Date(from.getTime() + DAY))
+      entries.set(day, { calls, minutes })
+      minutes.catch(() => { if (entries.get(day)?.minutes === minutes) entries.delete(day) })
+      return minutes
+    },
+    /** Drops the days up to `day` (out of every window). */
+    forget(day: string) {
+      for (const d of entries.keys()) if (d <= day) entries.delete(d)
+    },
+    get size() {
+      return entries.size
+    },
+  }
+}
 
 /** The PostgreSQL availability store. */
 export function createAvailabilityStore(pool: Pool): AvailabilityStore {
@@ -31,6 +66,17 @@ export function createAvailabilityStore(pool: Pool): AvailabilityStore {
         where cancelled_at is null and ends_at > $1 and starts_at < $2 order by starts_at`, [from, to])
     return rows.map((r) => ({ outageId: r.outage_id, startsAt: r.starts_at, endsAt: r.ends_at, apis: r.apis, explanation: r.explanation }))
   }
+  const closedDays = createClosedDays(async (from, to) => {
+    const { rows } = await pool.query<{ endpoint: string; minute: Date }>(
+      'select endpoint, minute from endpoint_minutes where ok * 20 < (ok + failed) * 19 and minute >= $1 and minute < $2', [from, to])
+    const out = new Map<string, number[]>()
+    for (const r of rows) {
+      const list = out.get(r.endpoint)
+      if (list) list.push(r.minute.getTime())
+      else out.set(r.endpoint, [r.minute.getTime()])
+    }
+    return out
+  })
   return {
     async metricsInput(now, period) {
       const first = await pool.query<{ day: string | null }>(`select to_char(min(day), 'YYYY-MM-DD') as day from endpoint_days`)
@@ -48,8 +94,16 @@ export function createAvailabilityStore(pool: Pool): AvailabilityStore {
         const to = Math.min(o.to.getTime(), span.to.getTime())
         for (let t = Math.floor(Math.max(o.from.getTime(), span.from.getTime()) / MINUTE) * MINUTE; t < to; t += MINUTE) groupMinutes.add(t)
       }
+      // Closed days: their unavailable minutes, computed once per day and kept while the day's call count is unchanged.
+      const callsOfDay = new Map<string, number>()
+      for (const r of days.rows) callsOfDay.set(r.day, (callsOfDay.get(r.day) ?? 0) + Number(r.calls))
+      const closed = await Promise.all(previous.map((d) => closedDays.get(d, callsOfDay.get(d) ?? 0)))
+      closedDays.forget(dayBefore(today, 8))
+      // The current day, read from the rollups on every request.
+      const todaySpan = { from: brasiliaDayStart(today), to: span.to }
       const UNAVAILABLE = 'ok * 20 < (ok + failed) * 19 and minute >= $1 and minute < $2'
       const CLIPPED = "extract(epoch from least(minute + interval '1 minute', $2) - minute)"
+      const todayGroupMinutes = [...groupMinutes].filter((t) => t >= todaySpan.from.getTime())
       // Sequential on one connection, without parallel workers: index-only scans of a few thousand entries are faster
       // than starting workers on a busy machine.
       const client = await pool.connect()
@@ -57,17 +111,32 @@ export function createAvailabilityStore(pool: Pool): AvailabilityStore {
       try {
         await client.query('begin read only')
         await client.query('set local max_parallel_workers_per_gather = 0')
-        perEndpoint = await client.query<{ endpoint: string; seconds: number }>(`select endpoint, sum(${CLIPPED})::float8 as seconds from endpoint_minutes where ${UNAVAILABLE} group by endpoint`, [span.from, span.to])
-        any = await client.query<{ seconds: number }>(`select coalesce(sum(${CLIPPED}), 0)::float8 as seconds from (select distinct minute from endpoint_minutes where ${UNAVAILABLE}) m`, [span.from, span.to])
-        overlapping = groupMinutes.size === 0 ? { rows: [] as Array<{ endpoint: string; minute: Date }> }
+        perEndpoint = await client.query<{ endpoint: string; seconds: number }>(`select endpoint, sum(${CLIPPED})::float8 as seconds from endpoint_minutes where ${UNAVAILABLE} group by endpoint`, [todaySpan.from, todaySpan.to])
+        any = await client.query<{ seconds: number }>(`select coalesce(sum(${CLIPPED}), 0)::float8 as seconds from (select distinct minute from endpoint_minutes where ${UNAVAILABLE}) m`, [todaySpan.from, todaySpan.to])
+        overlapping = todayGroupMinutes.length === 0 ? { rows: [] as Array<{ endpoint: string; minute: Date }> }
           : await client.query<{ endpoint: string; minute: Date }>(`select endpoint, minute from endpoint_minutes where ${UNAVAILABLE} and minute = any($3::timestamptz[])`,
-            [span.from, span.to, [...groupMinutes].map((t) => new Date(t))])
+            [todaySpan.from, todaySpan.to, todayGroupMinutes.map((t) => new Date(t))])
         await client.query('commit')
       } catch (err) {
         await client.query('rollback').catch(() => undefined)
         throw err
       } finally {
         client.release()
+      }
+      // A closed day lies wholly in the window: each of its unavailable minutes counts 60 s.
+      const seconds = new Map(perEndpoint.rows.map((r) => [r.endpoint, Math.round(r.seconds)]))
+      let anySeconds = Math.round(any.rows[0]?.seconds ?? 0)
+      const overlapRows = overlapping.rows.map((r) => ({ endpoint: r.endpoint, minute: r.minute.getTime() }))
+      for (const day of closed) {
+        const distinct = new Set<number>()
+        for (const [endpoint, minutes] of day) {
+          seconds.set(endpoint, (seconds.get(endpoint) ?? 0) + minutes.length * 60)
+          for (const t of minutes) {
+            distinct.add(t)
+            if (groupMinutes.has(t)) overlapRows.push({ endpoint, minute: t })
+          }
+        }
+        anySeconds += distinct.size * 60
       }
       const group = <R>(rows: R[], key: (r: R) => string, value: (r: R) => number) => {
         const m = new Map<string, number[]>()
@@ -80,9 +149,9 @@ export function createAvailabilityStore(pool: Pool): AvailabilityStore {
         firstDay,
         days: days.rows.map((r): DayFigures => ({ day: r.day, endpoint: r.endpoint, calls: Number(r.calls), ttfbSum: r.ttfb_sum, errors: Number(r.errors), rejections: Number(r.rejections), peakTps: r.peak_tps })),
         unavailable: {
-          seconds: new Map(perEndpoint.rows.map((r) => [r.endpoint, Math.round(r.seconds)])),
-          anySeconds: Math.round(any.rows[0]?.seconds ?? 0),
-          minutes: group(overlapping.rows, (r) => r.endpoint, (r) => r.minute.getTime()),
+          seconds,
+          anySeconds,
+          minutes: group(overlapRows, (r) => r.endpoint, (r) => r.minute),
         },
         probeDownMinutes: group(probes.rows, (r) => r.api, (r) => r.minute.getTime()),
         outages,
