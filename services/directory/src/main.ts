@@ -4,6 +4,7 @@ import { bootService, createOutboxRelay, createPool, fapiTlsOptions, loadTls, mi
 import { loadOrCreateDevPki, TrustStore } from '@ponte/pki'
 import { createDirectoryHttp, createUndiciFetch } from './adapters/http.ts'
 import { createKeystore } from './adapters/keystore.ts'
+import { createParticipantCertificates } from './domain/participant-certificates.ts'
 import { createPgDirectoryStore } from './adapters/pg-directory-store.ts'
 import { createPgSandboxStore } from './adapters/pg-sandbox-store.ts'
 import { createSecretBox } from './adapters/secret-box.ts'
@@ -111,6 +112,7 @@ const app = buildApp({
   checkCertificate: createCertificateChecker({ trustStore }),
   verifyJws: createJwsVerifier({ keystore, keystoreUrl: connector.keystoreUrl }),
   organisation: sync.organisation,
+  participantCertificates: createParticipantCertificates({ store, keystore }),
 })
 
 const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: log })

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto'
 import { createServer as createHttpsServer, type Server } from 'node:https'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose'
 import { Agent, request } from 'undici'
 import { createPool, fapiTlsOptions, migrate, SERVICE_TOKEN_HEADER, type Pool, type PonteServer } from '@ponte/platform'
+import { createParticipantCertificates } from '../src/domain/participant-certificates.ts'
 import { createDevCa, generateRsaKeyPair, issueClientCertificate, loadOrCreateDevPki, TrustStore, type DevPki } from '@ponte/pki'
 import { rawRequest, specValidator, testLogger, testSchema, testServiceAuth, type RawResponse, type TestSchema } from '@ponte/testkit'
 import { createDirectoryHttp, createUndiciFetch, type FetchLike } from '../src/adapters/http.ts'
@@ -153,6 +155,7 @@ beforeAll(async () => {
     checkCertificate: createCertificateChecker({ trustStore: TrustStore.fromPem(pki.rootCertificatePem) }),
     verifyJws: createJwsVerifier({ keystore, keystoreUrl: sandboxUrl }),
     organisation: sync.organisation,
+    participantCertificates: createParticipantCertificates({ store, keystore }),
   })
   await connector.ready()
 })
@@ -220,6 +223,16 @@ describe('onboarding through the sandbox and verification through the connector'
 
     const summary = await connector.inject({ method: 'GET', url: `/internal/organisations/${tpp.organisationId}`, headers: await serviceHeaders() })
     expect(summary.json()).toMatchObject({ organisationId: tpp.organisationId, status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }, { role: 'PAGTO', status: 'Active' }] })
+
+    // The verified software statement's keystores: its transport and signing certificates, with their expiry.
+    expect((await connector.inject({ method: 'GET', url: '/internal/certificates/expiry' })).statusCode).toBe(401)
+    const expiry = await connector.inject({ method: 'GET', url: '/internal/certificates/expiry', headers: await serviceHeaders() })
+    expect(expiry.statusCode).toBe(200)
+    const mine = (expiry.json() as { certificates: Array<{ softwareStatementId: string; jwksUri: string; kid: string; notAfter: string }> }).certificates
+      .filter((c) => c.softwareStatementId === tpp.ss.softwareStatementId)
+    const transportNotAfter = new Date(new X509Certificate(tpp.ss.transport.chainPem).validTo).toISOString()
+    expect(mine).toContainEqual(expect.objectContaining({ organisationId: tpp.organisationId, jwksUri: tpp.ss.transportJwksUri, notAfter: transportNotAfter }))
+    expect(mine).toContainEqual(expect.objectContaining({ jwksUri: tpp.ss.jwksUri, kid: tpp.ss.signing.privateJwk.kid }))
   })
 
   it('refuses an SSA signed by another key under the directory kid', async () => {

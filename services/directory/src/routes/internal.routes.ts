@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { DomainError, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
-import { CheckCertificateRequest, CheckedCertificate, OrganisationSummary, VerifiedJws, VerifiedSsa, VerifyJwsRequest, VerifySsaRequest } from '@ponte/contracts'
+import { CheckCertificateRequest, CheckedCertificate, OrganisationSummary, ParticipantCertificates, VerifiedJws, VerifiedSsa, VerifyJwsRequest, VerifySsaRequest } from '@ponte/contracts'
 import type { StoredOrganisation } from '../domain/ports.ts'
 
 /** What the internal API is built from. */
@@ -10,6 +10,8 @@ export interface InternalRoutesDeps {
   checkCertificate: (req: z.infer<typeof CheckCertificateRequest>) => z.infer<typeof CheckedCertificate>
   verifyJws: (jws: string, expectedOrganisationId?: string) => Promise<z.infer<typeof VerifiedJws>>
   organisation: (organisationId: string) => Promise<StoredOrganisation | undefined>
+  /** The known software statements' certificates with their expiry (trace's certificate alerts). */
+  participantCertificates: () => Promise<z.infer<typeof ParticipantCertificates>>
 }
 
 /**
@@ -26,6 +28,8 @@ export async function internalRoutes(app: PonteServer, deps: InternalRoutesDeps)
 
   app.post('/internal/jws/verify', { onRequest, schema: { body: VerifyJwsRequest, response: { 200: VerifiedJws } } }, async (req) =>
     deps.verifyJws(req.body.jws, req.body.expectedOrganisationId))
+
+  app.get('/internal/certificates/expiry', { onRequest, schema: { response: { 200: ParticipantCertificates } } }, async () => deps.participantCertificates())
 
   app.get('/internal/organisations/:orgId', {
     onRequest,
