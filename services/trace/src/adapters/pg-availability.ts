@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Pool } from '@ponte/platform'
 import type { ApiState, Outage } from '../domain/discovery.ts'
-import { brasiliaDayStart, dayBefore } from '../domain/calls.ts'
+import { brasiliaDay, brasiliaDayStart, dayBefore } from '../domain/calls.ts'
 import { metricsWindow, type DayFigures, type MetricsInput, type MetricsPeriod } from '../domain/metrics.ts'
 
 /** A new scheduled outage. */
@@ -66,7 +66,7 @@ export function createAvailabilityStore(pool: Pool): AvailabilityStore {
         where cancelled_at is null and ends_at > $1 and starts_at < $2 order by starts_at`, [from, to])
     return rows.map((r) => ({ outageId: r.outage_id, startsAt: r.starts_at, endsAt: r.ends_at, apis: r.apis, explanation: r.explanation }))
   }
-  const closedDays = createClosedDays(async (from, to) => {
+  const unavailableMinutes = async (from: Date, to: Date): Promise<DayMinutes> => {
     const { rows } = await pool.query<{ endpoint: string; minute: Date }>(
       'select endpoint, minute from endpoint_minutes where ok * 20 < (ok + failed) * 19 and minute >= $1 and minute < $2', [from, to])
     const out = new Map<string, number[]>()
@@ -76,67 +76,59 @@ export function createAvailabilityStore(pool: Pool): AvailabilityStore {
       else out.set(r.endpoint, [r.minute.getTime()])
     }
     return out
-  })
+  }
+  const closedDays = createClosedDays(unavailableMinutes)
   return {
     async metricsInput(now, period) {
-      const first = await pool.query<{ day: string | null }>(`select to_char(min(day), 'YYYY-MM-DD') as day from endpoint_days`)
-      const firstDay = first.rows[0]?.day ?? undefined
+      // One round trip for the day rollups of the widest window and the store's first day; the window follows from it.
+      const todayOf = brasiliaDay(now)
+      const days = await pool.query<{ day: string; endpoint: string; calls: string; ttfb_sum: number; errors: string; rejections: string; peak_tps: number; first_day: string }>(
+        `select to_char(day, 'YYYY-MM-DD') as day, endpoint, calls, ttfb_sum, errors, rejections, peak_tps,
+                (select to_char(min(day), 'YYYY-MM-DD') from endpoint_days) as first_day
+           from endpoint_days where day >= $1::date and day <= $2::date`, [period === 'ALL' ? dayBefore(todayOf, 7) : todayOf, todayOf])
+      const firstDay = days.rows[0]?.first_day ?? undefined
       const { today, previous, span } = metricsWindow(now, period, firstDay)
-      const days = await pool.query<{ day: string; endpoint: string; calls: string; ttfb_sum: number; errors: string; rejections: string; peak_tps: number }>(
-        `select to_char(day, 'YYYY-MM-DD') as day, endpoint, calls, ttfb_sum, errors, rejections, peak_tps from endpoint_days
-          where day = any($1::date[])`, [[today, ...previous]])
-      const probes = await pool.query<{ api: string; minute: Date }>(
-        'select api, minute from api_minutes where failures > 0 and minute >= $1 and minute < $2', [span.from, span.to])
-      const outages = (await outagesBetween(span.from, span.to)).map((o) => ({ from: o.startsAt, to: o.endsAt, apis: o.apis }))
+      const inWindow = new Set([today, ...previous])
+      const dayRows = days.rows.filter((r) => inWindow.has(r.day))
+      // Closed days: their unavailable minutes, computed once per day and kept while the day's call count is unchanged;
+      // the current day's read on every request. Probes and outages are read for the whole window (few rows; an outage
+      // may be registered or cancelled for a past day).
+      const callsOfDay = new Map<string, number>()
+      for (const r of dayRows) callsOfDay.set(r.day, (callsOfDay.get(r.day) ?? 0) + Number(r.calls))
+      const todayStart = brasiliaDayStart(today)
+      const [probes, outageRows, todayMinutes, ...closed] = await Promise.all([
+        pool.query<{ api: string; minute: Date }>('select api, minute from api_minutes where failures > 0 and minute >= $1 and minute < $2', [span.from, span.to]),
+        outagesBetween(span.from, span.to),
+        unavailableMinutes(todayStart, span.to),
+        ...previous.map((d) => closedDays.get(d, callsOfDay.get(d) ?? 0)),
+      ])
+      closedDays.forget(dayBefore(today, 8))
+      const outages = outageRows.map((o) => ({ from: o.startsAt, to: o.endsAt, apis: o.apis }))
       // Every minute some group was probed down or in a scheduled outage: the unavailable minutes on these come as a list.
       const groupMinutes = new Set<number>(probes.rows.map((r) => r.minute.getTime()))
       for (const o of outages) {
         const to = Math.min(o.to.getTime(), span.to.getTime())
         for (let t = Math.floor(Math.max(o.from.getTime(), span.from.getTime()) / MINUTE) * MINUTE; t < to; t += MINUTE) groupMinutes.add(t)
       }
-      // Closed days: their unavailable minutes, computed once per day and kept while the day's call count is unchanged.
-      const callsOfDay = new Map<string, number>()
-      for (const r of days.rows) callsOfDay.set(r.day, (callsOfDay.get(r.day) ?? 0) + Number(r.calls))
-      const closed = await Promise.all(previous.map((d) => closedDays.get(d, callsOfDay.get(d) ?? 0)))
-      closedDays.forget(dayBefore(today, 8))
-      // The current day, read from the rollups on every request.
-      const todaySpan = { from: brasiliaDayStart(today), to: span.to }
-      const UNAVAILABLE = 'ok * 20 < (ok + failed) * 19 and minute >= $1 and minute < $2'
-      const CLIPPED = "extract(epoch from least(minute + interval '1 minute', $2) - minute)"
-      const todayGroupMinutes = [...groupMinutes].filter((t) => t >= todaySpan.from.getTime())
-      // Sequential on one connection, without parallel workers: index-only scans of a few thousand entries are faster
-      // than starting workers on a busy machine.
-      const client = await pool.connect()
-      let perEndpoint, any, overlapping
-      try {
-        await client.query('begin read only')
-        await client.query('set local max_parallel_workers_per_gather = 0')
-        perEndpoint = await client.query<{ endpoint: string; seconds: number }>(`select endpoint, sum(${CLIPPED})::float8 as seconds from endpoint_minutes where ${UNAVAILABLE} group by endpoint`, [todaySpan.from, todaySpan.to])
-        any = await client.query<{ seconds: number }>(`select coalesce(sum(${CLIPPED}), 0)::float8 as seconds from (select distinct minute from endpoint_minutes where ${UNAVAILABLE}) m`, [todaySpan.from, todaySpan.to])
-        overlapping = todayGroupMinutes.length === 0 ? { rows: [] as Array<{ endpoint: string; minute: Date }> }
-          : await client.query<{ endpoint: string; minute: Date }>(`select endpoint, minute from endpoint_minutes where ${UNAVAILABLE} and minute = any($3::timestamptz[])`,
-            [todaySpan.from, todaySpan.to, todayGroupMinutes.map((t) => new Date(t))])
-        await client.query('commit')
-      } catch (err) {
-        await client.query('rollback').catch(() => undefined)
-        throw err
-      } finally {
-        client.release()
-      }
-      // A closed day lies wholly in the window: each of its unavailable minutes counts 60 s.
-      const seconds = new Map(perEndpoint.rows.map((r) => [r.endpoint, Math.round(r.seconds)]))
-      let anySeconds = Math.round(any.rows[0]?.seconds ?? 0)
-      const overlapRows = overlapping.rows.map((r) => ({ endpoint: r.endpoint, minute: r.minute.getTime() }))
-      for (const day of closed) {
+      // Each unavailable minute counts for as long as it lies in the window (the current one only up to now).
+      const end = span.to.getTime()
+      const lengthOf = (t: number) => Math.min(t + MINUTE, end) - t
+      const ms = new Map<string, number>()
+      let anyMs = 0
+      const overlapRows: Array<{ endpoint: string; minute: number }> = []
+      for (const day of [todayMinutes, ...closed]) {
         const distinct = new Set<number>()
         for (const [endpoint, minutes] of day) {
-          seconds.set(endpoint, (seconds.get(endpoint) ?? 0) + minutes.length * 60)
+          let sum = ms.get(endpoint) ?? 0
           for (const t of minutes) {
+            if (t >= end) continue
+            sum += lengthOf(t)
             distinct.add(t)
             if (groupMinutes.has(t)) overlapRows.push({ endpoint, minute: t })
           }
+          ms.set(endpoint, sum)
         }
-        anySeconds += distinct.size * 60
+        for (const t of distinct) anyMs += lengthOf(t)
       }
       const group = <R>(rows: R[], key: (r: R) => string, value: (r: R) => number) => {
         const m = new Map<string, number[]>()
@@ -147,10 +139,10 @@ export function createAvailabilityStore(pool: Pool): AvailabilityStore {
         now,
         period,
         firstDay,
-        days: days.rows.map((r): DayFigures => ({ day: r.day, endpoint: r.endpoint, calls: Number(r.calls), ttfbSum: r.ttfb_sum, errors: Number(r.errors), rejections: Number(r.rejections), peakTps: r.peak_tps })),
+        days: dayRows.map((r): DayFigures => ({ day: r.day, endpoint: r.endpoint, calls: Number(r.calls), ttfbSum: r.ttfb_sum, errors: Number(r.errors), rejections: Number(r.rejections), peakTps: r.peak_tps })),
         unavailable: {
-          seconds,
-          anySeconds,
+          seconds: new Map([...ms].map(([e, v]) => [e, Math.round(v / 1_000)])),
+          anySeconds: Math.round(anyMs / 1_000),
           minutes: group(overlapRows, (r) => r.endpoint, (r) => r.minute),
         },
         probeDownMinutes: group(probes.rows, (r) => r.api, (r) => r.minute.getTime()),
