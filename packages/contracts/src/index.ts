@@ -42,6 +42,8 @@ export {
   CertificateRefusal,
   CheckCertificateRequest,
   CheckedCertificate,
+  ParticipantCertificate,
+  ParticipantCertificates,
   VerifyJwsRequest,
   VerifiedJws,
   OrganisationJwks,

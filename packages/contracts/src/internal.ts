@@ -221,6 +221,25 @@ export const CheckedCertificate = z.object({
   thumbprintS256: z.string(),
 })
 
+/** One certificate (`x5c[0]`) of a key in a known software statement's keystore, with its expiry. */
+export const ParticipantCertificate = z.object({
+  organisationId: z.string(),
+  softwareStatementId: z.string(),
+  /** The keystore URL the key was read from (signing `jwks_uri` or transport). */
+  jwksUri: z.string(),
+  kid: z.string(),
+  subjectDn: z.string(),
+  notAfter: z.iso.datetime({ offset: true }),
+})
+/**
+ * `GET /internal/certificates/expiry`: the certificates of the active software statements' keystores this bank knows,
+ * and the keystores that could not be read (their certificates are then unknown, not absent).
+ */
+export const ParticipantCertificates = z.object({
+  certificates: z.array(ParticipantCertificate),
+  unreadable: z.array(z.object({ organisationId: z.string(), softwareStatementId: z.string(), jwksUri: z.string(), error: z.string() })),
+})
+
 /** `POST /internal/jws/verify` body: a compact JWS signed by an organisation's key (`iss` = org id). */
 export const VerifyJwsRequest = z.object({ jws: z.string().min(1), expectedOrganisationId: z.string().optional() })
 /** 200 answer: header and payload; 422 `BAD_SIGNATURE` / `UNKNOWN_SIGNER` / `MALFORMED`. */

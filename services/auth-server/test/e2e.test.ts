@@ -114,6 +114,7 @@ describe('end to end: real directory, consent and connectors', () => {
       checkCertificate: createCertificateChecker({ trustStore: TrustStore.fromPem(pki.rootCertificatePem) }),
       verifyJws: createJwsVerifier({ keystore, keystoreUrl: sandboxUrl }),
       organisation: sync.organisation,
+      participantCertificates: async () => ({ certificates: [], unreadable: [] }),
     })
     apps.push(directoryApp)
     const directoryUrl = await listen(directoryApp)

@@ -6,6 +6,7 @@ import { DEV_PAYLOAD_SIGNING_PASSPHRASE, loadOrCreateDevPayloadSigningKey, loadO
 import type { JWK } from 'jose'
 import { createDirectoryHttp, createUndiciFetch } from './adapters/http.ts'
 import { createKeystore } from './adapters/keystore.ts'
+import { createParticipantCertificates } from './domain/participant-certificates.ts'
 import { createPgDirectoryStore } from './adapters/pg-directory-store.ts'
 import { createPgSandboxStore } from './adapters/pg-sandbox-store.ts'
 import { createSecretBox } from './adapters/secret-box.ts'
@@ -132,6 +133,7 @@ const app = buildApp({
   verifyJws: createJwsVerifier({ keystore, keystoreUrl: connector.keystoreUrl }),
   organisation: sync.organisation,
   organisationJwks: createOrganisationKeys({ keystore, keystoreUrl: connector.keystoreUrl }),
+  participantCertificates: createParticipantCertificates({ store, keystore }),
 })
 
 const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: log })

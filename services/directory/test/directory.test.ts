@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose'
 import { Agent, request } from 'undici'
 import { createPool, fapiTlsOptions, migrate, SERVICE_TOKEN_HEADER, type Pool, type PonteServer } from '@ponte/platform'
+import { createParticipantCertificates } from '../src/domain/participant-certificates.ts'
 import { createDevCa, DEV_PAYLOAD_SIGNING_PASSPHRASE, generateRsaKeyPair, issueClientCertificate, loadOrCreateDevPayloadSigningKey, loadOrCreateDevPki, payloadSigningJwk, readPayloadSigningKey, TrustStore, type DevPki } from '@ponte/pki'
 import { rawRequest, specValidator, testLogger, testSchema, testServiceAuth, type RawResponse, type TestSchema } from '@ponte/testkit'
 import { run as runTpp } from '../../../scripts/ponte/tpp.ts'
@@ -163,6 +164,7 @@ beforeAll(async () => {
     verifyJws: createJwsVerifier({ keystore, keystoreUrl: sandboxUrl }),
     organisation: sync.organisation,
     organisationJwks: createOrganisationKeys({ keystore, keystoreUrl: sandboxUrl }),
+    participantCertificates: createParticipantCertificates({ store, keystore }),
   })
   await connector.ready()
 })
@@ -230,6 +232,16 @@ describe('onboarding through the sandbox and verification through the connector'
 
     const summary = await connector.inject({ method: 'GET', url: `/internal/organisations/${tpp.organisationId}`, headers: await serviceHeaders() })
     expect(summary.json()).toMatchObject({ organisationId: tpp.organisationId, status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }, { role: 'PAGTO', status: 'Active' }] })
+
+    // The verified software statement's keystores: its transport and signing certificates, with their expiry.
+    expect((await connector.inject({ method: 'GET', url: '/internal/certificates/expiry' })).statusCode).toBe(401)
+    const expiry = await connector.inject({ method: 'GET', url: '/internal/certificates/expiry', headers: await serviceHeaders() })
+    expect(expiry.statusCode).toBe(200)
+    const mine = (expiry.json() as { certificates: Array<{ softwareStatementId: string; jwksUri: string; kid: string; notAfter: string }> }).certificates
+      .filter((c) => c.softwareStatementId === tpp.ss.softwareStatementId)
+    const transportNotAfter = new Date(new X509Certificate(tpp.ss.transport.chainPem).validTo).toISOString()
+    expect(mine).toContainEqual(expect.objectContaining({ organisationId: tpp.organisationId, jwksUri: tpp.ss.transportJwksUri, notAfter: transportNotAfter }))
+    expect(mine).toContainEqual(expect.objectContaining({ jwksUri: tpp.ss.jwksUri, kid: tpp.ss.signing.privateJwk.kid }))
   })
 
   it('hands out a webhook server certificate for the webhook URIs\' hosts, issued by the dev CA, and none without webhook URIs', async () => {

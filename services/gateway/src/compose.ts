@@ -82,7 +82,9 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     logger: log,
     source: (id, kid) => directoryClient.find('GET', `/internal/organisations/${encodeURIComponent(id)}/jwks${kid ? `?kid=${encodeURIComponent(kid)}` : ''}`, OrganisationJwks),
   })
-  const policies = createPolicyStore(seedPolicies(routes, config.limits.globalTpsDefault, new Date()))
+  // The regulator's endpoints (served by trace) have their own short cache lifetime.
+  const regulatorPaths = new Set(routes.filter((r) => r.service === 'trace').map((r) => r.path))
+  const policies = createPolicyStore(seedPolicies(routes, config.limits.globalTpsDefault, new Date(), config.regulator.tpmPerIp))
   const redis = createLimitsRedis(config.redis.url, config.redis.timeoutMs, log)
   const events = createCallEvents({ ...config.events, publisher: input.publisher, logger: log })
 
@@ -136,7 +138,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     limiter,
     upstreams,
     events,
-    openData: createOpenDataCache(config.openData.ttlMs),
+    openData: createOpenDataCache(config.openData.ttlMs, undefined, input.now, (path) => (regulatorPaths.has(path) ? config.regulator.cacheTtlMs : undefined)),
     signed: {
       participantKeys,
       replay: createReplayGuard(redis),

@@ -37,6 +37,8 @@ export const Env = z.object({
   LIMITS_ON_REDIS_DOWN: z.enum(['allow', 'deny']).default('allow').describe('Redis unreachable: serve without limits (allow, counted and logged) or refuse with 503 (deny)'),
   LIMITS_REDIS_TIMEOUT_MS: z.coerce.number().int().min(5).default(100).describe('Longest wait for the limits script before the Redis-down behaviour applies'),
   OPEN_DATA_CACHE_TTL_MS: ms(60_000).describe('How long open-data responses are cached (0 disables)'),
+  REGULATOR_CACHE_TTL_MS: ms(5_000).describe("How long the regulator's endpoints (admin metrics, discovery status and outages) are cached (0 disables); short, so a status change shows within seconds"),
+  REGULATOR_TPM_PER_IP: z.coerce.number().int().min(0).default(60).describe("Requests per minute per client IP on each regulator endpoint (429 beyond it, as open data; 0 = no limit); the NFR reference sets none, a regulator poller needs a few"),
   EVENT_BUFFER_MAX: z.coerce.number().int().min(1).default(50_000).describe('api-call events held while Kafka is slow; beyond it events are dropped, counted and logged'),
   EVENT_BATCH_SIZE: z.coerce.number().int().min(1).default(500).describe('api-call events per Kafka request'),
   EVENT_FLUSH_MS: z.coerce.number().int().min(1).default(200).describe('api-call event flush interval'),
@@ -84,6 +86,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     organisations: { ttlMs: e.ORG_STATUS_TTL_MS, onDirectoryDown: e.ORG_CHECK_ON_DIRECTORY_DOWN },
     limits: { globalTpsDefault: e.GLOBAL_TPS_DEFAULT, onRedisDown: e.LIMITS_ON_REDIS_DOWN, policyTopic: e.TRAFFIC_POLICY_TOPIC },
     openData: { ttlMs: e.OPEN_DATA_CACHE_TTL_MS },
+    regulator: { cacheTtlMs: e.REGULATOR_CACHE_TTL_MS, tpmPerIp: e.REGULATOR_TPM_PER_IP },
     events: { maxBuffered: e.EVENT_BUFFER_MAX, batchSize: e.EVENT_BATCH_SIZE, flushIntervalMs: e.EVENT_FLUSH_MS },
     instanceId: e.GATEWAY_INSTANCE_ID,
     signed: {

@@ -1,5 +1,5 @@
-import { topicSettings, topics } from '@ponte/contracts'
-import { bootService, createOutboxRelay, ensureTopics, orExit, runService } from '@ponte/platform'
+import { ParticipantCertificates, topicSettings, topics } from '@ponte/contracts'
+import { bootService, createInternalClient, createOutboxRelay, ensureTopics, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
 import { createAlertReader, createAlerting, deliverWebhooks } from './adapters/alerting.ts'
 import { loadSlaLookup } from './adapters/nfr-sla.ts'
@@ -13,7 +13,7 @@ import { loadConfig } from './config.ts'
 
 // The only file that reads the environment, opens connections and listens.
 const config = orExit(() => loadConfig(process.env))
-const { runtime, serviceAuth } = await bootService(config, new URL('../migrations', import.meta.url))
+const { runtime, serviceAuth, issuer } = await bootService(config, new URL('../migrations', import.meta.url))
 const { logger, pool, kafka, publisher } = runtime
 if (!pool || !kafka || !publisher) throw new Error('runtime without PostgreSQL or Kafka')
 const clock = () => new Date()
@@ -63,10 +63,14 @@ void (async () => {
 // Alerts leave through the outbox (ponte.alert.v1); the relay publishes them.
 const relay = createOutboxRelay({ pool, publisher, logger })
 runtime.closers.unshift(() => relay.stop())
+// TPP certificates come from the directory connector's keystore view (service token, audience directory).
+const directory = createInternalClient({ baseUrl: config.services.directory, audience: 'directory', issuer, timeoutMs: 10_000 })
+runtime.closers.push(() => directory.close())
 const alerting = createAlerting({
   pool, availability, logger, thresholds: config.alerts.thresholds, slaOf: orExit(() => loadSlaLookup()),
   outboxSchemas: config.alerts.outboxSchemas, certificateFiles: config.alerts.certificateFiles, webhookUrl: config.alerts.webhook.url,
   consumerLag: () => (ingestion ? ingestion.lag() : Promise.resolve(-1)),
+  participantCertificates: config.alerts.tppCertificates ? () => directory.call('GET', '/internal/certificates/expiry', ParticipantCertificates) : undefined,
 })
 const alertTimer = setInterval(() => {
   void alerting.evaluate(clock()).catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'alert round failed'))

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { DomainError, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
-import { CheckCertificateRequest, CheckedCertificate, OrganisationJwks, OrganisationSummary, VerifiedJws, VerifiedSsa, VerifyJwsRequest, VerifySsaRequest } from '@ponte/contracts'
+import { CheckCertificateRequest, CheckedCertificate, OrganisationJwks, OrganisationSummary, ParticipantCertificates, VerifiedJws, VerifiedSsa, VerifyJwsRequest, VerifySsaRequest } from '@ponte/contracts'
 import type { StoredOrganisation } from '../domain/ports.ts'
 
 /** What the internal API is built from. */
@@ -12,6 +12,8 @@ export interface InternalRoutesDeps {
   organisation: (organisationId: string) => Promise<StoredOrganisation | undefined>
   /** The organisation's payload-signing keys from its keystore; undefined when it publishes none. */
   organisationJwks?: (organisationId: string, kid?: string) => Promise<z.infer<typeof OrganisationJwks> | undefined>
+  /** The known software statements' certificates with their expiry (trace's certificate alerts). */
+  participantCertificates: () => Promise<z.infer<typeof ParticipantCertificates>>
 }
 
 /**
@@ -38,6 +40,7 @@ export async function internalRoutes(app: PonteServer, deps: InternalRoutesDeps)
     if (!jwks) throw new DomainError('NOT_FOUND', `organisation ${req.params.orgId} publishes no keystore`)
     return jwks
   })
+  app.get('/internal/certificates/expiry', { onRequest, schema: { response: { 200: ParticipantCertificates } } }, async () => deps.participantCertificates())
 
   app.get('/internal/organisations/:orgId', {
     onRequest,

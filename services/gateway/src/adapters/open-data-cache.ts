@@ -9,8 +9,11 @@ export interface OpenDataCache {
   readonly stats: { hits: number; misses: number }
 }
 
-/** Creates the cache; `ttlMs` 0 disables it. */
-export function createOpenDataCache(ttlMs: number, maxEntries = 5_000, now: () => number = Date.now): OpenDataCache {
+/**
+ * Creates the cache; `ttlMs` 0 disables it. `ttlFor` gives some paths their own lifetime (the regulator's status and
+ * metrics are kept only briefly: a status page must not lag a minute behind, docs/decisions/gateway-regulator-endpoints.md).
+ */
+export function createOpenDataCache(ttlMs: number, maxEntries = 5_000, now: () => number = Date.now, ttlFor?: (path: string) => number | undefined): OpenDataCache {
   const entries = createLru<string, { response: UpstreamResponse; until: number }>(maxEntries)
   const stats = { hits: 0, misses: 0 }
   return {
@@ -25,7 +28,9 @@ export function createOpenDataCache(ttlMs: number, maxEntries = 5_000, now: () =
       return undefined
     },
     set(url, response) {
-      if (ttlMs > 0 && response.status === 200) entries.set(url, { response, until: now() + ttlMs })
+      const q = url.indexOf('?')
+      const ttl = ttlFor?.(q < 0 ? url : url.slice(0, q)) ?? ttlMs
+      if (ttl > 0 && response.status === 200) entries.set(url, { response, until: now() + ttl })
     },
   }
 }

@@ -8,7 +8,15 @@ const consents = { key: 'POST /open-banking/consents/v3/consents', tpm: null, mo
 const at = '2026-01-01T00:00:00Z'
 const upsert = (p: Omit<TrafficPolicy, 'updatedAt'>) => ({ id: '00000000-0000-4000-8000-000000000000', source: 't', occurredAt: '2026-01-01T00:00:00.000Z', version: 1 as const, type: 'traffic.policy.upserted' as const, data: { ...p, updatedAt: at } })
 
+const metrics = { key: 'GET /open-banking/admin/v2/metrics', service: 'trace', access: 'open-data', tpm: null, monthly: null } as RouteSpec
+
 describe('policy store', () => {
+  test("the regulator's endpoints (no NFR floor) get the configured per-IP budget; 0 leaves them unlimited; other exempt endpoints stay exempt", () => {
+    const store = createPolicyStore(seedPolicies([detail, consents, metrics], 300, new Date(0), 60))
+    expect(store.plan(metrics, undefined)).toEqual({ tps: 300, tpm: 60, monthly: 0 })
+    expect(store.plan(consents, 'org-1').tpm).toBe(0)
+    expect(createPolicyStore(seedPolicies([metrics], 300, new Date(0), 0)).plan(metrics, undefined).tpm).toBe(0)
+  })
   test('the NFR floors apply before traffic answers; monthly is off by default; exempt endpoints have no TPM', () => {
     const store = createPolicyStore(seedPolicies([detail, consents], 300))
     expect(store.plan(detail, 'org-1')).toEqual({ tps: 300, tpm: 1000, monthly: 0 })

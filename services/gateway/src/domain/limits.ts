@@ -23,12 +23,17 @@ export interface LimitPlan {
   monthly: number
 }
 
-/** The seeded defaults: the NFR floors per route (monthly disabled: optional), and the global capacity. */
-export function seedPolicies(routes: readonly RouteSpec[], globalTps: number, now = new Date(0)): TrafficPolicy[] {
+/**
+ * The seeded defaults: the NFR floors per route (monthly disabled: optional), and the global capacity. The regulator's
+ * endpoints (served by trace) have no NFR floor; they get `regulatorTpm` per client IP, like open data (0 = no limit,
+ * docs/decisions/gateway-regulator-endpoints.md).
+ */
+export function seedPolicies(routes: readonly RouteSpec[], globalTps: number, now = new Date(0), regulatorTpm = 0): TrafficPolicy[] {
   const updatedAt = now.toISOString()
   const out: TrafficPolicy[] = [{ policyId: policyIdOf({ kind: 'global-tps', scope: 'default' }), kind: 'global-tps', limit: globalTps, enabled: true, updatedAt, updatedBy: 'gateway-seed' }]
   for (const r of routes) {
-    if (r.tpm !== null) out.push({ policyId: policyIdOf({ kind: 'tpm', scope: 'default', endpoint: r.key }), kind: 'tpm', endpoint: r.key, limit: r.tpm, enabled: true, updatedAt, updatedBy: 'gateway-seed' })
+    const tpm = r.tpm ?? (r.service === 'trace' && regulatorTpm > 0 ? regulatorTpm : null)
+    if (tpm !== null) out.push({ policyId: policyIdOf({ kind: 'tpm', scope: 'default', endpoint: r.key }), kind: 'tpm', endpoint: r.key, limit: tpm, enabled: true, updatedAt, updatedBy: 'gateway-seed' })
     if (r.monthly !== null) out.push({ policyId: policyIdOf({ kind: 'monthly', scope: 'default', endpoint: r.key }), kind: 'monthly', endpoint: r.key, limit: r.monthly, enabled: false, updatedAt, updatedBy: 'gateway-seed' })
   }
   return out

@@ -1,6 +1,7 @@
 import { randomUUID, X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { AlertEvent, topics } from '@ponte/contracts'
+import type { z } from 'zod'
+import { AlertEvent, topics, type ParticipantCertificates } from '@ponte/contracts'
 import { assertSchemaName, enqueueEvent, type Logger, type Pool } from '@ponte/platform'
 import { evaluate, transitions, type AlertThresholds, type EndpointWindow, type Transition, type Verdict } from '../domain/alerts.ts'
 import { computeMetrics } from '../domain/metrics.ts'
@@ -18,6 +19,11 @@ export interface AlertingOptions {
   consumerLag?: (() => Promise<number>) | undefined
   /** PEM certificate files watched for expiry (the bank's transport, signing and server certificates). */
   certificateFiles: readonly string[]
+  /**
+   * The TPPs' certificates from the directory connector (`GET /internal/certificates/expiry`); unset: not watched.
+   * When it fails, or a keystore could not be read, the TPP certificate alerts concerned keep their state.
+   */
+  participantCertificates?: (() => Promise<ParticipantCertificateListing>) | undefined
   /** Webhook receiving every transition as JSON; unset: no delivery. */
   webhookUrl?: string | undefined
   logger: Logger
@@ -30,6 +36,33 @@ export interface AlertRound { skipped: boolean; fired: string[]; resolved: strin
 export interface Alerting {
   /** One round at `now`: evaluate, then record each transition (state, history, event, webhook) in one transaction. */
   evaluate(now: Date): Promise<AlertRound>
+}
+
+type ParticipantCertificateListing = z.infer<typeof ParticipantCertificates>
+
+/** Subject of a TPP certificate alert: stable per software statement and key (a renewal under the same key resolves it). */
+const TPP_PREFIX = 'certificate-expiry:tpp '
+const tppSubject = (c: { softwareStatementId: string; kid: string; organisationId: string; subjectDn: string }) =>
+  `tpp ${c.softwareStatementId} key ${c.kid} (organisation ${c.organisationId}): ${c.subjectDn}`
+
+/**
+ * The TPPs' certificates, and the alert keys whose absence must not resolve them (the directory, or that software
+ * statement's keystore, could not be read this round).
+ */
+async function readParticipantCertificates(source: AlertingOptions['participantCertificates'], log: Logger) {
+  if (!source) return { certificates: [], keep: () => false }
+  try {
+    const listing = await source()
+    const unreadable = new Set(listing.unreadable.map((u) => u.softwareStatementId))
+    if (unreadable.size) log.warn({ unreadable: listing.unreadable }, 'TPP keystores unreadable: their certificate alerts keep their state')
+    return {
+      certificates: listing.certificates.map((c) => ({ subject: tppSubject(c), notAfter: new Date(c.notAfter) })),
+      keep: (alertKey: string) => [...unreadable].some((id) => alertKey.startsWith(`${TPP_PREFIX}${id} `)),
+    }
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'TPP certificates unavailable from the directory: their alerts keep their state')
+    return { certificates: [], keep: (alertKey: string) => alertKey.startsWith(TPP_PREFIX) }
+  }
 }
 
 /** The certificates of the watched files (a file that cannot be read is itself reported with expiry now). */
@@ -73,12 +106,15 @@ export function createAlerting(options: AlertingOptions): Alerting {
     let consumerLag: number | undefined
     try { consumerLag = options.consumerLag ? await options.consumerLag() : undefined } catch { consumerLag = undefined }
     if (consumerLag !== undefined && consumerLag < 0) consumerLag = undefined
-    return { now, availability, windows, slaOf: options.slaOf, outboxBacklog, consumerLag, certificates: readCertificates(options.certificateFiles, now, log) }
+    const tpp = await readParticipantCertificates(options.participantCertificates, log)
+    const certificates = [...readCertificates(options.certificateFiles, now, log), ...tpp.certificates]
+    return { input: { now, availability, windows, slaOf: options.slaOf, outboxBacklog, consumerLag, certificates }, keep: tpp.keep }
   }
 
   return {
     async evaluate(now) {
-      const verdicts = evaluate(await gather(now), th)
+      const gathered = await gather(now)
+      const verdicts = evaluate(gathered.input, th)
       const client = await pool.connect()
       try {
         await client.query('begin')
@@ -91,7 +127,7 @@ export function createAlerting(options: AlertingOptions): Alerting {
         const changes: Transition[] = transitions(verdicts, new Set(firing.keys()))
         // A firing alert whose subject is no longer observed (no calls in the window, schema gone) resolves.
         for (const [key, r] of firing) {
-          if (!seen.has(key)) changes.push({ to: 'resolved', verdict: { alertKey: key, rule: r.rule, subject: r.subject, firing: false, value: 0, threshold: r.threshold, message: 'no longer observed' } })
+          if (!seen.has(key) && !gathered.keep(key)) changes.push({ to: 'resolved', verdict: { alertKey: key, rule: r.rule, subject: r.subject, firing: false, value: 0, threshold: r.threshold, message: 'no longer observed' } })
         }
         for (const { verdict: v, to } of changes) {
           const firedAt = to === 'firing' ? now : firing.get(v.alertKey)?.fired_at ?? now
