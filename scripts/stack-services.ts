@@ -35,7 +35,8 @@ export const services: StackService[] = [
     endpoints: [['traffic (internal)', 'http://127.0.0.1:3002']] },
   { name: 'trace', group: 1, readyUrl: 'http://127.0.0.1:3004', env: () => ({ PORT: '3004', HOST: '127.0.0.1' }),
     endpoints: [['trace (internal)', 'http://127.0.0.1:3004']] },
-  { name: 'admin', group: 1, readyUrl: 'http://127.0.0.1:3000', env: () => ({ PORT: '3000', HOST: '127.0.0.1' }),
+  // Development only: the demo staff accounts of the README (their password and TOTP secret are public).
+  { name: 'admin', group: 1, readyUrl: 'http://127.0.0.1:3000', env: () => ({ PORT: '3000', HOST: '127.0.0.1', SEED_DEMO_STAFF: 'true' }),
     endpoints: [['admin', 'http://127.0.0.1:3000']] },
   { name: 'auth-server', group: 2, readyUrl: 'https://127.0.0.1:8444',
     // TPP keys are fetched from the sandbox directory, whose certificate comes from the dev CA.

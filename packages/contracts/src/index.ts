@@ -10,6 +10,8 @@ export {
   ApiCall,
   ApiCallEvent,
   eventSchemas,
+  StaffAuditRecorded,
+  AuditEvent,
 } from './events.ts'
 export type { Topic } from './events.ts'
 export { OrganisationChanged, SoftwareStatementRevoked, DirectoryEvent } from './directory-events.ts'
