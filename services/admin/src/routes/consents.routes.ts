@@ -65,7 +65,13 @@ export async function consentRoutes(app: PonteServer, opts: ConsentRoutesOptions
     const entry = { ...auditContext(req), action: 'consents.revoke', target: `consent:${req.params.consentId}`, before: { status: before.status } }
     try {
       const after = await opts.consent.call('POST', `/internal/consents/${id}/revoke`, InternalConsent, {
-        body: { actor: { type: 'STAFF', id: staff.email }, reason: req.body.reason, additionalInformation: req.body.note },
+        // The customer's own decision, taken down by staff, is the customer's (`rejectedBy: USER`); a security
+        // revocation is the bank's (`ASPSP`). The staff member is named either way, here and in this log.
+        body: {
+          actor: req.body.reason === 'CUSTOMER_MANUALLY_REVOKED' ? { type: 'CUSTOMER', id: `staff:${staff.email}` } : { type: 'STAFF', id: staff.email },
+          reason: req.body.reason,
+          additionalInformation: req.body.note,
+        },
         headers: { 'x-fapi-interaction-id': req.interactionId },
       })
       await opts.audit.append({ ...entry, outcome: 'success', after: { status: after.status, rejection: after.rejection }, detail: { reason: req.body.reason, note: req.body.note } })
