@@ -10,6 +10,7 @@ import { registerSecurity } from './adapters/http-security.ts'
 import { sessionRoutes } from './routes/session.routes.ts'
 import { staffRoutes } from './routes/staff.routes.ts'
 import { trafficRoutes } from './routes/traffic.routes.ts'
+import { webRoutes } from './routes/web.routes.ts'
 
 /** What the admin app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   clock: { now(): Date }
   /** Seconds to enter the TOTP code after the password. */
   pendingLoginS: number
+  /** The built browser app to serve (absent: API only). */
+  webDir?: string
 }
 
 /** Builds the admin app from its dependencies. It never listens. */
@@ -38,5 +41,6 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(participantRoutes, { directory: deps.upstream.directory })
   app.register(staffRoutes, { staff: deps.staff, sessions: deps.sessions, audit: deps.audit })
   app.register(auditRoutes, { audit: deps.audit })
+  if (deps.webDir) app.register(webRoutes, { dir: deps.webDir })
   return app
 }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { ConfigError, baseServiceConfig, commonEnvShape, dbConfig, envBoolean, listenerEnvShape, parseEnv, redisEnvShape, schemaEnvShape } from '@ponte/platform'
 
@@ -16,6 +17,7 @@ export const Env = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5).describe('Failed logins (password or code) per e-mail before the account is throttled for the window'),
   LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(20).describe('Failed logins per client address before the address is throttled for the window'),
   LOGIN_THROTTLE_WINDOW_S: z.coerce.number().int().min(10).default(900).describe('Login throttle window (seconds)'),
+  CONSOLE_DIR: z.string().min(1).optional().describe('Directory of the built console app to serve (default: services/admin/web/dist, built by make install)'),
   SEED_DEMO_STAFF: envBoolean(false).describe('Create the demo staff accounts (README) at start-up; needs ALLOW_DEV_DEFAULTS, never in production'),
 })
 
@@ -32,6 +34,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     sessions: { idleS: e.SESSION_IDLE_TIMEOUT_S, absoluteS: e.SESSION_ABSOLUTE_TIMEOUT_S, pendingS: 300 },
     throttle: { perAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT, perAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS, windowS: e.LOGIN_THROTTLE_WINDOW_S },
     seedDemoStaff: e.SEED_DEMO_STAFF,
+    webDir: e.CONSOLE_DIR ?? fileURLToPath(new URL('../web/dist', import.meta.url)),
   })
 }
 

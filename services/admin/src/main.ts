@@ -36,6 +36,7 @@ const app = buildApp({
   upstream,
   clock,
   pendingLoginS: config.sessions.pendingS,
+  webDir: config.webDir,
 })
 const address = await runService({
   app, host: config.http.host, port: config.http.port, shutdownTimeoutMs: config.shutdownTimeoutMs,

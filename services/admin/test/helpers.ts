@@ -29,6 +29,8 @@ export interface StartAdminOptions {
   auth?: ReturnType<typeof testServiceAuth>
   timeouts?: Partial<SessionTimeouts>
   throttle?: { perAccount?: number; perAddress?: number }
+  /** Serve the built browser app from this directory. */
+  webDir?: string
 }
 
 /**
@@ -55,7 +57,7 @@ export async function startAdmin(options: StartAdminOptions = {}) {
     traffic: createInternalClient({ baseUrl: options.trafficUrl ?? 'http://127.0.0.1:9', audience: 'traffic', issuer, timeoutMs: 5_000 }),
     directory: createInternalClient({ baseUrl: options.directoryUrl ?? 'http://127.0.0.1:9', audience: 'directory', issuer, timeoutMs: 5_000 }),
   }
-  const deps: AppDeps = { server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, pendingLoginS: timeouts.pendingS }
+  const deps: AppDeps = { server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, pendingLoginS: timeouts.pendingS, ...(options.webDir ? { webDir: options.webDir } : {}) }
   const app: PonteServer = buildApp(deps)
   await app.ready()
 
