@@ -5,7 +5,7 @@ ROOT := $(CURDIR)
 export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/.tools/pnpm/node_modules/.bin:$(ROOT)/node_modules/.bin:$(PATH)
 export KAFKAJS_NO_PARTITIONER_WARNING := 1
 
-.PHONY: up down logs status test typecheck lint unit bench install toolchain kafka-up kafka-down clean help
+.PHONY: up down logs status test typecheck lint unit bench install toolchain kafka-up kafka-down clean help console-dev
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -13,8 +13,16 @@ help: ## List the targets
 toolchain: ## Provision Node.js 24 and pnpm under .tools/ (idempotent)
 	@bash scripts/toolchain.sh
 
-install: toolchain ## Install packages from the lockfile
+install: toolchain ## Install packages from the lockfile, build the admin console's browser app when its sources changed
 	@pnpm install --frozen-lockfile --reporter=silent
+	@$(MAKE) -s --no-print-directory services/admin/web/dist/index.html
+
+# The console's single-page app (services/admin/web), rebuilt only when a source changed; offline once installed.
+services/admin/web/dist/index.html: $(shell find services/admin/web -path services/admin/web/dist -prune -o -type f -print 2>/dev/null)
+	@cd services/admin && vite build --config web/vite.config.ts --logLevel warn
+
+console-dev: install ## The admin console with hot reload on :5173 (its API from the admin service of `make up`)
+	@cd services/admin && vite --config web/vite.config.ts
 
 up: install ## Start the whole platform in the background (demo bank, sandbox directory); prints the endpoints
 	@node scripts/stack.ts up

@@ -41,7 +41,8 @@ export const services: StackService[] = [
     // Availability probes enter through the gateway, as a TPP's call does.
     env: (shared) => ({ PORT: '3004', HOST: '127.0.0.1', PROBE_GATEWAY_URL: 'https://localhost:8443', PROBE_CA_FILE: `${shared.PONTE_DEV_PKI_DIR}/ca-bundle.pem` }),
     endpoints: [['trace (internal)', 'http://127.0.0.1:3004']] },
-  { name: 'admin', metricsPort: 9400, group: 1, readyUrl: 'http://127.0.0.1:3000', env: () => ({ PORT: '3000', HOST: '127.0.0.1' }),
+  // Development only: the demo staff accounts of the README (their password and TOTP secret are public).
+  { name: 'admin', metricsPort: 9400, group: 1, readyUrl: 'http://127.0.0.1:3000', env: () => ({ PORT: '3000', HOST: '127.0.0.1', SEED_DEMO_STAFF: 'true' }),
     endpoints: [['admin', 'http://127.0.0.1:3000']] },
   { name: 'auth-server', metricsPort: 9444, group: 2, readyUrl: 'https://127.0.0.1:8444',
     // TPP keys are fetched from the sandbox directory, whose certificate comes from the dev CA.

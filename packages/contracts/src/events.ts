@@ -129,6 +129,34 @@ export const AlertResolved = z.object({ ...eventEnvelope, type: z.literal('alert
 /** Any event of `ponte.alert.v1`. */
 export const AlertEvent = z.discriminatedUnion('type', [AlertFiring, AlertResolved])
 export type AlertEvent = z.infer<typeof AlertEvent>
+/**
+ * One entry of the admin console's audit trail (`ponte.audit.v1`): a staff action or login attempt, as recorded in the
+ * console's append-only, hash-chained store. `hash` and `prevHash` let a consumer check the chain it receives.
+ */
+export const StaffAuditRecorded = z.object({
+  ...eventEnvelope,
+  type: z.literal('audit.staff-action'),
+  data: z.object({
+    seq: z.number().int().positive(),
+    entryId: z.uuid(),
+    at: EventTime,
+    actorId: z.string().nullable(),
+    actorEmail: z.string().nullable(),
+    address: z.string().nullable(),
+    action: z.string().min(1),
+    outcome: z.enum(['success', 'failure', 'denied']),
+    target: z.string().nullable(),
+    before: z.unknown(),
+    after: z.unknown(),
+    detail: z.unknown(),
+    requestId: z.string().nullable(),
+    prevHash: z.string().regex(/^[0-9a-f]{64}$/),
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+})
+/** Any event of `ponte.audit.v1`. */
+export const AuditEvent = z.discriminatedUnion('type', [StaffAuditRecorded])
+export type AuditEvent = z.infer<typeof AuditEvent>
 
 /** Event schema by topic, for consumers that parse what they read. */
 export const eventSchemas = {
@@ -138,4 +166,5 @@ export const eventSchemas = {
   [topics.trafficPolicy]: TrafficPolicyEvent,
   [topics.payment]: PaymentEvent,
   [topics.alert]: AlertEvent,
+  [topics.audit]: AuditEvent,
 } as const

@@ -16,6 +16,8 @@ export {
   AlertResolved,
   AlertEvent,
   eventSchemas,
+  StaffAuditRecorded,
+  AuditEvent,
 } from './events.ts'
 export type { Topic } from './events.ts'
 export { OrganisationChanged, SoftwareStatementRevoked, DirectoryEvent } from './directory-events.ts'
