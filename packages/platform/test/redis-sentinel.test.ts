@@ -53,7 +53,9 @@ describe('Redis Sentinel failover', () => {
     try {
       await waitFor(async () => (await call().catch(() => 0)) > 0 || undefined, { timeoutMs: 10_000, what: 'the primary through the sentinel' })
       // The replica is in sync: what is acknowledged now survives the failover.
-      await waitFor(async () => String(await redis.call('WAIT', '1', '1000')) === '1' || undefined, { timeoutMs: 10_000, what: 'the replica to attach' })
+      // WAIT's own timeout stays under the client's 500 ms command timeout.
+      const replicated = async () => String(await redis.call('WAIT', '1', '400').catch(() => '0')) === '1' || undefined
+      await waitFor(replicated, { timeoutMs: 10_000, what: 'the replica to attach' })
 
       // The sentinel learns the replica from the primary (every few seconds): no failover is possible before that.
       const sentinel = createRedis(`redis://127.0.0.1:${sentinelPort}`, logger)
@@ -70,7 +72,7 @@ describe('Redis Sentinel failover', () => {
       }
       const load = Array.from({ length: 8 }, worker)
       await waitFor(() => outcomes.ok >= 200 || undefined, { timeoutMs: 10_000, what: 'load before the failure' })
-      await redis.call('WAIT', '1', '1000')
+      await waitFor(replicated, { timeoutMs: 10_000, what: 'the replica to acknowledge the writes so far' })
       const before = Number(await redis.get('t:{org-1}:tps'))
       primary.kill('SIGKILL')
 
