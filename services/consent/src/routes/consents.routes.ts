@@ -1,8 +1,9 @@
 import { z } from 'zod'
-import { CallerContext, CONSENT_ID_RE, Permission } from '@ponte/contracts'
+import { CONSENT_ID_RE, Permission, type CallerContext } from '@ponte/contracts'
 import { DomainError, ofbDateTime, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
 import type { FastifyRequest } from 'fastify'
 import type { CallMeta, ConsentService } from '../adapters/consent-service.ts'
+import { callerOf, regulatedCallerHook } from './regulated-caller.ts'
 import { consentData, consentReadData, extensionItem } from './views.ts'
 
 /** The Consents API version served (the `x-v` response header). */
@@ -56,15 +57,6 @@ export interface ConsentsRoutesOptions {
   publicBaseUrl: string
 }
 
-const callers = new WeakMap<FastifyRequest, CallerContext>()
-
-/** The TPP identity the gateway verified (set by the plugin's hook). */
-function callerOf(req: FastifyRequest): CallerContext {
-  const caller = callers.get(req)
-  if (!caller) throw new DomainError('UNAUTHORIZED', 'no caller context')
-  return caller
-}
-
 function requireScope(caller: CallerContext, scope: string): void {
   if (!caller.scopes.includes(scope)) throw new DomainError('FORBIDDEN', `o token não tem o escopo ${scope}`)
 }
@@ -86,14 +78,7 @@ export async function consentsRoutes(app: PonteServer, opts: ConsentsRoutesOptio
     return payload
   })
   app.addHook('onRequest', requireServiceToken(opts.serviceAuth))
-  app.addHook('onRequest', async (req) => {
-    const iss = req.serviceCaller?.iss ?? ''
-    if (!opts.regulatedCallers.includes(iss)) throw new DomainError('UNAUTHORIZED', 'this service may not call the regulated API')
-    const ctx = CallerContext.safeParse(req.serviceCaller?.ctx)
-    if (!ctx.success) throw new DomainError('UNAUTHORIZED', 'service token without a valid caller context')
-    callers.set(req, ctx.data)
-    if (!req.interactionIdValid) throw new DomainError('INVALID_PARAMETER', 'x-fapi-interaction-id ausente ou inválido')
-  })
+  app.addHook('onRequest', regulatedCallerHook(opts.regulatedCallers))
 
   app.post('/consents', {
     preValidation: async (req) => requireScope(callerOf(req), 'consents'),

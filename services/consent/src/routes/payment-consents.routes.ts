@@ -1,10 +1,11 @@
-import { CallerContext, type PaymentsApiVersion } from '@ponte/contracts'
+import type { PaymentsApiVersion } from '@ponte/contracts'
 import { DomainError, ofbDateTime, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
 import type { FastifyRequest } from 'fastify'
 import type { CallMeta, ConsentService } from '../adapters/consent-service.ts'
 import { PAYMENTS_VERSIONS, consentError } from '../domain/payment-rules.ts'
 import { ConsentIdParams } from './consents.routes.ts'
 import { paymentConsentData } from './payment-views.ts'
+import { callerOf, regulatedCallerHook } from './regulated-caller.ts'
 
 /** Options of {@link paymentConsentsRoutes}. */
 export interface PaymentConsentsRoutesOptions {
@@ -20,14 +21,6 @@ export interface PaymentConsentsRoutesOptions {
 
 /** `XIdempotencyKey`: 1 to 40 characters, no leading or trailing blank. */
 const IDEMPOTENCY_KEY_RE = /^(?!\s)(.*)(\S)$/
-
-const callers = new WeakMap<FastifyRequest, CallerContext>()
-
-function callerOf(req: FastifyRequest): CallerContext {
-  const caller = callers.get(req)
-  if (!caller) throw new DomainError('UNAUTHORIZED', 'no caller context')
-  return caller
-}
 
 /**
  * `/open-banking/payments/{v4|v5}/consents`: payment consents (docs/regulation/payments.md#payment-endpoints-v4,
@@ -47,15 +40,10 @@ export async function paymentConsentsRoutes(app: PonteServer, opts: PaymentConse
     return payload
   })
   app.addHook('onRequest', requireServiceToken(opts.serviceAuth))
+  app.addHook('onRequest', regulatedCallerHook(opts.regulatedCallers))
   app.addHook('onRequest', async (req) => {
-    const iss = req.serviceCaller?.iss ?? ''
-    if (!opts.regulatedCallers.includes(iss)) throw new DomainError('UNAUTHORIZED', 'this service may not call the regulated API')
-    const ctx = CallerContext.safeParse(req.serviceCaller?.ctx)
-    if (!ctx.success) throw new DomainError('UNAUTHORIZED', 'service token without a valid caller context')
-    callers.set(req, ctx.data)
-    if (!req.interactionIdValid) throw new DomainError('INVALID_PARAMETER', 'x-fapi-interaction-id ausente ou inválido')
     // docs/regulation/payments.md#payment-tokens: client_credentials with scope `payments`.
-    if (!ctx.data.scopes.includes('payments')) throw new DomainError('FORBIDDEN', 'o token não tem o escopo payments')
+    if (!callerOf(req).scopes.includes('payments')) throw new DomainError('FORBIDDEN', 'o token não tem o escopo payments')
   })
 
   app.post('/consents', async (req, reply) => {
