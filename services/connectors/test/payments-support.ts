@@ -129,7 +129,10 @@ export interface PaymentsFixture {
   close(): Promise<void>
 }
 
-export async function paymentsFixture(prefix: string): Promise<PaymentsFixture> {
+/** The reference core's analysis hold (PDNG) for {@link paymentsFixture}: off unless a threshold is given. */
+export interface AnalysisOptions { analysisThreshold?: string; analysisMs?: number }
+
+export async function paymentsFixture(prefix: string, analysis: AnalysisOptions = {}): Promise<PaymentsFixture> {
   const schema = testSchema(prefix)
   await migrate({ url: schema.databaseUrl, schema: schema.name, dir: migrationsDir })
   const pool = createPool({ url: schema.databaseUrl, schema: schema.name, max: 12 })
@@ -137,7 +140,7 @@ export async function paymentsFixture(prefix: string): Promise<PaymentsFixture> 
   const auth = testServiceAuth()
   const gateway = auth.issuer('gateway')
   const clock = { now: new Date() }
-  const core = createPgCore(pool, { pix: { ispb: ISPB, dailyLimit: '100000.00', settlementDelayMs: 1_000, clock: () => clock.now } })
+  const core = createPgCore(pool, { pix: { ispb: ISPB, dailyLimit: '100000.00', settlementDelayMs: 1_000, clock: () => clock.now, ...analysis } })
   const settlement = createPixSettlement(pool, { ispb: ISPB, pollMs: 60_000, rejectAll: false, rejectedCreditorAccount: REJECTED_ACCOUNT, clock: () => clock.now })
   const consent = await startConsentStub(auth.verifier('consent'))
   const consents = createConsentClient({ baseUrl: consent.url, issuer: auth.issuer('connectors'), timeoutMs: 3_000 })
