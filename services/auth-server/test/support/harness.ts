@@ -219,3 +219,8 @@ export function formValue(html: string, name: string): string {
 export function checkboxValues(html: string): string[] {
   return [...html.matchAll(/type="checkbox" id="[^"]+" name="resource" value="([^"]*)"/g)].map((m) => m[1]!.replace(/&#(\d+);/g, (_s, n: string) => String.fromCharCode(Number(n))))
 }
+
+/** The values of a radio group in a page (e.g. `debtorAccount` on the payment review page). */
+export function radioValues(html: string, name: string): string[] {
+  return [...html.matchAll(new RegExp(`type="radio" id="[^"]+" name="${name}" value="([^"]*)"`, 'g'))].map((m) => m[1]!)
+}
