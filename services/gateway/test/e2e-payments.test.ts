@@ -31,6 +31,7 @@ const PAYER = { v4: '76109277673', v5: '52998224725' } as const
 type Version = 'v4' | 'v5'
 const specs = { v4: specValidator('payments-v4.0.1.yaml'), v5: specValidator('payments-v5.0.0.yaml') }
 const xv = { v4: '4.0.1', v5: '5.0.0' }
+const webhookSpec = specValidator('webhook-v1.3.0.yaml')
 
 /** Today in Brasília (UTC−3, no daylight saving), and a later day. */
 const brasiliaDay = (offsetDays = 0) => new Date(Date.now() - 3 * 3_600_000 + offsetDays * 86_400_000).toISOString().slice(0, 10)
@@ -122,7 +123,7 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
    */
   async function call(method: string, path: string, token: string, o: { body?: Record<string, unknown>; key?: string | null; claims?: Record<string, unknown> } = {}): Promise<Signed> {
     const interactionId = randomUUID()
-    const key = o.key === undefined ? randomUUID() : o.key
+    const key = o.key === undefined ? (o.body ? randomUUID() : null) : o.key
     const res = await tpp.fetch(`${stack.gatewayUrl}${path}`, {
       method,
       headers: {
@@ -237,6 +238,10 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
     // The same key and data: the same consent (a retry after a lost answer).
     const again = await call('POST', consents, cc.access_token, { body: { data }, key })
     expect([again.status, (again.claims.data as { consentId: string }).consentId]).toEqual([201, consentId])
+    // The same key with other data: 422 ERRO_IDEMPOTENCIA, signed.
+    const other = await call('POST', consents, cc.access_token, { body: { data: { ...data, payment: { ...data.payment, amount: '1.00' } } }, key })
+    expect([other.status, other.claims.errors?.[0]?.code]).toEqual([422, 'ERRO_IDEMPOTENCIA'])
+    specs[version].assert('POST', '/consents', 422, other.claims)
     const access = await authorise(version, consentId, cpf)
     const read = await call('GET', `${consents}/${encodeURIComponent(consentId)}`, cc.access_token)
     expect(read.status, JSON.stringify(read.claims)).toBe(200)
@@ -250,7 +255,8 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
     const path = `${new URL(webhookBase).pathname}/open-banking/webhook/v1/payments/${version}/${kind}/${id}`
     const got = receiver.received.filter((r) => decodeURIComponent(r.path) === path)
     for (const r of got) {
-      expect(r.body).toEqual({ data: { timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/) } })
+      expect(webhookSpec.checkSchema('RequestBodyWebhook', r.body), JSON.stringify(r.body)).toEqual([])
+      expect(Object.keys((r.body as { data: object }).data)).toEqual(['timestamp'])
       expect(r.headers['content-type']).toMatch(/^application\/json/)
       expect(r.headers['x-webhook-interaction-id']).toMatch(/^[0-9a-f-]{36}$/)
       // The bank presented its transport certificate (issued to its organisation) and the receiver verified it.
@@ -267,6 +273,17 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
     const pix = `/open-banking/payments/${version}/pix/payments`
     const data = paymentData(version, consentId, amount, brasiliaDay())
     expect(specs[version].checkSchema('CreatePixPayment', { data })).toEqual([])
+    // Refused before anything is paid, the consent left AUTHORISED: a signature for another endpoint (wrong aud), a
+    // malformed idempotency key, a payment that differs from the consent.
+    const wrongAud = await call('POST', pix, access, { body: { data }, claims: { aud: `${stack.gatewayUrl}/open-banking/payments/${version}/consents` } })
+    expect([wrongAud.status, wrongAud.claims.errors?.[0]?.code]).toEqual([403, 'JWS_AUDIENCE_INVALID'])
+    const badKey = await call('POST', pix, access, { body: { data }, key: 'x'.repeat(41) })
+    expect([badKey.status, badKey.claims.errors?.[0]?.code]).toEqual([422, 'PARAMETRO_INVALIDO'])
+    specs[version].assert('POST', '/pix/payments', 422, badKey.claims)
+    const divergent = await call('POST', pix, access, { body: { data: [{ ...data[0]!, payment: { amount: '99.99', currency: 'BRL' } }] } })
+    expect([divergent.status, divergent.claims.errors?.[0]?.code]).toEqual([422, 'PAGAMENTO_DIVERGENTE_CONSENTIMENTO'])
+    specs[version].assert('POST', '/pix/payments', 422, divergent.claims)
+
     const key = randomUUID()
     const created = await call('POST', pix, access, { body: { data }, key })
     expect(created.status, JSON.stringify(created.claims)).toBe(201)
@@ -284,6 +301,14 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
       return (got.claims.data as { status: string }).status === 'ACSC' ? got : undefined
     }, { timeoutMs: 60_000, intervalMs: 300, what: 'the payment to reach ACSC' })
     expect(settled.claims.data).toMatchObject({ paymentId: payment!.paymentId, consentId, status: 'ACSC', payment: { amount } })
+    expect((settled.claims.links as { self: string }).self).toBe(`${stack.linksBaseUrl}${pix}/${payment!.paymentId}`)
+    if (version === 'v5') {
+      // v5 lists a consent's payments.
+      const list = await call('GET', `/open-banking/payments/v5/consents/${encodeURIComponent(consentId)}/pix/payments`, cc)
+      expect(list.status, JSON.stringify(list.claims)).toBe(200)
+      specs.v5.assert('GET', '/consents/{consentId}/pix/payments', 200, list.claims)
+      expect((list.claims.data as Array<{ paymentId: string; status: string }>).map((p) => [p.paymentId, p.status])).toEqual([[payment!.paymentId, 'ACSC']])
+    }
 
     // The consent is CONSUMED: another payment on it is refused (422 CONSENTIMENTO_INVALIDO, signed).
     const consent = await call('GET', `/open-banking/payments/${version}/consents/${encodeURIComponent(consentId)}`, cc)
