@@ -1,4 +1,4 @@
-import { constants, createPrivateKey, randomUUID, sign, webcrypto } from 'node:crypto'
+import { constants, createPrivateKey, randomUUID, sign, webcrypto, type JsonWebKey } from 'node:crypto'
 import * as client from 'openid-client'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { generateEncryptionKey, issueClientCertificate, type DevCa, type IssuedSigningCertificate, type RsaJwkPair } from '@ponte/pki'
@@ -85,7 +85,7 @@ function tppClient(p: TppParts & { certificate: IssuedSigningCertificate | undef
   const withAgent = (dispatcher: Agent) => ((url: string | URL | Request, init?: RequestInit) =>
     undiciFetch(url as string, { ...(init as object), dispatcher } as never) as unknown as Promise<Response>) as typeof globalThis.fetch
   const fetch = withAgent(mtls)
-  const signingKeyObject = createPrivateKey({ key: p.signing.privateJwk as webcrypto.JsonWebKey, format: 'jwk' })
+  const signingKeyObject = createPrivateKey({ key: p.signing.privateJwk as JsonWebKey, format: 'jwk' })
   const signingKey = () => webcrypto.subtle.importKey('jwk', { ...(p.signing.privateJwk as webcrypto.JsonWebKey), alg: 'PS256' }, { name: 'RSA-PSS', hash: 'SHA-256' }, false, ['sign'])
   return {
     orgId,

@@ -18,7 +18,7 @@ describe('Pix payments v4/v5 (connectors)', () => {
   beforeAll(async () => { f = await paymentsFixture('connectors_payments') })
   afterAll(async () => { await f?.close() })
 
-  async function post(version: 'v4' | 'v5', consentId: string, data: unknown, key = randomUUID(), over: { organisationId?: string } = {}) {
+  async function post(version: 'v4' | 'v5', consentId: string, data: unknown, key: string = randomUUID(), over: { organisationId?: string } = {}) {
     return f.app.inject({ method: 'POST', url: `/open-banking/payments/${version}/pix/payments`, headers: await f.headers({ consentId, key, ...over }), payload: { data } })
   }
   async function events(paymentId: string) {

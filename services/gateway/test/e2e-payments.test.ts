@@ -51,7 +51,7 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
   let webhookBase: string
   let clientId: string
   let config: oidc.Configuration
-  let bankKey: CryptoKey
+  let bankKey: Awaited<ReturnType<typeof importJWK>>
   let bankKid: string
   const lastStep = new Map<string, number>()
 
@@ -100,7 +100,7 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
     expect(jwks.statusCode).toBe(200)
     expect(keys.length).toBeGreaterThanOrEqual(1)
     bankKid = String(keys[0]!.kid)
-    bankKey = await importJWK(keys[0]!, 'PS256') as CryptoKey
+    bankKey = await importJWK(keys[0]!, 'PS256')
   }, 180_000)
 
   afterAll(async () => {
@@ -154,7 +154,7 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
   }
 
   /** PAR, login, TOTP, the payment review page (the first eligible account picked), Autorizar, code → tokens. */
-  async function authorise(version: Version, consentId: string, cpf: string) {
+  async function authorise(consentId: string, cpf: string) {
     const verifier = oidc.randomPKCECodeVerifier()
     const state = oidc.randomState()
     const nonce = oidc.randomNonce()
@@ -242,7 +242,7 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
     const other = await call('POST', consents, cc.access_token, { body: { data: { ...data, payment: { ...data.payment, amount: '1.00' } } }, key })
     expect([other.status, other.claims.errors?.[0]?.code]).toEqual([422, 'ERRO_IDEMPOTENCIA'])
     specs[version].assert('POST', '/consents', 422, other.claims)
-    const access = await authorise(version, consentId, cpf)
+    const access = await authorise(consentId, cpf)
     const read = await call('GET', `${consents}/${encodeURIComponent(consentId)}`, cc.access_token)
     expect(read.status, JSON.stringify(read.claims)).toBe(200)
     specs[version].assert('GET', '/consents/{consentId}', 200, read.claims)
