@@ -137,10 +137,17 @@ describe('Pix payments survive a connectors process killed mid-payment', { timeo
     expect(new Set(mine().map((r) => r.headers['x-webhook-interaction-id'])).size).toBe(changes)
   }
 
-  async function settleAndFinish(e2e: string) {
+  /** Settles the debit, then checks the end state: ACSC, one debit and one statement line, each event and webhook once. */
+  async function settledOnce(e2e: string) {
     await createPixSettlement(pool, { ispb: ISPB, pollMs: 60_000, rejectAll: false, rejectedCreditorAccount: REJECTED_ACCOUNT }).settleDue()
     await waitFor(async () => (await state(e2e)).payment?.status === 'ACSC', { timeoutMs: 30_000, intervalMs: 100, what: 'the payment to reach ACSC' })
     await waitFor(async () => (await state(e2e)).events.every((e) => e.published_at !== null), { timeoutMs: 30_000, intervalMs: 200, what: 'the events to be published' })
+    const end = await state(e2e)
+    expect(end.debits).toBe(1)
+    expect(end.lines).toBe(1)
+    expect(end.events.map((e) => e.status)).toEqual(['RCVD', 'ACCP', 'ACPD', 'ACSC'])
+    await deliveredOnce(end.payment!.payment_id, 4)
+    return end
   }
 
   it('killed after the idempotency record and before the debit: after restart, one debit, ACSC, each event once', async () => {
@@ -162,12 +169,7 @@ describe('Pix payments survive a connectors process killed mid-payment', { timeo
 
     const second = await start()
     await waitFor(async () => (await state(e2e)).payment?.status === 'ACPD', { timeoutMs: 30_000, intervalMs: 100, what: 'the restarted scheduler to debit' })
-    await settleAndFinish(e2e)
-    const end = await state(e2e)
-    expect(end.debits).toBe(1)
-    expect(end.lines).toBe(1)
-    expect(end.events.map((e) => e.status)).toEqual(['RCVD', 'ACCP', 'ACPD', 'ACSC'])
-    await deliveredOnce(end.payment!.payment_id, 4)
+    await settledOnce(e2e)
     await second.stop('SIGTERM')
   })
 
@@ -188,12 +190,7 @@ describe('Pix payments survive a connectors process killed mid-payment', { timeo
 
     const second = await start()
     await waitFor(async () => (await state(e2e)).payment?.status === 'ACPD', { timeoutMs: 30_000, intervalMs: 100, what: 'the restarted scheduler to record the debit' })
-    await settleAndFinish(e2e)
-    const end = await state(e2e)
-    expect(end.debits).toBe(1)
-    expect(end.lines).toBe(1)
-    expect(end.events.map((e) => e.status)).toEqual(['RCVD', 'ACCP', 'ACPD', 'ACSC'])
-    await deliveredOnce(end.payment!.payment_id, 4)
+    const end = await settledOnce(e2e)
     // The TPP retries with the same key: the original payment, in its current state.
     const retry = await postTo(second, c.consentId, data, key)
     expect(retry.statusCode).toBe(201)
@@ -220,12 +217,7 @@ describe('Pix payments survive a connectors process killed mid-payment', { timeo
     expect(tpp.received.some((r) => r.path.endsWith(mid.payment!.payment_id))).toBe(false)
 
     const second = await start()
-    await settleAndFinish(e2e)
-    const end = await state(e2e)
-    expect(end.debits).toBe(1)
-    expect(end.lines).toBe(1)
-    expect(end.events.map((e) => e.status)).toEqual(['RCVD', 'ACCP', 'ACPD', 'ACSC'])
-    await deliveredOnce(end.payment!.payment_id, 4)
+    await settledOnce(e2e)
     await second.stop('SIGTERM')
   })
 })

@@ -8,12 +8,12 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
 import * as oidc from 'openid-client'
-import { Agent, fetch as undiciFetch, request } from 'undici'
+import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
-import { createTppFromParts, freePort, specValidator, totpCode, waitFor, type TestTpp } from '@ponte/testkit'
+import { freePort, specValidator, totpCode, waitFor, type TestTpp } from '@ponte/testkit'
 import { Browser, formValue, radioValues } from '../../auth-server/test/support/harness.ts'
 import { startReceiver, type Receiver } from '../../connectors/test/webhooks-support.ts'
-import { startE2eStack, type E2eStack } from './e2e/stack.ts'
+import { onboardTpp, startE2eStack, type E2eStack } from './e2e/stack.ts'
 
 const PASSWORD = 'P@ssw0rd-demo'
 /** The demo customers' documented TOTP secret (README). */
@@ -58,41 +58,16 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
   beforeAll(async () => {
     stack = await startE2eStack()
     tls = new Agent({ connect: { ca: stack.pki.caBundlePem } })
-    const post = async (path: string, body: unknown) => {
-      const res = await request(`${stack.sandboxUrl}${path}`, { method: 'POST', dispatcher: tls, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-      const json = await res.body.json() as Record<string, unknown>
-      expect(res.statusCode, JSON.stringify(json)).toBe(201)
-      return json
-    }
-    // 1. Onboard a payment initiator in the sandbox directory, with a webhook URI on this machine; the onboarding
-    // bundle carries the server certificate its webhook server presents.
+    // 1–2. Onboard a payment initiator in the sandbox directory with a webhook URI on this machine (the onboarding
+    // bundle carries the server certificate its webhook server presents), then DCR with the statement's webhook URIs.
     webhookBase = `https://127.0.0.1:${await freePort()}/ofb-webhook`
-    const organisationId = String((await post('/sandbox/organisations', { name: 'Iniciadora Jornada', roles: ['PAGTO'] })).organisationId)
-    const ss = await post(`/sandbox/organisations/${organisationId}/softwarestatements`, { clientName: 'App Pagamentos', redirectUris: [REDIRECT], webhookUris: [webhookBase] }) as unknown as {
-      softwareStatementId: string
-      transport: { chainPem: string; privateKeyPem: string }
-      signing: { privateJwk: Record<string, unknown> }; encryption: { privateJwk: Record<string, unknown> }
-      webhookServer: { chainPem: string; privateKeyPem: string; hostnames: string[] }
-    }
-    expect(ss.webhookServer.hostnames).toContain('127.0.0.1')
-    receiver = await startReceiver({ ...ss.webhookServer, clientCa: stack.pki.caBundlePem, port: Number(new URL(webhookBase).port), behaviour: () => 202 })
-    tpp = createTppFromParts({
-      orgId: organisationId, softwareId: ss.softwareStatementId, cnpj: '12345678000195', trustPem: stack.pki.caBundlePem, transport: ss.transport,
-      signing: { privateJwk: ss.signing.privateJwk, kid: String(ss.signing.privateJwk.kid) },
-      encryption: { privateJwk: ss.encryption.privateJwk, kid: String(ss.encryption.privateJwk.kid) },
-    })
-    const assertion = await tpp.fetch(`${stack.sandboxUrl}/organisations/${organisationId}/softwarestatements/${ss.softwareStatementId}/assertion`)
-    const ssa = await assertion.text()
-    expect(assertion.status, ssa).toBe(200)
-    // 2. DCR with the software statement's webhook URIs.
-    const reg = await tpp.fetch(`${stack.authIssuer}/register`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ software_statement: ssa, redirect_uris: [REDIRECT], webhook_uris: [webhookBase] }),
-    })
-    const client = await reg.json() as Record<string, unknown>
-    expect(reg.status, JSON.stringify(client)).toBe(201)
-    expect(client.webhook_uris).toEqual([webhookBase])
-    clientId = String(client.client_id)
+    const onboarded = await onboardTpp(stack, { name: 'Iniciadora Jornada', clientName: 'App Pagamentos', roles: ['PAGTO'], redirectUris: [REDIRECT], webhookUris: [webhookBase] })
+    tpp = onboarded.tpp
+    expect(onboarded.client.webhook_uris).toEqual([webhookBase])
+    clientId = onboarded.client.client_id
+    const server = onboarded.statement.webhookServer!
+    expect(server.hostnames).toContain('127.0.0.1')
+    receiver = await startReceiver({ ...server, clientCa: stack.pki.caBundlePem, port: Number(new URL(webhookBase).port), behaviour: () => 202 })
     config = await tpp.oidc(stack.authIssuer, clientId)
     // The bank's payload-signing key, where TPPs look for it: the directory's keystore.
     const jwks = await request(`${stack.sandboxUrl}/${BANK_ORG_ID}/application.jwks`, { dispatcher: tls })
@@ -163,10 +138,8 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
       code_challenge_method: 'S256', state, nonce, response_mode: 'fragment', claims: JSON.stringify({ id_token: { acr: { essential: true } } }),
     }, { key: await tpp.signingKey(), kid: tpp.certificate.kid })
     const authUrl = await oidc.buildAuthorizationUrlWithPAR(config, jar.searchParams)
-    const agent = new Agent({ connect: { ca: stack.pki.caBundlePem } })
+    const { browser, close } = Browser.trusting(stack.pki.caBundlePem)
     try {
-      const browser = new Browser(((url: string, init?: RequestInit) =>
-        undiciFetch(url, { redirect: 'manual', ...(init as object), dispatcher: agent } as never)) as unknown as typeof globalThis.fetch)
       const loginPage = await browser.follow(authUrl.toString(), REDIRECT)
       expect(loginPage.status, loginPage.body).toBe(200)
       const base = loginPage.url.replace(/\/$/, '')
@@ -192,7 +165,7 @@ describe('end to end through the gateway: Pix payments v4 and v5 against the ser
       expect(tokens.claims()!.acr).toBe('urn:brasil:openbanking:loa3')
       return tokens.access_token
     } finally {
-      await agent.close()
+      await close()
     }
   }
 
