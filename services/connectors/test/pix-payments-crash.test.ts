@@ -150,7 +150,7 @@ describe('Pix payments survive a connectors process killed mid-payment', { timeo
     return end
   }
 
-  it('killed after the idempotency record and before the debit: after restart, one debit, ACSC, each event once', async () => {
+  it('killed after the idempotency record and before the debit: after restart, one debit, ACSC, each event and webhook once', async () => {
     const now = new Date()
     const c = given(now)
     const data = itemsFor(c, [brasiliaToday(now)], now)
@@ -173,7 +173,7 @@ describe('Pix payments survive a connectors process killed mid-payment', { timeo
     await second.stop('SIGTERM')
   })
 
-  it('killed after the core debit and before recording it: after restart, still one debit, ACSC, each event once; a retry answers the original', async () => {
+  it('killed after the core debit and before recording it: after restart, still one debit, ACSC, each event and webhook once; a retry answers the original', async () => {
     const now = new Date()
     const c = given(now, { amount: '7.77' })
     const data = itemsFor(c, [brasiliaToday(now)], now)
