@@ -21,7 +21,7 @@ export interface TestTpp {
   /** The PS256 signing key as a WebCrypto key (openid-client). */
   signingKey(): Promise<webcrypto.CryptoKey>
   /**
-   * A signed request body (docs/regulation/payments.md#signed-messages): a compact JWS, PS256, `kid` of the signing
+   * A signed request body (docs/regulation/payments.md#signed-request-and-response-bodies): a compact JWS, PS256, `kid` of the signing
    * key, with `aud` (the endpoint's URL), `iss` (the organisation id), `iat` (now), a fresh `jti`, the body's members
    * and `claims` (which override any of them).
    */
