@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { request } from 'undici'
 import { createPool, migrate, type Pool, type PonteServer } from '@ponte/platform'
-import { specValidator, testLogger, testSchema, testServiceAuth, type TestSchema } from '@ponte/testkit'
+import { specValidator, testLogger, testSchema, testServiceAuth, totpCode, type TestSchema } from '@ponte/testkit'
 import { buildApp } from '../src/app.ts'
 import { createCoreApiServer } from '../src/adapters/core-api-server.ts'
 import { createHttpCore, type HttpCore } from '../src/adapters/http-core.ts'
@@ -10,7 +10,7 @@ import { createPgCore } from '../src/adapters/pg-core.ts'
 import { createPgCustomerTotp } from '../src/adapters/pg-totp.ts'
 import { createPaginationKeys } from '../src/domain/pagination.ts'
 import { DEMO_CUSTOMERS, DEMO_TOTP_SECRET, seedDemoBank } from '../src/seed/demo-bank.ts'
-import { migrationsDir, rfc6238, SECRET } from './support.ts'
+import { migrationsDir, SECRET } from './support.ts'
 
 // The LoA3 TOTP check with CORE_CONNECTOR=http: auth-server's `POST /internal/customers/verify-totp` answered by
 // connectors through the HTTP connector, against the core-api server (the reference core, with its TOTP secrets)
@@ -84,7 +84,7 @@ describe('connectors: the TOTP check through the HTTP connector (core-api.yaml P
     on.inject({ method: 'POST', url: '/internal/customers/verify-totp', headers: { 'x-ponte-service-token': await authServer.sign('connectors') }, payload: { cpf, code } })
 
   it('accepts the customer\'s current code once, through the external core', async () => {
-    const code = rfc6238(DEMO_TOTP_SECRET, new Date())
+    const code = totpCode(DEMO_TOTP_SECRET, new Date())
     const first = await verify(DEMO_CUSTOMERS.ana.cpf, code)
     expect(first.statusCode).toBe(200)
     expect(first.json()).toEqual({ valid: true })
@@ -94,7 +94,7 @@ describe('connectors: the TOTP check through the HTTP connector (core-api.yaml P
   })
 
   it('refuses a wrong code and an unknown CPF with the same answer', async () => {
-    const right = rfc6238(DEMO_TOTP_SECRET, new Date())
+    const right = totpCode(DEMO_TOTP_SECRET, new Date())
     const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0')
     expect((await verify(DEMO_CUSTOMERS.carlos.cpf, wrong)).json()).toEqual({ valid: false })
     expect((await verify('00000000191', right)).json()).toEqual({ valid: false })
@@ -102,14 +102,14 @@ describe('connectors: the TOTP check through the HTTP connector (core-api.yaml P
 
   it('answers 502 when the core fails, without retrying the check (it may have claimed the code)', async () => {
     fault.mode = '500'
-    const res = await verify(DEMO_CUSTOMERS.mariana.cpf, rfc6238(DEMO_TOTP_SECRET, new Date()))
+    const res = await verify(DEMO_CUSTOMERS.mariana.cpf, totpCode(DEMO_TOTP_SECRET, new Date()))
     expect(res.statusCode).toBe(502)
     expect(res.json().errors[0].code).toBeDefined()
     expect(fault.hits).toBe(1)
   })
 
   it('answers 502 when the core does not offer the operation, never a silent refusal or acceptance', async () => {
-    const res = await verify(DEMO_CUSTOMERS.mariana.cpf, rfc6238(DEMO_TOTP_SECRET, new Date()), oldApp)
+    const res = await verify(DEMO_CUSTOMERS.mariana.cpf, totpCode(DEMO_TOTP_SECRET, new Date()), oldApp)
     expect(res.statusCode).toBe(502)
   })
 
