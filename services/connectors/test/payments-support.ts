@@ -122,6 +122,8 @@ export interface PaymentsFixture {
   settlement: PixSettlement
   consent: ConsentStub
   clock: { now: Date }
+  /** The service-token key pair the app trusts (to sign as another caller, e.g. `admin`). */
+  auth: ReturnType<typeof testServiceAuth>
   /** Service-token header of a gateway call for `ctx` (defaults: the TPP, with a payment consent when given). */
   headers(o?: { consentId?: string; organisationId?: string; clientId?: string; key?: string }): Promise<Record<string, string>>
   /** Another payments instance on the same database (a second connectors process). */
@@ -155,7 +157,7 @@ export async function paymentsFixture(prefix: string): Promise<PaymentsFixture> 
   })
   await app.ready()
   return {
-    schema, pool, app, core, payments, settlement, consent, clock,
+    schema, pool, app, core, payments, settlement, consent, clock, auth,
     another: () => createPayments({ pool, rail: core, consents, logger, clock: () => clock.now }),
     async headers(o = {}) {
       const ctx: CallerContext = { clientId: o.clientId ?? CLIENT, organisationId: o.organisationId ?? ORG, scopes: ['openid', 'payments'], ...(o.consentId ? { paymentConsentId: o.consentId } : {}) }
