@@ -6,6 +6,8 @@ import type { StaffStore } from './adapters/staff-store.ts'
 import { auditRoutes } from './routes/audit.routes.ts'
 import { consentRoutes } from './routes/consents.routes.ts'
 import { participantRoutes } from './routes/participants.routes.ts'
+import { paymentRoutes } from './routes/payments.routes.ts'
+import { outageRoutes } from './routes/outages.routes.ts'
 import { registerSecurity } from './adapters/http-security.ts'
 import { sessionRoutes } from './routes/session.routes.ts'
 import { staffRoutes } from './routes/staff.routes.ts'
@@ -22,7 +24,7 @@ export interface AppDeps {
   throttle: LoginThrottle
   audit: AuditStore
   /** Internal APIs of the services the console drives (service tokens, never their databases). */
-  upstream: { consent: InternalClient; traffic: InternalClient; directory: InternalClient }
+  upstream: { consent: InternalClient; traffic: InternalClient; directory: InternalClient; connectors: InternalClient; trace: InternalClient }
   clock: { now(): Date }
   /** Seconds to enter the TOTP code after the password. */
   pendingLoginS: number
@@ -39,6 +41,8 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(consentRoutes, { consent: deps.upstream.consent, audit: deps.audit })
   app.register(trafficRoutes, { traffic: deps.upstream.traffic, audit: deps.audit })
   app.register(participantRoutes, { directory: deps.upstream.directory })
+  app.register(paymentRoutes, { connectors: deps.upstream.connectors, consent: deps.upstream.consent, audit: deps.audit })
+  app.register(outageRoutes, { trace: deps.upstream.trace, audit: deps.audit })
   app.register(staffRoutes, { staff: deps.staff, sessions: deps.sessions, audit: deps.audit })
   app.register(auditRoutes, { audit: deps.audit })
   if (deps.webDir) app.register(webRoutes, { dir: deps.webDir })

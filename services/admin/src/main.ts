@@ -22,7 +22,8 @@ if (config.seedDemoStaff) {
 }
 
 const client = (baseUrl: string, audience: string) => createInternalClient({ baseUrl, audience, issuer, timeoutMs: config.services.timeoutMs })
-const upstream = { consent: client(config.services.consentUrl, 'consent'), traffic: client(config.services.trafficUrl, 'traffic'), directory: client(config.services.directoryUrl, 'directory') }
+const upstream = { consent: client(config.services.consentUrl, 'consent'), traffic: client(config.services.trafficUrl, 'traffic'), directory: client(config.services.directoryUrl, 'directory'),
+  connectors: client(config.services.connectorsUrl, 'connectors'), trace: client(config.services.traceUrl, 'trace') }
 const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: runtime.logger })
 
 const app = buildApp({
@@ -40,6 +41,6 @@ const app = buildApp({
 })
 const address = await runService({
   app, host: config.http.host, port: config.http.port, shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics,
-  closers: [() => relay.stop(), () => upstream.consent.close(), () => upstream.traffic.close(), () => upstream.directory.close(), ...runtime.closers],
+  closers: [() => relay.stop(), () => upstream.consent.close(), () => upstream.traffic.close(), () => upstream.directory.close(), () => upstream.connectors.close(), () => upstream.trace.close(), ...runtime.closers],
 })
 runtime.logger.info({ address }, 'admin listening')

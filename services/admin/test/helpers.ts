@@ -25,6 +25,8 @@ export interface StartAdminOptions {
   consentUrl?: string
   trafficUrl?: string
   directoryUrl?: string
+  connectorsUrl?: string
+  traceUrl?: string
   /** The service-token key pair shared with the upstream services started by the test. */
   auth?: ReturnType<typeof testServiceAuth>
   timeouts?: Partial<SessionTimeouts>
@@ -56,6 +58,8 @@ export async function startAdmin(options: StartAdminOptions = {}) {
     consent: createInternalClient({ baseUrl: options.consentUrl ?? 'http://127.0.0.1:9', audience: 'consent', issuer, timeoutMs: 5_000 }),
     traffic: createInternalClient({ baseUrl: options.trafficUrl ?? 'http://127.0.0.1:9', audience: 'traffic', issuer, timeoutMs: 5_000 }),
     directory: createInternalClient({ baseUrl: options.directoryUrl ?? 'http://127.0.0.1:9', audience: 'directory', issuer, timeoutMs: 5_000 }),
+    connectors: createInternalClient({ baseUrl: options.connectorsUrl ?? 'http://127.0.0.1:9', audience: 'connectors', issuer, timeoutMs: 5_000 }),
+    trace: createInternalClient({ baseUrl: options.traceUrl ?? 'http://127.0.0.1:9', audience: 'trace', issuer, timeoutMs: 5_000 }),
   }
   const deps: AppDeps = { server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, pendingLoginS: timeouts.pendingS, ...(options.webDir ? { webDir: options.webDir } : {}) }
   const app: PonteServer = buildApp(deps)
@@ -95,6 +99,8 @@ export async function startAdmin(options: StartAdminOptions = {}) {
       await upstream.consent.close()
       await upstream.traffic.close()
       await upstream.directory.close()
+      await upstream.connectors.close()
+      await upstream.trace.close()
       const keys = await redis.keys(`${prefix}:*`)
       if (keys.length) await redis.del(...keys)
       redis.disconnect()

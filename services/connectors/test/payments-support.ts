@@ -8,6 +8,7 @@ import { createPgCore } from '../src/adapters/pg-core.ts'
 import { createConsentClient } from '../src/adapters/consent-client.ts'
 import { createPayments, type Payments } from '../src/adapters/pg-payments.ts'
 import { createPixSettlement, type PixSettlement } from '../src/adapters/pix-settlement.ts'
+import { createPgWebhookStore } from '../src/adapters/pg-webhooks.ts'
 import { createPaginationKeys } from '../src/domain/pagination.ts'
 import { brasiliaToday } from '../src/domain/dates.ts'
 import { demoId, DEMO_CUSTOMERS, DEMO_PIX_KEYS, seedDemoBank } from '../src/seed/demo-bank.ts'
@@ -153,6 +154,7 @@ export async function paymentsFixture(prefix: string): Promise<PaymentsFixture> 
     paginationKeys: createPaginationKeys(SECRET),
     publicBaseUrl: PUBLIC,
     brand: { brandName: 'Banco Ponte', companyCnpj: '12345678000195' },
+    webhooks: createPgWebhookStore(pool, { initialBackoffMs: 1_000, maxBackoffMs: 60_000, maxAgeMs: 3_600_000 }),
     clock: () => clock.now,
   })
   await app.ready()
