@@ -21,6 +21,7 @@ export {
 } from './events.ts'
 export type { Topic } from './events.ts'
 export { OrganisationChanged, SoftwareStatementRevoked, DirectoryEvent } from './directory-events.ts'
+export { ApiVersionKey, ApiVersionChanged, ApiCatalogEvent, ClientStatusChanged, ClientEvent } from './operations-events.ts'
 export {
   Cpf,
   Cnpj,

@@ -8,6 +8,9 @@ import { consentRoutes } from './routes/consents.routes.ts'
 import { participantRoutes } from './routes/participants.routes.ts'
 import { paymentRoutes } from './routes/payments.routes.ts'
 import { outageRoutes } from './routes/outages.routes.ts'
+import { catalogRoutes } from './routes/catalog.routes.ts'
+import type { CatalogStore } from './adapters/catalog-store.ts'
+import type { CatalogVersion } from './domain/api-catalog.ts'
 import { registerSecurity } from './adapters/http-security.ts'
 import { sessionRoutes } from './routes/session.routes.ts'
 import { staffRoutes } from './routes/staff.routes.ts'
@@ -25,6 +28,8 @@ export interface AppDeps {
   audit: AuditStore
   /** Internal APIs of the services the console drives (service tokens, never their databases). */
   upstream: { consent: InternalClient; traffic: InternalClient; directory: InternalClient; connectors: InternalClient; trace: InternalClient }
+  /** The API catalog: the gateway's route table by version, and the versions turned off or on. */
+  catalog: { versions: readonly CatalogVersion[]; store: CatalogStore }
   clock: { now(): Date }
   /** Seconds to enter the TOTP code after the password. */
   pendingLoginS: number
@@ -43,6 +48,7 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(participantRoutes, { directory: deps.upstream.directory })
   app.register(paymentRoutes, { connectors: deps.upstream.connectors, consent: deps.upstream.consent, audit: deps.audit })
   app.register(outageRoutes, { trace: deps.upstream.trace, audit: deps.audit })
+  app.register(catalogRoutes, deps.catalog)
   app.register(staffRoutes, { staff: deps.staff, sessions: deps.sessions, audit: deps.audit })
   app.register(auditRoutes, { audit: deps.audit })
   if (deps.webDir) app.register(webRoutes, { dir: deps.webDir })

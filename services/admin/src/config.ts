@@ -19,6 +19,8 @@ export const Env = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5).describe('Failed logins (password or code) per e-mail before the account is throttled for the window'),
   LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(20).describe('Failed logins per client address before the address is throttled for the window'),
   LOGIN_THROTTLE_WINDOW_S: z.coerce.number().int().min(10).default(900).describe('Login throttle window (seconds)'),
+  ROUTE_TABLE_FILE: z.string().min(1).optional().describe("The gateway's route table, the API catalog's source (default: services/gateway/src/routes.generated.json)"),
+  API_CATALOG_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('ponte.api-catalog.v1').describe('Kafka topic of API version changes (compacted; the gateway reads it from the beginning)'),
   CONSOLE_DIR: z.string().min(1).optional().describe('Directory of the built console app to serve (default: services/admin/web/dist, built by make install)'),
   SEED_DEMO_STAFF: envBoolean(false).describe('Create the demo staff accounts (README) at start-up; needs ALLOW_DEV_DEFAULTS, never in production'),
 })
@@ -36,6 +38,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     sessions: { idleS: e.SESSION_IDLE_TIMEOUT_S, absoluteS: e.SESSION_ABSOLUTE_TIMEOUT_S, pendingS: 300 },
     throttle: { perAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT, perAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS, windowS: e.LOGIN_THROTTLE_WINDOW_S },
     seedDemoStaff: e.SEED_DEMO_STAFF,
+    catalog: { routeTableFile: e.ROUTE_TABLE_FILE ?? fileURLToPath(new URL('../../gateway/src/routes.generated.json', import.meta.url)), topic: e.API_CATALOG_TOPIC },
     webDir: e.CONSOLE_DIR ?? fileURLToPath(new URL('../web/dist', import.meta.url)),
   })
 }

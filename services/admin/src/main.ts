@@ -2,6 +2,8 @@ import { bootService, createInternalClient, createOutboxRelay, orExit, runServic
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { createAuditStore } from './adapters/audit-store.ts'
+import { createCatalogStore } from './adapters/catalog-store.ts'
+import { loadCatalog } from './adapters/route-table-file.ts'
 import { createLoginThrottle } from './adapters/login-throttle.ts'
 import { createSessionStore } from './adapters/sessions.ts'
 import { createStaffStore } from './adapters/staff-store.ts'
@@ -35,6 +37,7 @@ const app = buildApp({
   sessions: createSessionStore(redis, config.sessions),
   throttle: createLoginThrottle(redis, config.throttle),
   upstream,
+  catalog: { versions: loadCatalog(config.catalog.routeTableFile), store: createCatalogStore(pool, audit, config.catalog.topic, clock) },
   clock,
   pendingLoginS: config.sessions.pendingS,
   webDir: config.webDir,

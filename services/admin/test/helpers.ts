@@ -4,6 +4,8 @@ import { createInternalClient, createPool, createRedis, migrate, type PonteServe
 import { testInfra, testLogger, testSchema, testServiceAuth } from '@ponte/testkit'
 import { buildApp, type AppDeps } from '../src/app.ts'
 import { createAuditStore, type AuditStore } from '../src/adapters/audit-store.ts'
+import { createCatalogStore } from '../src/adapters/catalog-store.ts'
+import { loadCatalog } from '../src/adapters/route-table-file.ts'
 import { CSRF_HEADER, PENDING_COOKIE, SESSION_COOKIE } from '../src/adapters/http-security.ts'
 import { createLoginThrottle } from '../src/adapters/login-throttle.ts'
 import { createSessionStore, type SessionTimeouts } from '../src/adapters/sessions.ts'
@@ -31,6 +33,8 @@ export interface StartAdminOptions {
   auth?: ReturnType<typeof testServiceAuth>
   timeouts?: Partial<SessionTimeouts>
   throttle?: { perAccount?: number; perAddress?: number }
+  /** The Kafka topic of API version changes (default: one of the test's own). */
+  catalogTopic?: string
   /** Serve the built browser app from this directory. */
   webDir?: string
 }
@@ -61,7 +65,9 @@ export async function startAdmin(options: StartAdminOptions = {}) {
     connectors: createInternalClient({ baseUrl: options.connectorsUrl ?? 'http://127.0.0.1:9', audience: 'connectors', issuer, timeoutMs: 5_000 }),
     trace: createInternalClient({ baseUrl: options.traceUrl ?? 'http://127.0.0.1:9', audience: 'trace', issuer, timeoutMs: 5_000 }),
   }
-  const deps: AppDeps = { server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, pendingLoginS: timeouts.pendingS, ...(options.webDir ? { webDir: options.webDir } : {}) }
+  const catalogTopic = options.catalogTopic ?? `test.api-catalog.${randomBytes(4).toString('hex')}`
+  const catalog = { versions: loadCatalog(fileURLToPath(new URL('../../gateway/src/routes.generated.json', import.meta.url))), store: createCatalogStore(pool, audit, catalogTopic, clock) }
+  const deps: AppDeps = { server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, catalog, pendingLoginS: timeouts.pendingS, ...(options.webDir ? { webDir: options.webDir } : {}) }
   const app: PonteServer = buildApp(deps)
   await app.ready()
 

@@ -29,6 +29,8 @@ export const API_ROUTES = [
   { method: 'POST', url: '/api/payments/:paymentId/cancel', needs: 'payments:cancel' },
   { method: 'GET', url: '/api/payment-consents/:consentId', needs: 'payments:read' },
 
+  { method: 'GET', url: '/api/catalog', needs: 'catalog:read' },
+  { method: 'PUT', url: '/api/catalog/:api/:version', needs: 'catalog:write' },
   { method: 'GET', url: '/api/outages', needs: 'catalog:read' },
   { method: 'POST', url: '/api/outages', needs: 'catalog:write' },
   { method: 'DELETE', url: '/api/outages/:outageId', needs: 'catalog:write' },
