@@ -1,3 +1,4 @@
+-- Up Migration
 -- The API versions an operator turned off or on in the console (absent: enabled, the default). Each change is
 -- published on ponte.api-catalog.v1 through the outbox in the same transaction; the gateway applies it.
 create table api_versions (
@@ -7,3 +8,6 @@ create table api_versions (
   changed_at timestamptz not null,
   note       text not null
 );
+
+-- Down Migration
+drop table api_versions;

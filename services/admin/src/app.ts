@@ -9,6 +9,7 @@ import { participantRoutes } from './routes/participants.routes.ts'
 import { paymentRoutes } from './routes/payments.routes.ts'
 import { outageRoutes } from './routes/outages.routes.ts'
 import { catalogRoutes } from './routes/catalog.routes.ts'
+import { clientRoutes } from './routes/clients.routes.ts'
 import type { CatalogStore } from './adapters/catalog-store.ts'
 import type { CatalogVersion } from './domain/api-catalog.ts'
 import { registerSecurity } from './adapters/http-security.ts'
@@ -27,7 +28,7 @@ export interface AppDeps {
   throttle: LoginThrottle
   audit: AuditStore
   /** Internal APIs of the services the console drives (service tokens, never their databases). */
-  upstream: { consent: InternalClient; traffic: InternalClient; directory: InternalClient; connectors: InternalClient; trace: InternalClient }
+  upstream: { consent: InternalClient; traffic: InternalClient; directory: InternalClient; connectors: InternalClient; trace: InternalClient; authServer: InternalClient }
   /** The API catalog: the gateway's route table by version, and the versions turned off or on. */
   catalog: { versions: readonly CatalogVersion[]; store: CatalogStore }
   clock: { now(): Date }
@@ -49,6 +50,7 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(paymentRoutes, { connectors: deps.upstream.connectors, consent: deps.upstream.consent, audit: deps.audit })
   app.register(outageRoutes, { trace: deps.upstream.trace, audit: deps.audit })
   app.register(catalogRoutes, deps.catalog)
+  app.register(clientRoutes, { authServer: deps.upstream.authServer, directory: deps.upstream.directory, audit: deps.audit })
   app.register(staffRoutes, { staff: deps.staff, sessions: deps.sessions, audit: deps.audit })
   app.register(auditRoutes, { audit: deps.audit })
   if (deps.webDir) app.register(webRoutes, { dir: deps.webDir })

@@ -29,6 +29,9 @@ export interface StartAdminOptions {
   directoryUrl?: string
   connectorsUrl?: string
   traceUrl?: string
+  authServerUrl?: string
+  /** Trust anchors of the auth-server's TLS certificate. */
+  authServerCa?: string
   /** The service-token key pair shared with the upstream services started by the test. */
   auth?: ReturnType<typeof testServiceAuth>
   timeouts?: Partial<SessionTimeouts>
@@ -64,6 +67,7 @@ export async function startAdmin(options: StartAdminOptions = {}) {
     directory: createInternalClient({ baseUrl: options.directoryUrl ?? 'http://127.0.0.1:9', audience: 'directory', issuer, timeoutMs: 5_000 }),
     connectors: createInternalClient({ baseUrl: options.connectorsUrl ?? 'http://127.0.0.1:9', audience: 'connectors', issuer, timeoutMs: 5_000 }),
     trace: createInternalClient({ baseUrl: options.traceUrl ?? 'http://127.0.0.1:9', audience: 'trace', issuer, timeoutMs: 5_000 }),
+    authServer: createInternalClient({ baseUrl: options.authServerUrl ?? 'http://127.0.0.1:9', audience: 'auth-server', issuer, timeoutMs: 5_000, ca: options.authServerCa }),
   }
   const catalogTopic = options.catalogTopic ?? `test.api-catalog.${randomBytes(4).toString('hex')}`
   const catalog = { versions: loadCatalog(fileURLToPath(new URL('../../gateway/src/routes.generated.json', import.meta.url))), store: createCatalogStore(pool, audit, catalogTopic, clock) }
@@ -107,6 +111,7 @@ export async function startAdmin(options: StartAdminOptions = {}) {
       await upstream.directory.close()
       await upstream.connectors.close()
       await upstream.trace.close()
+      await upstream.authServer.close()
       const keys = await redis.keys(`${prefix}:*`)
       if (keys.length) await redis.del(...keys)
       redis.disconnect()

@@ -1,3 +1,4 @@
+-- Up Migration
 -- Every status a Pix payment took, in order, written in the transaction that changes the status (the admin console's
 -- status history). Payments created before this table have their current status only.
 create table pix_payment_status_history (
@@ -12,3 +13,8 @@ create table pix_payment_status_history (
 create index pix_payment_status_history_payment on pix_payment_status_history (payment_id, seq);
 create index pix_payment_initiation_owner on pix_payment_initiation (owner_cpf, created_at);
 create index pix_payment_initiation_org on pix_payment_initiation (organisation_id, created_at);
+
+-- Down Migration
+drop index pix_payment_initiation_org;
+drop index pix_payment_initiation_owner;
+drop table pix_payment_status_history;

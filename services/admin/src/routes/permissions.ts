@@ -35,6 +35,10 @@ export const API_ROUTES = [
   { method: 'POST', url: '/api/outages', needs: 'catalog:write' },
   { method: 'DELETE', url: '/api/outages/:outageId', needs: 'catalog:write' },
 
+  { method: 'GET', url: '/api/clients', needs: 'participants:read' },
+  { method: 'POST', url: '/api/clients/:clientId/suspend', needs: 'clients:suspend' },
+  { method: 'POST', url: '/api/clients/:clientId/reinstate', needs: 'clients:suspend' },
+
   { method: 'GET', url: '/api/staff', needs: 'staff:read' },
   { method: 'POST', url: '/api/staff', needs: 'staff:write' },
   { method: 'PATCH', url: '/api/staff/:userId', needs: 'staff:write' },
