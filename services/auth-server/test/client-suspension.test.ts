@@ -1,54 +1,23 @@
-import { generateKeyPair, type CryptoKey as JoseKey } from 'jose'
-import * as oidc from 'openid-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ClientStatusChanged, topics } from '@ponte/contracts'
 import { SERVICE_TOKEN_HEADER } from '@ponte/platform'
-import { createDevCa, type DevCa } from '@ponte/pki'
-import { createTestTpp, listen, testLogger, testSchema, testServiceAuth, type TestTpp } from '@ponte/testkit'
-import { connectorsStandIn, consentStandIn, directoryStandIn, type DirectoryState } from './support/stand-ins.ts'
-import { signSsa, startAuthServer, startKeystore, type AuthServerHarness, type Keystore } from './support/harness.ts'
+import { testServiceAuth, type TestTpp } from '@ponte/testkit'
+import type { AuthServerHarness } from './support/harness.ts'
+import { startWithRegisteredClient } from './support/registered-client.ts'
 
 // A security administrator suspends a registered client from the admin console: the auth-server refuses it from the
 // next request on, tells the gateway through ponte.client.v1 (outbox), and serves it again once reinstated.
 describe('client suspension (internal API for the admin console)', () => {
-  const schema = testSchema('auth_suspension')
-  const { logger } = testLogger('auth-suspension-test')
   const auth = testServiceAuth()
-  const directoryState: DirectoryState = { ssaKey: undefined as unknown as JoseKey, organisations: new Map() }
-  let ca: DevCa
-  let keystore: Keystore
+  let w: Awaited<ReturnType<typeof startWithRegisteredClient>>
   let h: AuthServerHarness
   let tpp: TestTpp
-  const standIns: Array<{ close(): Promise<unknown> }> = []
   let clientId: string
-
   beforeAll(async () => {
-    ca = await createDevCa()
-    const ssaKey = await generateKeyPair('PS256')
-    directoryState.ssaKey = ssaKey.publicKey as unknown as JoseKey
-    keystore = await startKeystore(ca)
-    tpp = await createTestTpp(ca)
-    directoryState.organisations.set(tpp.orgId, { name: 'Org', cnpj: tpp.cnpj, status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }] })
-    const dir = directoryStandIn(logger, auth.verifier('directory'), ca, directoryState)
-    const con = consentStandIn(logger, auth.verifier('consent'), { consents: new Map() })
-    const conn = connectorsStandIn(logger, auth.verifier('connectors'), { customers: new Map() })
-    standIns.push(dir, con, conn)
-    h = await startAuthServer({
-      ca, schema, logger, issuer: auth.issuer('auth-server'), verifier: auth.verifier('auth-server'), jwksOrigins: [keystore.origin],
-      directoryUrl: await listen(dir), consentUrl: await listen(con), connectorsUrl: await listen(conn),
-    })
-    const ssa = await signSsa(ssaKey.privateKey as unknown as JoseKey, tpp, keystore)
-    const res = await tpp.fetch(`${h.issuer}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ software_statement: ssa, redirect_uris: ['https://tpp.example.com/cb'] }) })
-    expect(res.status).toBe(201)
-    clientId = ((await res.json()) as { client_id: string }).client_id
+    w = await startWithRegisteredClient(auth, 'auth_suspension')
+    ;({ h, tpp, clientId } = w)
   })
-  afterAll(async () => {
-    await h?.close()
-    for (const s of standIns) await s.close()
-    await tpp?.close()
-    keystore?.server.close()
-    await schema.drop()
-  })
+  afterAll(async () => { await w?.close() })
 
   const internal = async (method: string, path: string, body?: unknown, caller = 'admin') => {
     const res = await h.browserFetch(`${h.issuer}${path}`, {
@@ -57,7 +26,7 @@ describe('client suspension (internal API for the admin console)', () => {
     })
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & { clients?: Array<Record<string, unknown>> } }
   }
-  const token = async () => oidc.clientCredentialsGrant(await tpp.oidc(h.issuer, clientId), { scope: 'consents' })
+  const token = () => w.token()
 
   it('lists the registered client with its organisation and software statement', async () => {
     const list = await internal('GET', '/internal/clients')
@@ -66,7 +35,7 @@ describe('client suspension (internal API for the admin console)', () => {
   })
 
   it('suspend → the token request fails at once and ponte.client.v1 is enqueued; reinstate → tokens again', async () => {
-    expect((await token()).access_token).toBeTruthy()
+    expect(await token()).toBeTruthy()
     const suspended = await internal('POST', `/internal/clients/${clientId}/suspend`, { note: 'Chave comprometida', by: 'sec@bank.test' })
     expect(suspended.status).toBe(200)
     await expect(token()).rejects.toMatchObject({ error: 'invalid_client' })
@@ -79,7 +48,7 @@ describe('client suspension (internal API for the admin console)', () => {
     expect((await internal('POST', `/internal/clients/${clientId}/suspend`, { note: 'again', by: 'sec@bank.test' })).status).toBe(422)
 
     expect((await internal('POST', `/internal/clients/${clientId}/reinstate`, { note: 'Chave trocada', by: 'sec@bank.test' })).status).toBe(200)
-    expect((await token()).access_token).toBeTruthy()
+    expect(await token()).toBeTruthy()
     const events = await h.pool.query(`select payload from outbox where key = $1 order by seq`, [clientId])
     expect(events.rows.map((r) => ClientStatusChanged.parse(r.payload).data.suspended)).toEqual([true, false])
   })
@@ -89,6 +58,6 @@ describe('client suspension (internal API for the admin console)', () => {
     expect((await internal('GET', '/internal/clients', undefined, 'gateway')).status).toBe(403)
     expect((await internal('POST', '/internal/clients/nobody/suspend', { note: 'x y z', by: 'a' })).status).toBe(404)
     expect((await internal('POST', `/internal/clients/${clientId}/suspend`, { note: '', by: 'a' })).status).toBe(400)
-    expect((await token()).access_token).toBeTruthy()
+    expect(await token()).toBeTruthy()
   })
 })
