@@ -34,7 +34,7 @@ function Versions({ canChange }: { canChange: boolean }) {
       {list.error && <Alert color="red" role="alert">{t('common.error')} {list.error.message}</Alert>}
       {change.isSuccess && <Alert color="green" role="status">{t('catalog.changed')}</Alert>}
       {change.error && <Alert color="red" role="alert">{t('common.error')} {change.error.message}</Alert>}
-      <Table striped>
+      <Table>
         <Table.Thead>
           <Table.Tr>
             <Table.Th scope="col">{t('catalog.api')}</Table.Th><Table.Th scope="col">{t('catalog.version')}</Table.Th>
@@ -101,7 +101,7 @@ function Outages({ canChange }: { canChange: boolean }) {
       <Title order={2} id="outages-title">{t('outages.title')}</Title>
       {list.data && list.data.outages.length === 0 && <p>{t('outages.none')}</p>}
       {list.data && list.data.outages.length > 0 && (
-        <Table striped>
+        <Table>
           <Table.Thead>
             <Table.Tr>
               <Table.Th scope="col">{t('outages.starts')}</Table.Th><Table.Th scope="col">{t('outages.ends')}</Table.Th>

@@ -27,7 +27,7 @@ export function ClientsPage({ canSuspend }: { canSuspend: boolean }) {
       {list.error && <Alert color="red" role="alert">{t('common.error')} {list.error.message}</Alert>}
       {change.isSuccess && <Alert color="green" role="status">{t('clients.changed')}</Alert>}
       {change.error && <Alert color="red" role="alert">{t('common.error')} {change.error.message}</Alert>}
-      <Table striped>
+      <Table>
         <Table.Thead>
           <Table.Tr>
             <Table.Th scope="col">{t('clients.client')}</Table.Th><Table.Th scope="col">{t('clients.organisation')}</Table.Th>

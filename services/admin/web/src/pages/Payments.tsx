@@ -55,7 +55,7 @@ export function PaymentsPage({ canCancel }: { canCancel: boolean }) {
       {search.data && search.data.payments.length > 0 && (
         <>
           <Title order={2}>{t('payments.payments')}</Title>
-          <Table striped>
+          <Table>
             <Table.Thead>
               <Table.Tr>
                 <Table.Th scope="col">{t('payments.id')}</Table.Th><Table.Th scope="col">{t('payments.status')}</Table.Th>
@@ -80,7 +80,7 @@ export function PaymentsPage({ canCancel }: { canCancel: boolean }) {
       {search.data && search.data.consents.length > 0 && (
         <>
           <Title order={2}>{t('payments.consents')}</Title>
-          <Table striped>
+          <Table>
             <Table.Thead>
               <Table.Tr>
                 <Table.Th scope="col">{t('payments.id')}</Table.Th><Table.Th scope="col">{t('payments.status')}</Table.Th>
