@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKafka, createOutboxRelay, createPublisher, type OutboxRelay } from '@ponte/platform'
-import { testInfra, waitFor } from '@ponte/testkit'
+import { SERVICE_TOKEN_HEADER } from '@ponte/platform'
+import { serviceTestEnv, startServiceProcess, testInfra, testSchema, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
 import { startWithRegisteredClient } from '../../auth-server/test/support/registered-client.ts'
 import { startWorld, type Tpp, type World } from '../../gateway/test/harness.ts'
 import { startAdmin } from './helpers.ts'
@@ -12,18 +13,27 @@ const catalogTopic = `test.api-catalog.${randomUUID().slice(0, 8)}`
 const clientTopic = `test.client.${randomUUID().slice(0, 8)}`
 let world: World
 let gw: Awaited<ReturnType<World['startGateway']>>
+/** A gateway in front of the real consent service (the other one checks consents against a stand-in). */
+let withConsents: Awaited<ReturnType<World['startGateway']>>
 let tpp: Tpp
 let reg: Awaited<ReturnType<typeof startWithRegisteredClient>>
 let admin: Awaited<ReturnType<typeof startAdmin>>
 const relays: OutboxRelay[] = []
 let publisher: ReturnType<typeof createPublisher>
+let consent: ServiceProcess
+let consentSchema: TestSchema
 
 beforeAll(async () => {
   world = await startWorld()
+  // The real consent service behind this gateway: consents are created and checked there, revocations reach the
+  // gateway on ponte.consent.v1.
+  consentSchema = testSchema('consent_for_switches')
+  consent = await startServiceProcess('consent', { ...(await serviceTestEnv(world.auth.env)), DB_SCHEMA: consentSchema.name, PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0' })
   gw = await world.startGateway({ API_CATALOG_TOPIC: catalogTopic, CLIENT_TOPIC: clientTopic })
+  withConsents = await world.startGateway({ API_CATALOG_TOPIC: catalogTopic, CLIENT_TOPIC: clientTopic, CONSENT_URL: consent.address })
   tpp = await world.tpp('switches')
   reg = await startWithRegisteredClient(world.auth, 'admin_switches_auth', { clientTopic })
-  admin = await startAdmin({ auth: world.auth, catalogTopic, authServerUrl: reg.h.issuer, authServerCa: reg.ca.chainPem })
+  admin = await startAdmin({ auth: world.auth, catalogTopic, consentUrl: consent.address, authServerUrl: reg.h.issuer, authServerCa: reg.ca.chainPem })
   const kafka = createKafka({ brokers: testInfra().kafkaBrokers, clientId: 'admin-switches', logger: reg.logger })
   publisher = createPublisher(kafka)
   for (const pool of [admin.pool, reg.h.pool]) relays.push(createOutboxRelay({ pool, publisher, logger: reg.logger, intervalMs: 100 }))
@@ -34,6 +44,8 @@ afterAll(async () => {
   await admin?.close()
   await reg?.close()
   await world?.close()
+  await consent?.stop()
+  await consentSchema?.drop()
 })
 
 describe('API catalog', () => {
@@ -109,4 +121,38 @@ describe('participants and clients', () => {
     expect(await token()).toBeTruthy()
     await waitFor(async () => (await world.call(account, { agent: client.agent, token: existing })).status === 200, { what: 'the client served again' })
   })
+})
+
+describe('consents', () => {
+  it('a consent the TPP created through the gateway, revoked in the console: the TPP\'s next call through the gateway is refused', async () => {
+    const cpf = '76109277673'
+    const gwCall = (path: string, token: string, o: { method?: string; body?: string } = {}) =>
+      world.call(`${withConsents.url}${path}`, { agent: tpp.agent, token, ...(o.body ? { headers: { 'content-type': 'application/json' } } : {}), ...o })
+    // The TPP creates the consent with its client_credentials token, through the gateway, into the consent service.
+    const created = await gwCall('/open-banking/consents/v3/consents', await world.token(tpp, { scope: 'openid consents' }), {
+      method: 'POST', body: JSON.stringify({ data: { loggedUser: { document: { identification: cpf, rel: 'CPF' } }, permissions: ['ACCOUNTS_READ', 'ACCOUNTS_BALANCES_READ', 'RESOURCES_READ'] } }),
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const consentId = (created.body as { data: { consentId: string } }).data.consentId
+    // The customer authorises it (as the auth-server's journey does on the consent page).
+    const authorised = await fetch(`${consent.address}/internal/consents/${encodeURIComponent(consentId)}/authorise`, {
+      method: 'POST', headers: { 'content-type': 'application/json', [SERVICE_TOKEN_HEADER]: await world.auth.issuer('auth-server').sign('consent') },
+      body: JSON.stringify({ resources: [{ type: 'ACCOUNT', resourceId: 'acc-1' }], authenticatedUser: { cpf } }),
+    })
+    expect(authorised.status).toBe(200)
+    const token = await world.token(tpp, { consentId })
+    expect((await gwCall('/open-banking/accounts/v2/accounts/acc-1', token)).status).toBe(200)
+
+    const officer = await admin.login(await admin.user(['consent_officer']))
+    const revoked = await admin.app.inject({
+      method: 'POST', url: `/api/consents/${encodeURIComponent(consentId)}/revoke`, headers: officer.headers,
+      payload: { reason: 'CUSTOMER_MANUALLY_REVOKED', note: 'Cliente pediu na agência' },
+    })
+    expect(revoked.statusCode, revoked.body).toBe(200)
+    const refused = await waitFor(async () => { const r = await gwCall('/open-banking/accounts/v2/accounts/acc-1', token); return r.status === 401 ? r : undefined }, { what: 'the gateway to refuse the revoked consent' })
+    expect(refused.body.errors?.[0]?.code).toBe('CONSENT_NOT_AUTHORISED')
+    // The TPP reads the consent through the gateway: REJECTED by the USER.
+    const read = await gwCall(`/open-banking/consents/v3/consents/${encodeURIComponent(consentId)}`, await world.token(tpp, { scope: 'openid consents' }))
+    expect(read.body).toMatchObject({ data: { status: 'REJECTED', rejection: { rejectedBy: 'USER', reason: { code: 'CUSTOMER_MANUALLY_REVOKED' } } } })
+  }, 60_000)
 })
