@@ -108,10 +108,11 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
   const suffix = randomUUID().slice(0, 8)
   // The staff's switches (API versions off, clients suspended): compacted topics, read from the beginning.
   const controls = createOperatorControls()
+  // Their producers (admin, auth-server) may not have run yet; the subscription needs the topics to exist.
   await ensureTopics(kafka, [
     { topic: config.controls.catalogTopic, ...topicSettings[topics.apiCatalog] },
     { topic: config.controls.clientTopic, ...topicSettings[topics.client] },
-  ])
+  ]).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'operator control topics not ensured; the subscriptions retry'))
   const subscriptions = await Promise.all([
     subscribe({ kafka, groupId: `gateway-consents-${instance}-${suffix}`, topic: topics.consent, schema: ConsentEvent, logger: log,
       handler: async (e) => consents.invalidate(e.data.consentId) }),
