@@ -109,5 +109,5 @@ describe('the console in a browser', () => {
       expect(csp).toEqual([])
       await page.context().close()
     }
-  })
+  }, 60_000)
 })
