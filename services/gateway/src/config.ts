@@ -44,6 +44,10 @@ export const Env = z.object({
   EVENT_FLUSH_MS: z.coerce.number().int().min(1).default(200).describe('api-call event flush interval'),
   TRAFFIC_POLICY_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default(topics.trafficPolicy)
     .describe('Compacted topic of traffic policies (the one the traffic service publishes to)'),
+  API_CATALOG_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default(topics.apiCatalog)
+    .describe('Compacted topic of API versions turned off or on in the admin console (read from the beginning)'),
+  CLIENT_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default(topics.client)
+    .describe('Compacted topic of clients suspended or reinstated (published by the auth-server; read from the beginning)'),
   PUBLIC_BASE_URLS: envList(['https://localhost:8443', 'https://127.0.0.1:8443']).describe('Public base URLs of the gateway, comma-separated: a signed request\'s `aud` must be the endpoint\'s URL under one of them'),
   BANK_ORGANISATION_ID: z.string().min(1).max(40).default('9f0e2f3c-5b1a-4d8e-a6f7-0c1d2e3f4a5b').describe('Directory organisation id of the bank running Ponte: the `iss` of signed answers (the directory\'s BANK_ORGANISATION_ID)'),
   BANK_NAME: z.string().min(1).max(256).default('Banco Ponte Demo S.A.').describe('Registered name of the bank (CN of the development payload-signing certificate)'),
@@ -87,6 +91,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     organisations: { ttlMs: e.ORG_STATUS_TTL_MS, onDirectoryDown: e.ORG_CHECK_ON_DIRECTORY_DOWN },
     limits: { globalTpsDefault: e.GLOBAL_TPS_DEFAULT, onRedisDown: e.LIMITS_ON_REDIS_DOWN, policyTopic: e.TRAFFIC_POLICY_TOPIC },
     openData: { ttlMs: e.OPEN_DATA_CACHE_TTL_MS },
+    controls: { catalogTopic: e.API_CATALOG_TOPIC, clientTopic: e.CLIENT_TOPIC },
     regulator: { cacheTtlMs: e.REGULATOR_CACHE_TTL_MS, tpmPerIp: e.REGULATOR_TPM_PER_IP },
     events: { maxBuffered: e.EVENT_BUFFER_MAX, batchSize: e.EVENT_BATCH_SIZE, flushIntervalMs: e.EVENT_FLUSH_MS },
     instanceId: e.GATEWAY_INSTANCE_ID,

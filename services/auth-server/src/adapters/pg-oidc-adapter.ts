@@ -28,7 +28,8 @@ export function createPgAdapter(pool: Pool): PgAdapterFactory {
     const model = name
     const withdrawnFilter = model === 'Client'
       ? `and (m.org_id is null or not exists (select 1 from withdrawn_organisations w where w.org_id = m.org_id))
-         and not exists (select 1 from revoked_software_statements r where r.software_id = m.payload->>'software_id')`
+         and not exists (select 1 from revoked_software_statements r where r.software_id = m.payload->>'software_id')
+         and not exists (select 1 from suspended_clients s where s.client_id = m.id)`
       : ''
 
     async function findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {

@@ -100,6 +100,8 @@ export interface HarnessOptions {
   audience?: string
   /** Seals the stored keys; replicas sharing one schema share it (default: a fresh one). */
   masterKey?: Buffer
+  /** Topic of client suspensions (default `ponte.client.v1`). */
+  clientTopic?: string
 }
 
 /** Builds and starts the auth-server on https://127.0.0.1:<port>. */
@@ -148,6 +150,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
     csrfSecret: cookieSecret,
     bankName: 'Banco Ponte',
     oidc: { issuer: issuerUrl, accessTokenAudience: settings.accessTokenAudience },
+    ...(o.clientTopic ? { clientTopic: o.clientTopic } : {}),
   })
   await app.listen({ host: '127.0.0.1', port })
   const browser = new Agent({ connect: { ca: o.ca.chainPem } })

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { DomainError, enqueueEvent, ofbDateTime, ofbError, withTransaction, type Logger, type OfbErrorBody, type Pool, type PoolClient } from '@ponte/platform'
 import {
   PaymentCreated, PaymentStatusChanged, topics,
-  type CallerContext, type CorePixPayment, type CorePixRail, type InternalPaymentConsent, type PaymentsApiVersion, type PixPaymentStatus,
+  type CallerContext, type CorePixPayment, type CorePixRail, type InternalPayment, type InternalPaymentConsent, type PaymentStatusHistoryEntry, type PaymentsApiVersion, type PixPaymentStatus,
 } from '@ponte/contracts'
 import { brasiliaToday } from '../domain/dates.ts'
 import {
@@ -87,6 +87,19 @@ function toRecord(r: Row): PaymentRecord {
   return rec
 }
 
+/** A payment as the admin console sees it (the customer's documents in clear: the console masks them). */
+function staffView(r: Row): InternalPayment {
+  const p = toRecord(r)
+  return {
+    paymentId: p.paymentId, consentId: p.consentId, apiVersion: p.apiVersion, clientId: p.clientId, organisationId: r.organisation_id as string,
+    endToEndId: p.endToEndId, ownerCpf: r.owner_cpf as string, ...(r.owner_cnpj !== null ? { ownerCnpj: r.owner_cnpj as string } : {}),
+    localInstrument: p.localInstrument, amount: p.amount, currency: p.currency, paymentDate: p.paymentDate, status: p.status,
+    creditorName: ((r.creditor as { name?: string } | null)?.name) ?? '',
+    ...(p.rejectionReason ? { rejectionReason: p.rejectionReason } : {}), ...(p.cancellation ? { cancellation: p.cancellation } : {}),
+    createdAt: p.createdAt.toISOString(), statusUpdatedAt: p.statusUpdatedAt.toISOString(),
+  }
+}
+
 const COLS = `payment_id, consent_id, api_version, client_id, organisation_id, end_to_end_id, owner_cpf, owner_cnpj, debtor_resource_id, debtor_account, local_instrument,
   amount::text, currency, creditor_account, creditor, proxy, qr_code, transaction_identification, remittance_information, ibge_town_code, cnpj_initiator,
   authorisation_flow, to_char(payment_date, 'YYYY-MM-DD') as payment_date, status, rejection_code, rejection_detail, cancellation, created_at, status_updated_at`
@@ -110,6 +123,15 @@ export interface Payments {
   followSettlement(): Promise<number>
   /** Processes one payment if it is due (used right after a POST so an immediate payment answers ACPD). */
   process(paymentId: string): Promise<void>
+  /** The admin console's search (service token): newest first, at least one criterion. */
+  search(q: { paymentId?: string; consentId?: string; cpf?: string; organisationId?: string; limit: number }): Promise<InternalPayment[]>
+  /** Every status the payment took, oldest first. */
+  history(paymentId: string): Promise<PaymentStatusHistoryEntry[]>
+  /**
+   * Cancels a PDNG or SCHD payment on the payer's request made to the bank (staff): `CANC` with the reason the rules
+   * give and `cancelledFrom: DETENTORA`; 422 `PAGAMENTO_NAO_PERMITE_CANCELAMENTO` otherwise.
+   */
+  cancelForCustomer(paymentId: string): Promise<{ before: PixPaymentStatus; payment: InternalPayment }>
   /** Forgets idempotency keys past their 24 h; answers how many. */
   purgeExpiredKeys(): Promise<number>
 }
@@ -153,6 +175,8 @@ export function createPayments(o: PaymentsOptions): Payments {
       `update pix_payment_initiation set status = $2, rejection_code = $3, rejection_detail = $4, cancellation = $5, status_updated_at = $6 where payment_id = $1`,
       [r.payment_id, to, extra.rejection?.code ?? null, extra.rejection?.detail ?? null, extra.cancellation ? JSON.stringify(extra.cancellation) : null, at],
     )
+    const detail = extra.rejection ? { rejectionReason: extra.rejection } : extra.cancellation ? { cancellation: extra.cancellation } : null
+    await c.query(`insert into pix_payment_status_history (payment_id, status, previous_status, at, detail) values ($1, $2, $3, $4, $5)`, [r.payment_id, to, from, at, detail && JSON.stringify(detail)])
     const data: Record<string, unknown> = { ...eventBase(r, to, at), previousStatus: from }
     if (extra.rejection) data.rejectionReason = extra.rejection
     if (extra.cancellation) {
@@ -283,6 +307,7 @@ export function createPayments(o: PaymentsOptions): Payments {
             item.cnpjInitiator, item.authorisationFlow ?? null, date, status, now],
         )
         if (ins.rowCount !== 1) throw new DomainError('UNPROCESSABLE_ENTITY', `endToEndId ${item.endToEndId} já foi utilizado.`, { ofbCode: 'PARAMETRO_INVALIDO', title: 'Parâmetro inválido.' })
+        await c.query(`insert into pix_payment_status_history (payment_id, status, at) values ($1, $2, $3)`, [paymentId, status, now])
         await enqueueEvent(c, {
           topic: topics.payment, key: paymentId, schema: PaymentCreated,
           event: {
@@ -425,7 +450,7 @@ export function createPayments(o: PaymentsOptions): Payments {
   }
 
   /** Cancels a locked payment if it can be (docs/regulation/payments.md#payment-cancellation). */
-  async function cancelRow(c: PoolClient, r: Row, cancelledBy: { identification: string; rel: string }, now: Date): Promise<boolean> {
+  async function cancelRow(c: PoolClient, r: Row, cancelledBy: { identification: string; rel: string }, now: Date, cancelledFrom: 'INICIADORA' | 'DETENTORA' = 'INICIADORA'): Promise<boolean> {
     const reason = cancellationReason({ status: r.status as PixPaymentStatus, paymentDate: r.payment_date as string }, now)
     if (!reason) return false
     if (r.status === 'PDNG') {
@@ -435,7 +460,7 @@ export function createPayments(o: PaymentsOptions): Payments {
       const core = await o.rail.cancelPix(ownerOf(r), r.end_to_end_id as string)
       if (core?.status !== 'CANCELLED') return false
     }
-    await move(c, r, 'CANC', now, { cancellation: { reason, cancelledFrom: 'INICIADORA', cancelledAt: ofbDateTime(now), cancelledBy: { document: cancelledBy } } })
+    await move(c, r, 'CANC', now, { cancellation: { reason, cancelledFrom, cancelledAt: ofbDateTime(now), cancelledBy: { document: cancelledBy } } })
     return true
   }
 
@@ -496,6 +521,47 @@ export function createPayments(o: PaymentsOptions): Payments {
       if (outcome === 'taken') return replay((await remembered(o.pool, endpoint, input.idempotencyKey, ctx, hash, clock()))!)
       if (!Array.isArray(outcome)) return { status: 422, body: outcome.body }
       return { status: 'done', payments: await readPayments(o.pool, 'payment_id = any($1::text[])', [outcome]) }
+    },
+
+    async search(q) {
+      const where: string[] = []
+      const params: unknown[] = []
+      for (const [col, v] of [['payment_id', q.paymentId], ['consent_id', q.consentId], ['owner_cpf', q.cpf], ['organisation_id', q.organisationId]] as const) {
+        if (v === undefined) continue
+        params.push(v)
+        where.push(`${col} = $${params.length}`)
+      }
+      if (!where.length) throw new DomainError('INVALID_PARAMETER', 'give paymentId, consentId, cpf or organisationId')
+      params.push(q.limit)
+      const { rows } = await o.pool.query(`select ${COLS} from pix_payment_initiation where ${where.join(' and ')} order by created_at desc, payment_id limit $${params.length}`, params)
+      return rows.map(staffView)
+    },
+
+    async history(paymentId) {
+      const { rows } = await o.pool.query(`select status, previous_status, at, detail from pix_payment_status_history where payment_id = $1 order by seq`, [paymentId])
+      return rows.map((r: Row) => ({
+        status: r.status as PixPaymentStatus,
+        ...(r.previous_status !== null ? { previousStatus: r.previous_status as PixPaymentStatus } : {}),
+        at: (r.at as Date).toISOString(),
+        ...(r.detail !== null ? { detail: r.detail as Record<string, unknown> } : {}),
+      }))
+    },
+
+    async cancelForCustomer(paymentId) {
+      const now = clock()
+      const before = await withTransaction(o.pool, async (c) => {
+        const { rows } = await c.query(`select ${COLS} from pix_payment_initiation where payment_id = $1 for update`, [paymentId])
+        const r = rows[0] as Row | undefined
+        if (!r) throw new DomainError('NOT_FOUND', 'Pagamento não encontrado.')
+        const from = r.status as PixPaymentStatus
+        // The payer asked the bank (the DETENTORA's channel): the payer is who cancelled (payments-v4.0.1.yaml
+        // EnumPaymentCancellationFromType); the business, when the consent was a business's, is the payer.
+        const payer = r.owner_cnpj !== null ? { identification: r.owner_cnpj as string, rel: 'CNPJ' } : { identification: r.owner_cpf as string, rel: 'CPF' }
+        return (await cancelRow(c, r, payer, now, 'DETENTORA')) ? from : undefined
+      })
+      if (!before) throw notCancellable()
+      const [after] = await this.search({ paymentId, limit: 1 })
+      return { before, payment: after! }
     },
 
     async list(ctx, consentId, range) {
