@@ -22,9 +22,9 @@ describe('restricted outbound fetch (client jwks_uri)', () => {
     await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve))
     internalUrl = `http://127.0.0.1:${(internal.address() as AddressInfo).port}/latest/meta-data/`
     keystore = createHttpsServer({ cert: cert.chainPem, key: cert.privateKeyPem }, (req, res) => {
-      if (req.url === '/redirect') return res.writeHead(302, { location: internalUrl }).end()
-      if (req.url === '/redirect-same') return res.writeHead(302, { location: '/jwks' }).end()
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}')
+      const location = req.url === '/redirect' ? internalUrl : req.url === '/redirect-same' ? '/jwks' : undefined
+      if (location) res.writeHead(302, { location }).end()
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":[]}')
     })
     await new Promise<void>((resolve) => keystore.listen(0, '127.0.0.1', resolve))
     origin = `https://127.0.0.1:${(keystore.address() as AddressInfo).port}`
