@@ -109,6 +109,7 @@ describe('auth-server refusals: framework-level and hostile inputs in the OAuth 
     ['malformed JSON on /register', () => post('/register', 'application/json', '{"software_statement":'), 400, 'invalid_client_metadata'],
     ['empty JSON body on /register', () => post('/register', 'application/json', ''), 400, 'invalid_client_metadata'],
     ['unknown path', () => get('/nothing-here'), 404, 'invalid_request'],
+    ['a form posted to the interaction root', () => post('/interaction/', 'application/x-www-form-urlencoded', 'csrf=x&senha=%0D%0AX-Injected%3A+1'), 404, 'invalid_request'],
   ]
   it.each(table)('%s', async (_name, request, status, error) => {
     const res = await request()

@@ -138,11 +138,13 @@ async function consoleLogin(): Promise<{ cookie: string; csrf: string }> {
 
 
 /** Sends `h` and checks the answer; a hang fails. */
-async function exchange(surface: string, base: string, h: Hostile, tls: boolean): Promise<RawResponse> {
+async function exchange(surface: string, base: string, h: Hostile, tls: 'mtls' | 'tls' | 'plain'): Promise<RawResponse> {
   const head = Buffer.from(`${h.head.join('\r\n')}\r\n\r\n`, 'latin1')
   const res = await rawRequest(base, [head, h.body], {
     timeoutMs: HANG_MS, closeWaitMs: 0,
-    ...(tls ? { tls: { cert: a.tpp.certificate.chainPem, key: a.tpp.certificate.privateKeyPem, ca: stack.pki.caBundlePem, servername: 'localhost' } } : {}),
+    ...(tls === 'mtls' ? { tls: { cert: a.tpp.certificate.chainPem, key: a.tpp.certificate.privateKeyPem, ca: stack.pki.caBundlePem, servername: 'localhost' } } : {}),
+    // The customer's browser: TLS without a client certificate.
+    ...(tls === 'tls' ? { tls: { ca: stack.pki.caBundlePem, servername: 'localhost' } } : {}),
   }).catch((err: unknown) => { throw new Error(`${surface} ${h.label}: no answer within ${HANG_MS} ms (${String(err)})\n${h.head[0]}`) })
   const tally = tallies.get(surface) ?? { inputs: 0, byStatus: new Map() }
   tally.inputs++
@@ -272,7 +274,7 @@ describe('hostile input, each service as a process', () => {
   it(`regulated APIs through the gateway: ${RUNS.regulated} inputs over ${routes.length} routes, each a non-5xx answer, refusals in the OFB envelope`, async () => {
     await fc.assert(fc.asyncProperty(regulatedInputs(), async (make) => {
       const h = await make()
-      const res = await exchange('regulated (gateway)', stack.gatewayUrl, h, true)
+      const res = await exchange('regulated (gateway)', stack.gatewayUrl, h, 'mtls')
       if (res.status >= 400) expectOfbEnvelope(res, `${h.label} ${h.head[0]}`)
     }), { numRuns: RUNS.regulated, seed: fuzzSeed(), endOnFailure: true })
   }, 600_000)
@@ -329,7 +331,7 @@ describe('hostile input, each service as a process', () => {
     ]
     await fc.assert(fc.asyncProperty(fc.oneof(...kinds), async (make) => {
       const h = await make()
-      const res = await exchange('OAuth (auth-server)', stack.authIssuer, h, true)
+      const res = await exchange('OAuth (auth-server)', stack.authIssuer, h, 'mtls')
       const where = `${h.label} ${h.head[0]} → ${res.status} ${res.body.slice(0, 300)}`
       if (res.status >= 400 && (h.json || /^application\/json/.test(res.headers['content-type'] ?? ''))) {
         expect(res.headers['content-type'], where).toMatch(/^application\/json/)
@@ -361,7 +363,7 @@ describe('hostile input, each service as a process', () => {
           return { label: `journey ${step}`, strict: false, head: [`POST /interaction/${id}${step ? `/${step}` : ''} HTTP/1.1`, 'Host: localhost', 'Connection: close', `Cookie: ${cookies}`, `Content-Type: ${type}`, `Content-Length: ${Buffer.byteLength(body)}`], body }
         })
       await fc.assert(fc.asyncProperty(input, async (h) => {
-        const res = await exchange('journey forms (auth-server)', stack.authIssuer, h, false)
+        const res = await exchange('journey forms (auth-server)', stack.authIssuer, h, 'tls')
         expect(res.body, h.head[0]).not.toContain(DEMO_PASSWORD)
       }), { numRuns: RUNS.journey, seed: fuzzSeed(), endOnFailure: true })
     } finally {
@@ -395,7 +397,7 @@ describe('hostile input, each service as a process', () => {
         }
       }))
     await fc.assert(fc.asyncProperty(input, async (h) => {
-      const res = await exchange('console API (admin)', stack.adminUrl, h, false)
+      const res = await exchange('console API (admin)', stack.adminUrl, h, 'plain')
       if (res.status >= 400) expectOfbEnvelope(res, `${h.label} ${h.head[0]}`)
     }), { numRuns: RUNS.console, seed: fuzzSeed(), endOnFailure: true })
     // The session the inputs used still works (no input signed the administrator out or disabled them).
