@@ -90,6 +90,12 @@ describe('auth-server refusals: framework-level and hostile inputs in the OAuth 
     expect(res.closed).toBe(true)
   })
 
+  it('answers CONNECT (a proxy tunnel) with 405 in the OAuth shape instead of dropping the connection', async () => {
+    const res = await send(['CONNECT /jwks/x HTTP/1.1', `Host: ${host()}`])
+    expectOAuth(res, 405, 'invalid_request')
+    expect(res.closed).toBe(true)
+  })
+
   // Each framework-level refusal, on each kind of OAuth endpoint.
   const table: Array<[string, () => Promise<RawResponse>, number, string?]> = [
     ['bad URL encoding', () => get('/register/%E0%A4%A'), 400, 'invalid_request'],

@@ -456,7 +456,9 @@ describe('hostile input, each service as a process', () => {
       return
     }
     for (const url of [stack.gatewayUrl, stack.authIssuer, stack.sandboxUrl]) {
-      const findings = await scanTls(testssl, url, stack.pki.files.caBundle)
+      let findings = await scanTls(testssl, url, stack.pki.files.caBundle)
+      // On a loaded machine a single handshake of the scan can fail to connect: that check is inconclusive, run again.
+      if (findings.some((f) => /connect problem/.test(f))) findings = await scanTls(testssl, url, stack.pki.files.caBundle)
       expect(findings, url).toEqual([])
     }
   }, 600_000)
@@ -466,7 +468,7 @@ describe('OWASP API Security Top 10 checks that need the whole platform (docs/se
   it("API1: one client's registration access token does not open another client's registration", async () => {
     for (const method of ['GET', 'PUT', 'DELETE']) {
       const res = await a.tpp.fetch(`${stack.authIssuer}/register/${clientB.client_id}`, {
-        method, headers: { authorization: `Bearer ${clientA.registration_access_token}`, 'content-type': 'application/json' },
+        method, headers: { authorization: `Bearer ${clientA.registration_access_token}`, ...(method === 'PUT' ? { 'content-type': 'application/json' } : {}) },
         ...(method === 'PUT' ? { body: JSON.stringify({ software_statement: await a.ssa(), redirect_uris: ['https://evil.example/cb'] }) } : {}),
       })
       const body = await res.json() as Record<string, unknown>
@@ -570,7 +572,10 @@ describe('OWASP API Security Top 10 checks that need the whole platform (docs/se
         }
       }
     }
-    probes.push(['GET', '/internal/info'], ['GET', '/metrics'], ['GET', '/open-banking'], ['GET', '/open-banking/'], ['GET', '/swagger.json'], ['GET', '/docs'], ['GET', '/.env'], ['GET', '/open-banking/consents/v3'])
+    // The platform's own internal route answers only a service token (401 to anyone else).
+    const internal = await a.tpp.fetch(`${stack.gatewayUrl}/internal/info`, { headers: { authorization: `Bearer ${tokens.consent}` } })
+    expect(internal.status).toBe(401)
+    probes.push(['GET', '/metrics'], ['GET', '/open-banking'], ['GET', '/open-banking/'], ['GET', '/swagger.json'], ['GET', '/docs'], ['GET', '/.env'], ['GET', '/open-banking/consents/v3'])
     expect(probes.length).toBeGreaterThan(40)
     for (const [method, path] of probes) {
       const target = path.replace(/\{\w+\}/g, 'x1')
