@@ -90,6 +90,12 @@ describe('auth-server refusals: framework-level and hostile inputs in the OAuth 
     expect(res.closed).toBe(true)
   })
 
+  it('answers an authorization request for a client id holding NUL with the error page (400), not 500', async () => {
+    const res = await get('/auth?client_id=a%00b&response_type=code%20id_token&scope=openid')
+    expect(res.status, res.body).toBe(400)
+    expect(res.headers['content-type']).toMatch(/^text\/html/)
+  })
+
   it('answers CONNECT (a proxy tunnel) with 405 in the OAuth shape instead of dropping the connection', async () => {
     const res = await send(['CONNECT /jwks/x HTTP/1.1', `Host: ${host()}`])
     expectOAuth(res, 405, 'invalid_request')

@@ -260,6 +260,130 @@ function smugglingInputs(route: () => Route, token: () => string): fc.Arbitrary<
   }))
 }
 
+describe('OWASP API Security Top 10 checks that need the whole platform (docs/security/owasp-api-top10.md)', () => {
+  it("API1: one client's registration access token does not open another client's registration", async () => {
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const res = await a.tpp.fetch(`${stack.authIssuer}/register/${clientB.client_id}`, {
+        method, headers: { authorization: `Bearer ${clientA.registration_access_token}`, ...(method === 'PUT' ? { 'content-type': 'application/json' } : {}) },
+        ...(method === 'PUT' ? { body: JSON.stringify({ software_statement: await a.ssa(), redirect_uris: ['https://evil.example/cb'] }) } : {}),
+      })
+      const body = await res.json() as Record<string, unknown>
+      expect([401, 403], `${method}: ${JSON.stringify(body)}`).toContain(res.status)
+      expect(body.error).toEqual(expect.any(String))
+    }
+    const still = await a.tpp.fetch(`${stack.authIssuer}/register/${clientB.client_id}`, { headers: { authorization: `Bearer ${clientB.registration_access_token}` } })
+    expect(((await still.json()) as { redirect_uris: string[] }).redirect_uris).toEqual([REDIRECT])
+  })
+
+  it('API3: DCR takes no property the software statement or the server decides (id, scopes beyond the roles, keys, auth method)', async () => {
+    const dados = await onboardTpp(stack, 'Fintech Só Dados', ['DADOS'])
+    try {
+      const res = await dados.tpp.fetch(`${stack.authIssuer}/register`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          software_statement: await dados.ssa(), redirect_uris: [REDIRECT], client_id: 'chosen-by-the-tpp', client_secret: 'chosen-secret',
+          registration_access_token: 'chosen-token', scope: 'openid accounts consents payments', jwks_uri: 'https://evil.example/jwks',
+          software_roles: ['PAGTO', 'DADOS'], organisation_id: a.organisationId,
+        }),
+      })
+      const body = await res.json() as Record<string, string>
+      if (res.status === 201) {
+        expect(body.client_id).not.toBe('chosen-by-the-tpp')
+        expect(body.registration_access_token).not.toBe('chosen-token')
+        expect(body.client_secret).toBeUndefined()
+        expect(body.scope.split(' ')).not.toContain('payments')
+        expect(body.jwks_uri).not.toContain('evil.example')
+        expect(body.token_endpoint_auth_method).toBe('private_key_jwt')
+      } else {
+        expect(res.status, JSON.stringify(body)).toBe(400)
+        expect(body.error).toMatch(/^invalid_/)
+      }
+      // Whatever the registration says, the client cannot get a payments token.
+      if (res.status === 201) {
+        const config = await dados.tpp.oidc(stack.authIssuer, body.client_id)
+        await expect(oidc.clientCredentialsGrant(config, { scope: 'payments' })).rejects.toMatchObject({ error: expect.stringMatching(/invalid_scope|invalid_request|unauthorized_client/) })
+      }
+    } finally {
+      await dados.tpp.close()
+    }
+  })
+
+  it('API3: a consent body cannot set its own id, status, dates or rejection', async () => {
+    const res = await gatewayJson('POST', '/open-banking/consents/v3/consents', tokens.consents!, {
+      data: {
+        loggedUser: { document: { identification: DEMO_CPF, rel: 'CPF' } }, permissions: DATA_PERMISSIONS,
+        consentId: 'urn:evil:chosen', status: 'AUTHORISED', creationDateTime: '2020-01-01T00:00:00Z', statusUpdateDateTime: '2020-01-01T00:00:00Z',
+        rejection: { rejectedBy: 'USER', reason: { code: 'CUSTOMER_MANUALLY_REJECTED' } }, clientId: clientB.client_id,
+      },
+    })
+    if (res.status === 201) {
+      const data = res.body.data as Record<string, string>
+      expect(data.consentId).not.toBe('urn:evil:chosen')
+      expect(data.status).toBe('AWAITING_AUTHORISATION')
+      expect(data.creationDateTime).not.toBe('2020-01-01T00:00:00Z')
+      expect(data).not.toHaveProperty('rejection')
+      // It is the calling client's, not the one named in the body.
+      expect((await gatewayJson('GET', `/open-banking/consents/v3/consents/${encodeURIComponent(data.consentId!)}`, tokens.consents!)).status).toBe(200)
+    } else {
+      expect(res.status, JSON.stringify(res.body)).toBe(400)
+    }
+  })
+
+  it('API3: a payment consent body cannot set its own id or status', async () => {
+    const path = '/open-banking/payments/v4/consents'
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
+    const body = await signedBody(path, {
+      data: {
+        loggedUser: { document: { identification: DEMO_CPF, rel: 'CPF' } },
+        creditor: { personType: 'PESSOA_NATURAL', cpfCnpj: '58764789000137', name: 'Marco Antonio de Brito' },
+        payment: { type: 'PIX', date: tomorrow, currency: 'BRL', amount: '100.12', details: { localInstrument: 'MANU', creditorAccount: { ispb: '12345678', issuer: '1774', number: '1234567890', accountType: 'CACC' } } },
+        consentId: 'urn:evil:payment', status: 'AUTHORISED', creationDateTime: '2020-01-01T00:00:00Z',
+      },
+    })
+    const res = await a.tpp.fetch(`${stack.gatewayUrl}${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${tokens.payments}`, 'content-type': 'application/jwt', 'x-fapi-interaction-id': randomUUID(), 'x-idempotency-key': randomUUID() } })
+    const text = await res.text()
+    expect([201, 400, 422], text).toContain(res.status)
+    if (res.status === 201) {
+      const data = (decodeJwt(text) as { data: Record<string, string> }).data
+      expect(data.consentId).not.toBe('urn:evil:payment')
+      expect(data.status).toBe('AWAITING_AUTHORISATION')
+    }
+  })
+
+  it('API9: only the routed API versions answer; every other official path, older majors and internal paths are 404', async () => {
+    const routed = new Set(routes.map((r) => `${r.method} ${r.path}`))
+    const probes: Array<[string, string]> = []
+    for (const file of readdirSync(new URL('../../../specs/ofb/', import.meta.url)).filter((f) => f.endsWith('.yaml'))) {
+      const doc = specOperationDoc(file)
+      const base = (doc.servers as Array<{ url: string }> | undefined)?.[0]?.url
+      if (!base || !base.includes('/open-banking/')) continue // directory and DCR specs are not served by the gateway
+      const prefix = new URL(base).pathname
+      for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+        for (const method of Object.keys(ops).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))) {
+          const full = `${prefix}${path}`
+          if (!routed.has(`${method.toUpperCase()} ${full}`)) probes.push([method.toUpperCase(), full])
+          // The previous major of every routed API is not served.
+          const older = full.replace(/\/v(\d+)\//, (_m, v: string) => `/v${Number(v) - 1}/`)
+          if (!routed.has(`${method.toUpperCase()} ${older}`) && /\/v[1-9]\//.test(full)) probes.push([method.toUpperCase(), older])
+        }
+      }
+    }
+    // The platform's own internal route answers only a service token (401 to anyone else).
+    const internal = await a.tpp.fetch(`${stack.gatewayUrl}/internal/info`, { headers: { authorization: `Bearer ${tokens.consent}` } })
+    expect(internal.status).toBe(401)
+    probes.push(['GET', '/metrics'], ['GET', '/open-banking'], ['GET', '/open-banking/'], ['GET', '/swagger.json'], ['GET', '/docs'], ['GET', '/.env'], ['GET', '/open-banking/consents/v3'])
+    expect(probes.length).toBeGreaterThan(40)
+    for (const [method, path] of probes) {
+      const target = path.replace(/\{\w+\}/g, 'x1')
+      const res = await a.tpp.fetch(`${stack.gatewayUrl}${target}`, { method, headers: { authorization: `Bearer ${tokens.consent}`, 'x-fapi-interaction-id': randomUUID(), ...(method === 'GET' || method === 'DELETE' ? {} : { 'content-type': 'application/json' }) }, ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}' }) })
+      const body = await res.json() as { errors?: Array<{ code: string }> }
+      // 405 when the path is routed for another method (the Allow header names it), else 404.
+      expect([404, 405], `${method} ${target}: ${res.status} ${JSON.stringify(body)}`).toContain(res.status)
+      expect(body.errors?.[0]?.code, `${method} ${target}`).toMatch(/^(NOT_FOUND|METHOD_NOT_ALLOWED)$/)
+    }
+  })
+})
+
 describe('hostile input, each service as a process', () => {
   beforeEach(() => {
     // On failure, what each service said last (warnings and errors) is the first thing to read.
@@ -452,7 +576,7 @@ describe('hostile input, each service as a process', () => {
     if (!testssl) {
       // CI installs it (.ci/run); a developer's machine without it is told, not failed.
       if (process.env.CI) throw new Error('testssl.sh is not installed (apt-get install testssl.sh)')
-      console.warn('testssl.sh is not installed: the TLS scan is skipped (apt-get install testssl.sh)')
+      console.error('testssl.sh is not installed: the TLS scan is skipped (apt-get install testssl.sh)')
       return
     }
     for (const url of [stack.gatewayUrl, stack.authIssuer, stack.sandboxUrl]) {
@@ -464,130 +588,6 @@ describe('hostile input, each service as a process', () => {
   }, 600_000)
 })
 
-describe('OWASP API Security Top 10 checks that need the whole platform (docs/security/owasp-api-top10.md)', () => {
-  it("API1: one client's registration access token does not open another client's registration", async () => {
-    for (const method of ['GET', 'PUT', 'DELETE']) {
-      const res = await a.tpp.fetch(`${stack.authIssuer}/register/${clientB.client_id}`, {
-        method, headers: { authorization: `Bearer ${clientA.registration_access_token}`, ...(method === 'PUT' ? { 'content-type': 'application/json' } : {}) },
-        ...(method === 'PUT' ? { body: JSON.stringify({ software_statement: await a.ssa(), redirect_uris: ['https://evil.example/cb'] }) } : {}),
-      })
-      const body = await res.json() as Record<string, unknown>
-      expect([401, 403], `${method}: ${JSON.stringify(body)}`).toContain(res.status)
-      expect(body.error).toEqual(expect.any(String))
-    }
-    const still = await a.tpp.fetch(`${stack.authIssuer}/register/${clientB.client_id}`, { headers: { authorization: `Bearer ${clientB.registration_access_token}` } })
-    expect(((await still.json()) as { redirect_uris: string[] }).redirect_uris).toEqual([REDIRECT])
-  })
-
-  it('API3: DCR takes no property the software statement or the server decides (id, scopes beyond the roles, keys, auth method)', async () => {
-    const dados = await onboardTpp(stack, 'Fintech Só Dados', ['DADOS'])
-    try {
-      const res = await dados.tpp.fetch(`${stack.authIssuer}/register`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          software_statement: await dados.ssa(), redirect_uris: [REDIRECT], client_id: 'chosen-by-the-tpp', client_secret: 'chosen-secret',
-          registration_access_token: 'chosen-token', scope: 'openid accounts consents payments', jwks_uri: 'https://evil.example/jwks',
-          software_roles: ['PAGTO', 'DADOS'], organisation_id: a.organisationId,
-        }),
-      })
-      const body = await res.json() as Record<string, string>
-      if (res.status === 201) {
-        expect(body.client_id).not.toBe('chosen-by-the-tpp')
-        expect(body.registration_access_token).not.toBe('chosen-token')
-        expect(body.client_secret).toBeUndefined()
-        expect(body.scope.split(' ')).not.toContain('payments')
-        expect(body.jwks_uri).not.toContain('evil.example')
-        expect(body.token_endpoint_auth_method).toBe('private_key_jwt')
-      } else {
-        expect(res.status, JSON.stringify(body)).toBe(400)
-        expect(body.error).toMatch(/^invalid_/)
-      }
-      // Whatever the registration says, the client cannot get a payments token.
-      if (res.status === 201) {
-        const config = await dados.tpp.oidc(stack.authIssuer, body.client_id)
-        await expect(oidc.clientCredentialsGrant(config, { scope: 'payments' })).rejects.toMatchObject({ error: expect.stringMatching(/invalid_scope|invalid_request|unauthorized_client/) })
-      }
-    } finally {
-      await dados.tpp.close()
-    }
-  })
-
-  it('API3: a consent body cannot set its own id, status, dates or rejection', async () => {
-    const res = await gatewayJson('POST', '/open-banking/consents/v3/consents', tokens.consents!, {
-      data: {
-        loggedUser: { document: { identification: DEMO_CPF, rel: 'CPF' } }, permissions: DATA_PERMISSIONS,
-        consentId: 'urn:evil:chosen', status: 'AUTHORISED', creationDateTime: '2020-01-01T00:00:00Z', statusUpdateDateTime: '2020-01-01T00:00:00Z',
-        rejection: { rejectedBy: 'USER', reason: { code: 'CUSTOMER_MANUALLY_REJECTED' } }, clientId: clientB.client_id,
-      },
-    })
-    if (res.status === 201) {
-      const data = res.body.data as Record<string, string>
-      expect(data.consentId).not.toBe('urn:evil:chosen')
-      expect(data.status).toBe('AWAITING_AUTHORISATION')
-      expect(data.creationDateTime).not.toBe('2020-01-01T00:00:00Z')
-      expect(data).not.toHaveProperty('rejection')
-      // It is the calling client's, not the one named in the body.
-      expect((await gatewayJson('GET', `/open-banking/consents/v3/consents/${encodeURIComponent(data.consentId!)}`, tokens.consents!)).status).toBe(200)
-    } else {
-      expect(res.status, JSON.stringify(res.body)).toBe(400)
-    }
-  })
-
-  it('API3: a payment consent body cannot set its own id or status', async () => {
-    const path = '/open-banking/payments/v4/consents'
-    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
-    const body = await signedBody(path, {
-      data: {
-        loggedUser: { document: { identification: DEMO_CPF, rel: 'CPF' } },
-        creditor: { personType: 'PESSOA_NATURAL', cpfCnpj: '58764789000137', name: 'Marco Antonio de Brito' },
-        payment: { type: 'PIX', date: tomorrow, currency: 'BRL', amount: '100.12', details: { localInstrument: 'MANU', creditorAccount: { ispb: '12345678', issuer: '1774', number: '1234567890', accountType: 'CACC' } } },
-        consentId: 'urn:evil:payment', status: 'AUTHORISED', creationDateTime: '2020-01-01T00:00:00Z',
-      },
-    })
-    const res = await a.tpp.fetch(`${stack.gatewayUrl}${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${tokens.payments}`, 'content-type': 'application/jwt', 'x-fapi-interaction-id': randomUUID(), 'x-idempotency-key': randomUUID() } })
-    const text = await res.text()
-    expect([201, 400, 422], text).toContain(res.status)
-    if (res.status === 201) {
-      const data = (decodeJwt(text) as { data: Record<string, string> }).data
-      expect(data.consentId).not.toBe('urn:evil:payment')
-      expect(data.status).toBe('AWAITING_AUTHORISATION')
-    }
-  })
-
-  it('API9: only the routed API versions answer; every other official path, older majors and internal paths are 404', async () => {
-    const routed = new Set(routes.map((r) => `${r.method} ${r.path}`))
-    const probes: Array<[string, string]> = []
-    for (const file of readdirSync(new URL('../../../specs/ofb/', import.meta.url)).filter((f) => f.endsWith('.yaml'))) {
-      const doc = specOperationDoc(file)
-      const base = (doc.servers as Array<{ url: string }> | undefined)?.[0]?.url
-      if (!base || !base.includes('/open-banking/')) continue // directory and DCR specs are not served by the gateway
-      const prefix = new URL(base).pathname
-      for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
-        for (const method of Object.keys(ops).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))) {
-          const full = `${prefix}${path}`
-          if (!routed.has(`${method.toUpperCase()} ${full}`)) probes.push([method.toUpperCase(), full])
-          // The previous major of every routed API is not served.
-          const older = full.replace(/\/v(\d+)\//, (_m, v: string) => `/v${Number(v) - 1}/`)
-          if (!routed.has(`${method.toUpperCase()} ${older}`) && /\/v[1-9]\//.test(full)) probes.push([method.toUpperCase(), older])
-        }
-      }
-    }
-    // The platform's own internal route answers only a service token (401 to anyone else).
-    const internal = await a.tpp.fetch(`${stack.gatewayUrl}/internal/info`, { headers: { authorization: `Bearer ${tokens.consent}` } })
-    expect(internal.status).toBe(401)
-    probes.push(['GET', '/metrics'], ['GET', '/open-banking'], ['GET', '/open-banking/'], ['GET', '/swagger.json'], ['GET', '/docs'], ['GET', '/.env'], ['GET', '/open-banking/consents/v3'])
-    expect(probes.length).toBeGreaterThan(40)
-    for (const [method, path] of probes) {
-      const target = path.replace(/\{\w+\}/g, 'x1')
-      const res = await a.tpp.fetch(`${stack.gatewayUrl}${target}`, { method, headers: { authorization: `Bearer ${tokens.consent}`, 'x-fapi-interaction-id': randomUUID(), ...(method === 'GET' || method === 'DELETE' ? {} : { 'content-type': 'application/json' }) }, ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}' }) })
-      const body = await res.json() as { errors?: Array<{ code: string }> }
-      // 405 when the path is routed for another method (the Allow header names it), else 404.
-      expect([404, 405], `${method} ${target}: ${res.status} ${JSON.stringify(body)}`).toContain(res.status)
-      expect(body.errors?.[0]?.code, `${method} ${target}`).toMatch(/^(NOT_FOUND|METHOD_NOT_ALLOWED)$/)
-    }
-  })
-})
-
 /** The parsed OpenAPI document of a file in specs/ofb/. */
 function specOperationDoc(file: string): Record<string, unknown> {
   return specValidator(file).doc
@@ -596,7 +596,8 @@ function specOperationDoc(file: string): Record<string, unknown> {
 /** The CPFs and CNPJs with valid check digits in `text` (11 or 14 digits standing alone). */
 function documents(text: string): string[] {
   const out: string[] = []
-  for (const m of text.matchAll(/(?<![\d.])(\d{3}\.?\d{3}\.?\d{3}-?\d{2}|\d{2}\.?\d{3}\.?\d{3}\/?\d{4}-?\d{2})(?![\d])/g)) {
+  // Standing alone: not inside a UUID, a hex string or a longer number.
+  for (const m of text.matchAll(/(?<![0-9A-Za-z_.-])(\d{3}\.?\d{3}\.?\d{3}-?\d{2}|\d{2}\.?\d{3}\.?\d{3}\/?\d{4}-?\d{2})(?![0-9A-Za-z_])/g)) {
     const digits = m[1]!.replace(/\D/g, '')
     if (digits.length === 11 ? validCpf(digits) : digits.length === 14 && validCnpj(digits)) out.push(digits)
   }
