@@ -98,6 +98,7 @@ function stringFromSchema(schema: Json): fc.Arbitrary<string> {
     case 'uri': case 'url': return fc.webUrl()
     case 'email': return fc.emailAddress()
     case 'uuid': return fc.uuid()
+    default: break
   }
   if (typeof schema.pattern === 'string') {
     try {
