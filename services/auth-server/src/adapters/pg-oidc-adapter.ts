@@ -33,6 +33,9 @@ export function createPgAdapter(pool: Pool): PgAdapterFactory {
       : ''
 
     async function findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      // PostgreSQL text holds no NUL: such an id (`client_id=a%00b` at the authorization endpoint) matches nothing,
+      // instead of failing the query and answering 500.
+      if (value.includes('\u0000')) return undefined
       const { rows } = await pool.query<{ payload: AdapterPayload; consumed_at: Date | null }>(
         `select m.payload, m.consumed_at from oidc_model m
           where m.model = $1 and m.${column} = $2 and (m.expires_at is null or m.expires_at > now()) ${withdrawnFilter}

@@ -20,8 +20,14 @@ export interface E2eStack {
   linksBaseUrl: string
   authIssuer: string
   sandboxUrl: string
+  /** The admin console (plain HTTP on loopback, as under `make up`). */
+  adminUrl: string
   /** Every line each process wrote (all instances of the service), for failure reports. */
   output(name: string): string[]
+  /** The process ids of the service's instances (their memory is read from /proc). */
+  pids(name: string): number[]
+  /** The PostgreSQL schema of a service (`sandbox` for the sandbox directory). */
+  schema(name: string): string
   /** With several instances: the balancer in front of each service, by service name. */
   balancers: Map<string, TcpBalancer[]>
   /** Stops every process (SIGTERM, then SIGKILL) and drops every schema. Safe to call after a failed start. */
@@ -78,8 +84,8 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     // A private policy topic: this run's traffic service must not rewrite the one a running `make up` reads.
     traffic: { PORT: String(traffic), TRAFFIC_POLICY_TOPIC: policyTopic },
     // Not on the journey's path, started so that every service runs (and scales out) as under `make up`.
-    trace: { PORT: String(trace) },
-    admin: { PORT: String(admin) },
+    trace: { PORT: String(trace), PROBE_GATEWAY_URL: gatewayUrl },
+    admin: { PORT: String(admin), CONSENT_URL: local(consent), TRAFFIC_URL: local(traffic), DIRECTORY_URL: local(directory) },
     'auth-server': {
       PORT: String(authServer), ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
       DIRECTORY_URL: local(directory), CONSENT_URL: local(consent), CONNECTORS_URL: local(connectors),
@@ -88,6 +94,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     gateway: {
       PORT: String(gateway), AUTH_JWKS_URL: `${authIssuer}/jwks`, AUTH_ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
       CONSENT_URL: local(consent), CONNECTORS_URL: local(connectors), DIRECTORY_URL: local(directory), TRAFFIC_URL: local(traffic),
+      TRACE_URL: local(trace), PUBLIC_BASE_URLS: gatewayUrl,
       GATEWAY_INSTANCE_ID: `e2e-${schemas.consent!.name.slice(-12)}`, TRAFFIC_POLICY_TOPIC: policyTopic,
       // The `aud` of signed requests: the endpoint's URL under the gateway's public names of this run.
       PUBLIC_BASE_URLS: `${gatewayUrl},https://127.0.0.1:${gateway}`,
@@ -154,8 +161,11 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     await stop()
     throw err
   }
-  const output = (name: string) => [...running.entries()].filter(([k]) => k === name || k.startsWith(`${name}#`)).flatMap(([, p]) => p.output)
-  return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, output, balancers, stop }
+  const instancesOf = (name: string) => [...running.entries()].filter(([k]) => k === name || k.startsWith(`${name}#`)).map(([, p]) => p)
+  const output = (name: string) => instancesOf(name).flatMap((p) => p.output)
+  const pids = (name: string) => instancesOf(name).map((p) => p.pid)
+  const schema = (name: string) => schemas[name]!.name
+  return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, adminUrl: local(admin), output, pids, schema, balancers, stop }
 }
 
 /** A software statement as the sandbox directory's onboarding answers it (the bundle a TPP keeps). */
