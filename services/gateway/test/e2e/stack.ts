@@ -85,7 +85,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     traffic: { PORT: String(traffic), TRAFFIC_POLICY_TOPIC: policyTopic },
     // Not on the journey's path, started so that every service runs (and scales out) as under `make up`.
     trace: { PORT: String(trace), PROBE_GATEWAY_URL: gatewayUrl },
-    admin: { PORT: String(admin), CONSENT_URL: local(consent), TRAFFIC_URL: local(traffic), DIRECTORY_URL: local(directory) },
+    admin: { PORT: String(admin), CONSENT_URL: local(consent), TRAFFIC_URL: local(traffic), DIRECTORY_URL: local(directory), CONNECTORS_URL: local(connectors), TRACE_URL: local(trace), AUTH_SERVER_URL: authIssuer },
     'auth-server': {
       PORT: String(authServer), ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
       DIRECTORY_URL: local(directory), CONSENT_URL: local(consent), CONNECTORS_URL: local(connectors),
@@ -94,7 +94,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     gateway: {
       PORT: String(gateway), AUTH_JWKS_URL: `${authIssuer}/jwks`, AUTH_ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
       CONSENT_URL: local(consent), CONNECTORS_URL: local(connectors), DIRECTORY_URL: local(directory), TRAFFIC_URL: local(traffic),
-      TRACE_URL: local(trace), PUBLIC_BASE_URLS: gatewayUrl,
+      TRACE_URL: local(trace),
       GATEWAY_INSTANCE_ID: `e2e-${schemas.consent!.name.slice(-12)}`, TRAFFIC_POLICY_TOPIC: policyTopic,
       // The `aud` of signed requests: the endpoint's URL under the gateway's public names of this run.
       PUBLIC_BASE_URLS: `${gatewayUrl},https://127.0.0.1:${gateway}`,
