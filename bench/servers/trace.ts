@@ -15,6 +15,8 @@ import { createAlertReader } from '../../services/trace/src/adapters/alerting.ts
 import { createAvailabilityStore } from '../../services/trace/src/adapters/pg-availability.ts'
 import { ensurePartitions } from '../../services/trace/src/adapters/pg-partitions.ts'
 import { createCallSearch } from '../../services/trace/src/adapters/pg-search.ts'
+import { createOverview } from '../../services/trace/src/adapters/pg-overview.ts'
+import { loadSlaLookup } from '../../services/trace/src/adapters/nfr-sla.ts'
 
 const target = Number(process.env.BENCH_TRACE_CALLS ?? 2_000_000)
 const { databaseUrl } = testInfra()
@@ -70,13 +72,15 @@ const calls = Number((await pool.query<{ n: string }>('select count(*) as n from
 const sample = await pool.query<{ interaction_id: string }>('select interaction_id from calls order by received_at desc limit 1 offset 12345')
 
 const keys = generateServiceKeyPair()
+const availability = createAvailabilityStore(pool)
 const sink = new Writable({ write(_c, _e, cb) { cb() } })
 const app = buildApp({
   server: { logger: createLogger({ service: 'trace', destination: sink }) },
   serviceAuth: createServiceTokenVerifier('trace', parsePublicKeys(keys.publicKeyPem)),
   search: createCallSearch(pool),
-  availability: createAvailabilityStore(pool),
+  availability,
   alerts: createAlertReader(pool),
+  overview: createOverview({ pool, availability, slaOf: loadSlaLookup() }),
   clock: () => new Date(),
   publicBaseUrl: 'https://api.bank.example',
   minOutageNoticeMs: 3_600_000,
