@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs'
 import { bootService, createInternalClient, createOutboxRelay, orExit, runService } from '@ponte/platform'
+import { loadOrCreateDevPki } from '@ponte/pki'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { createAuditStore } from './adapters/audit-store.ts'
 import { createLoginThrottle } from './adapters/login-throttle.ts'
 import { createSessionStore } from './adapters/sessions.ts'
 import { createStaffStore } from './adapters/staff-store.ts'
+import { createSsoAccounts, createSsoClient } from './adapters/sso.ts'
 import { DEMO_STAFF, DEMO_STAFF_PASSWORD, DEMO_STAFF_TOTP_SECRET } from './domain/demo-staff.ts'
 
 // The only file that reads the environment, opens connections and listens.
@@ -21,8 +24,18 @@ if (config.seedDemoStaff) {
   for (const u of DEMO_STAFF) await staff.ensure({ ...u, password: DEMO_STAFF_PASSWORD, totpSecret: DEMO_STAFF_TOTP_SECRET })
 }
 
-const client = (baseUrl: string, audience: string) => createInternalClient({ baseUrl, audience, issuer, timeoutMs: config.services.timeoutMs })
-const upstream = { consent: client(config.services.consentUrl, 'consent'), traffic: client(config.services.trafficUrl, 'traffic'), directory: client(config.services.directoryUrl, 'directory') }
+const client = (baseUrl: string, audience: string, ca?: string) => createInternalClient({ baseUrl, audience, issuer, timeoutMs: config.services.timeoutMs, ...(ca ? { ca } : {}) })
+// The auth-server listens on TLS only: its CA file, or in development the dev PKI's CA.
+let authServerCa: string | undefined
+if (config.authServer.caFile) authServerCa = readFileSync(config.authServer.caFile, 'utf8')
+else if (config.allowDevDefaults) {
+  authServerCa = (await loadOrCreateDevPki(config.authServer.devPkiDir)).caBundlePem
+  runtime.logger.warn('WARNING: the auth-server client trusts the dev CA; set AUTH_SERVER_CA_FILE before production')
+}
+const upstream = {
+  consent: client(config.services.consentUrl, 'consent'), traffic: client(config.services.trafficUrl, 'traffic'), directory: client(config.services.directoryUrl, 'directory'),
+  trace: client(config.trace.url, 'trace'), authServer: client(config.authServer.url, 'auth-server', authServerCa),
+}
 const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: runtime.logger })
 
 const app = buildApp({
@@ -37,9 +50,13 @@ const app = buildApp({
   clock,
   pendingLoginS: config.sessions.pendingS,
   webDir: config.webDir,
+  sso: config.sso ? createSsoClient(config.sso, redis) : undefined,
+  ssoAccounts: createSsoAccounts(pool),
+  dashboardCacheMs: config.dashboardCacheMs,
+  keyMaxAgeDays: config.keyMaxAgeDays,
 })
 const address = await runService({
   app, host: config.http.host, port: config.http.port, shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics,
-  closers: [() => relay.stop(), () => upstream.consent.close(), () => upstream.traffic.close(), () => upstream.directory.close(), ...runtime.closers],
+  closers: [() => relay.stop(), () => upstream.consent.close(), () => upstream.traffic.close(), () => upstream.directory.close(), () => upstream.trace.close(), () => upstream.authServer.close(), ...runtime.closers],
 })
 runtime.logger.info({ address }, 'admin listening')

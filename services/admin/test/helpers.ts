@@ -8,6 +8,7 @@ import { CSRF_HEADER, PENDING_COOKIE, SESSION_COOKIE } from '../src/adapters/htt
 import { createLoginThrottle } from '../src/adapters/login-throttle.ts'
 import { createSessionStore, type SessionTimeouts } from '../src/adapters/sessions.ts'
 import { createStaffStore, type StaffStore, type StaffUser } from '../src/adapters/staff-store.ts'
+import { createSsoAccounts, createSsoClient, type SsoSettings } from '../src/adapters/sso.ts'
 import type { Role } from '../src/domain/roles.ts'
 import { currentTotp } from '../src/domain/totp.ts'
 
@@ -31,6 +32,13 @@ export interface StartAdminOptions {
   throttle?: { perAccount?: number; perAddress?: number }
   /** Serve the built browser app from this directory. */
   webDir?: string
+  traceUrl?: string
+  authServerUrl?: string
+  /** Trust anchors for the auth-server's TLS certificate. */
+  authServerCa?: string
+  /** Single sign-on settings (absent: off). */
+  sso?: SsoSettings
+  dashboardCacheMs?: number
 }
 
 /**
@@ -56,8 +64,14 @@ export async function startAdmin(options: StartAdminOptions = {}) {
     consent: createInternalClient({ baseUrl: options.consentUrl ?? 'http://127.0.0.1:9', audience: 'consent', issuer, timeoutMs: 5_000 }),
     traffic: createInternalClient({ baseUrl: options.trafficUrl ?? 'http://127.0.0.1:9', audience: 'traffic', issuer, timeoutMs: 5_000 }),
     directory: createInternalClient({ baseUrl: options.directoryUrl ?? 'http://127.0.0.1:9', audience: 'directory', issuer, timeoutMs: 5_000 }),
+    trace: createInternalClient({ baseUrl: options.traceUrl ?? 'http://127.0.0.1:9', audience: 'trace', issuer, timeoutMs: 5_000 }),
+    authServer: createInternalClient({ baseUrl: options.authServerUrl ?? 'http://127.0.0.1:9', audience: 'auth-server', issuer, timeoutMs: 10_000, ...(options.authServerCa ? { ca: options.authServerCa } : {}) }),
   }
-  const deps: AppDeps = { server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, pendingLoginS: timeouts.pendingS, ...(options.webDir ? { webDir: options.webDir } : {}) }
+  const deps: AppDeps = {
+    server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, pendingLoginS: timeouts.pendingS, ...(options.webDir ? { webDir: options.webDir } : {}),
+    sso: options.sso ? createSsoClient(options.sso, redis, prefix) : undefined, ssoAccounts: createSsoAccounts(pool),
+    dashboardCacheMs: options.dashboardCacheMs ?? 0, keyMaxAgeDays: 90,
+  }
   const app: PonteServer = buildApp(deps)
   await app.ready()
 
@@ -95,6 +109,8 @@ export async function startAdmin(options: StartAdminOptions = {}) {
       await upstream.consent.close()
       await upstream.traffic.close()
       await upstream.directory.close()
+      await upstream.trace.close()
+      await upstream.authServer.close()
       const keys = await redis.keys(`${prefix}:*`)
       if (keys.length) await redis.del(...keys)
       redis.disconnect()

@@ -16,12 +16,14 @@ afterAll(async () => { await admin.close() })
 /** A concrete URL and a valid body for each route pattern, so an allowed call gets past validation. */
 function requestFor(route: (typeof API_ROUTES)[number]) {
   const url = route.url.replace(':consentId', 'urn:ponte:consent-1').replace(':userId', randomUUID()).replace(':organisationId', 'org-1')
+    .replace(':eventId', randomUUID())
   const bodies: Record<string, unknown> = {
     'POST /api/consents/:consentId/revoke': { reason: 'INTERNAL_SECURITY_REASON', note: 'matrix test' },
     'POST /api/traffic/overrides/preview': { kind: 'tpm', organisationId: 'org-1', limit: 1000 },
     'PUT /api/traffic/overrides': { kind: 'tpm', organisationId: 'org-1', limit: 1000 },
     'POST /api/staff': { email: `new-${randomUUID()}@bank.test`, name: 'New', password: 'a-long-password-1', roles: ['viewer'] },
     'PATCH /api/staff/:userId': { disabled: true },
+    'POST /api/keys/rotate': { graceSeconds: 60 },
   }
   const key = `${route.method} ${route.url}`
   return { method: route.method, url: route.url === '/api/consents' ? `${url}?consentId=urn:ponte:consent-1` : url, payload: bodies[key] }

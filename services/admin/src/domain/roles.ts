@@ -11,22 +11,24 @@ export const PERMISSIONS = [
   'participants:read',
   'staff:read', 'staff:write',
   'audit:read',
+  'dashboard:read', 'traces:read',
+  'keys:read', 'keys:rotate',
 ] as const
 export type Permission = (typeof PERMISSIONS)[number]
 
 /** Permissions that change something: a role holding one must use a second factor (TOTP). */
-export const WRITE_PERMISSIONS: ReadonlySet<Permission> = new Set(['consents:revoke', 'traffic:write', 'staff:write'])
+export const WRITE_PERMISSIONS: ReadonlySet<Permission> = new Set(['consents:revoke', 'traffic:write', 'staff:write', 'keys:rotate'])
 
 /** What each role grants. A staff member's permissions are the union over their roles. */
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
-  // Read-only operations view: consents (CPF masked), traffic limits, participants.
-  viewer: ['consents:read', 'traffic:read', 'participants:read'],
+  // Read-only operations view: consents (CPF masked), traffic limits, participants, the dashboard and traces.
+  viewer: ['consents:read', 'traffic:read', 'participants:read', 'dashboard:read', 'traces:read'],
   // Runs the platform: traffic limits (read and change), participants.
   operator: ['traffic:read', 'traffic:write', 'participants:read'],
   // Customer service: finds consents and revokes them on the customer's request or for security.
   consent_officer: ['consents:read', 'consents:revoke'],
-  // Staff users and roles, participants and their clients.
-  security_admin: ['staff:read', 'staff:write', 'participants:read'],
+  // Staff users and roles, participants and their clients, the auth-server's key rotation.
+  security_admin: ['staff:read', 'staff:write', 'participants:read', 'keys:read', 'keys:rotate'],
   // Reads the audit trail, changes nothing.
   auditor: ['audit:read'],
 }
