@@ -1,70 +1,24 @@
 import { randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createPool, SERVICE_TOKEN_HEADER, type Pool } from '@ponte/platform'
-import { freePort, serviceTestEnv, startServiceProcess, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TestSchema } from '@ponte/testkit'
-import { services } from '../../../scripts/stack-services.ts'
-import { createCallStore } from '../../trace/src/adapters/pg-call-store.ts'
+import { SERVICE_TOKEN_HEADER } from '@ponte/platform'
+import { testServiceAuth, waitFor } from '@ponte/testkit'
 import { startAdmin } from './helpers.ts'
+import { ENDPOINT, startOpsUpstreams } from './ops-upstreams.ts'
 
 // The dashboard, traces and keys pages' API against the real trace service and the real auth-server, started as
-// processes on their own schemas; the console reaches them only through their internal APIs with service tokens. The
-// trace store is filled by trace's own ingestion code (as its Kafka consumer would), the auth-server makes its keys.
+// processes on their own schemas; the console reaches them only through their internal APIs with service tokens.
 const auth = testServiceAuth()
-const ORG = `org-${randomUUID().slice(0, 8)}`
-const ENDPOINT = '/open-banking/accounts/v2/accounts'
-const CONSENT = `urn:bank:${randomUUID()}`
 let admin: Awaited<ReturnType<typeof startAdmin>>
-let trace: ServiceProcess
-let authServer: ServiceProcess
-let tracePool: Pool
-let authUrl = ''
-let ca = ''
-const schemas: TestSchema[] = []
-const target = { interactionId: randomUUID(), eventId: randomUUID() }
+let up: Awaited<ReturnType<typeof startOpsUpstreams>>
 
 beforeAll(async () => {
-  const shared = await serviceTestEnv(auth.env, { redisDb: 8 })
-  ca = await readFile(shared.TLS_CLIENT_CA_FILE!, 'utf8')
-  const [traceSchema, authSchema] = [testSchema('trace_for_admin'), testSchema('auth_for_admin')]
-  schemas.push(traceSchema, authSchema)
-  const authPort = await freePort()
-  authUrl = `https://localhost:${authPort}`
-  ;[trace, authServer] = await Promise.all([
-    startServiceProcess('trace', {
-      ...shared, DB_SCHEMA: traceSchema.name, PORT: '0', HOST: '127.0.0.1', INGEST_GROUP_ID: `trace-admin-${randomUUID().slice(0, 8)}`,
-      ALERT_INTERVAL_MS: '1000', ALERT_OUTBOX_SCHEMAS: traceSchema.name, ALERT_TPP_CERTIFICATES: 'off',
-      // No broker: the shared one carries other tests' calls; this store holds only the calls written below.
-      KAFKA_BROKERS: '127.0.0.1:9',
-    }, 60_000),
-    startServiceProcess('auth-server', {
-      ...shared, ...services.find((s) => s.name === 'auth-server')!.env(shared), HOST: '127.0.0.1', PORT: String(authPort), DB_SCHEMA: authSchema.name, ISSUER: authUrl,
-      DIRECTORY_URL: 'http://127.0.0.1:9', CONSENT_URL: 'http://127.0.0.1:9', CONNECTORS_URL: 'http://127.0.0.1:9',
-    }, 60_000),
-  ])
-  // 30 calls of one organisation in the last minutes, 10 of them 500s (an error-share alert), one with a story.
-  tracePool = createPool({ url: traceSchema.databaseUrl, schema: traceSchema.name, max: 2 })
-  const now = Date.now()
-  const calls = Array.from({ length: 30 }, (_, i) => {
-    const first = i === 0
-    const data = {
-      interactionId: first ? target.interactionId : randomUUID(), organisationId: ORG, clientId: 'client-a', endpoint: ENDPOINT, method: 'GET',
-      status: i % 3 === 0 ? 500 : 200, ttfbMs: 100 + i * 10, receivedAt: new Date(now - 120_000 + i * 1_000).toISOString(), requestBytes: 0, responseBytes: 10,
-      ...(first ? { consentId: CONSENT } : {}),
-    }
-    return { eventId: first ? target.eventId : randomUUID(), receivedAt: new Date(data.receivedAt), data }
-  })
-  await createCallStore({ pool: tracePool, retentionMonths: 13 }).ingest(calls, [
-    { eventId: randomUUID(), topic: 'ponte.consent.v1', type: 'consent.authorised', occurredAt: new Date(now - 200_000), consentId: CONSENT, detail: { kind: 'data' } },
-  ])
-  admin = await startAdmin({ auth, traceUrl: trace.address, authServerUrl: authUrl, authServerCa: ca, dashboardCacheMs: 5_000 })
+  up = await startOpsUpstreams(auth)
+  admin = await startAdmin({ auth, traceUrl: up.traceUrl, authServerUrl: up.authUrl, authServerCa: up.ca, dashboardCacheMs: 5_000 })
 }, 120_000)
 afterAll(async () => {
   await admin?.close()
-  await tracePool?.end()
-  await Promise.all([trace?.stop(), authServer?.stop()])
-  await Promise.all(schemas.map((s) => s.drop()))
+  await up?.close()
 })
 
 describe('dashboard', () => {
@@ -106,17 +60,17 @@ describe('traces', () => {
   it('finds calls by interaction id, by organisation and status class, and shows a call with its story', async () => {
     const viewer = await admin.login(await admin.user(['viewer']))
     const get = (url: string) => admin.app.inject({ method: 'GET', url, headers: viewer.headers })
-    const byInteraction = await get(`/api/traces?interactionId=${target.interactionId}`)
+    const byInteraction = await get(`/api/traces?interactionId=${up.target.interactionId}`)
     expect(byInteraction.statusCode, byInteraction.body).toBe(200)
-    expect(byInteraction.json().calls.map((c: { eventId: string }) => c.eventId)).toEqual([target.eventId])
-    const errors = (await get(`/api/traces?organisationId=${ORG}&statusClass=5xx&limit=4`)).json()
+    expect(byInteraction.json().calls.map((c: { eventId: string }) => c.eventId)).toEqual([up.target.eventId])
+    const errors = (await get(`/api/traces?organisationId=${up.organisationId}&statusClass=5xx&limit=4`)).json()
     expect(errors.calls).toHaveLength(4)
     expect(errors.calls.every((c: { status: number }) => c.status === 500)).toBe(true)
-    const next = (await get(`/api/traces?organisationId=${ORG}&statusClass=5xx&limit=50&cursor=${encodeURIComponent(errors.nextCursor)}`)).json()
+    const next = (await get(`/api/traces?organisationId=${up.organisationId}&statusClass=5xx&limit=50&cursor=${encodeURIComponent(errors.nextCursor)}`)).json()
     expect(next.calls).toHaveLength(6)
-    expect((await get(`/api/traces?consentId=${encodeURIComponent(CONSENT)}&status=500`)).json().calls).toHaveLength(1)
-    const detail = await get(`/api/traces/${target.eventId}`)
-    expect(detail.json()).toMatchObject({ call: { interactionId: target.interactionId, consentId: CONSENT }, story: [{ type: 'consent.authorised', consentId: CONSENT }] })
+    expect((await get(`/api/traces?consentId=${encodeURIComponent(up.consentId)}&status=500`)).json().calls).toHaveLength(1)
+    const detail = await get(`/api/traces/${up.target.eventId}`)
+    expect(detail.json()).toMatchObject({ call: { interactionId: up.target.interactionId, consentId: up.consentId }, story: [{ type: 'consent.authorised', consentId: up.consentId }] })
     expect((await get(`/api/traces/${randomUUID()}`)).statusCode).toBe(404)
     expect((await get('/api/traces?interactionId=not-a-uuid')).statusCode).toBe(400)
   })
@@ -124,9 +78,9 @@ describe('traces', () => {
 
 describe('keys', () => {
   const jwks = async () => {
-    const dispatcher = new Agent({ connect: { ca } })
+    const dispatcher = new Agent({ connect: { ca: up.ca } })
     try {
-      const res = await request(`${authUrl}/jwks`, { dispatcher })
+      const res = await request(`${up.authUrl}/jwks`, { dispatcher })
       return ((await res.body.json()) as { keys: Array<{ kid: string; use: string }> }).keys.map((k) => k.kid)
     } finally {
       await dispatcher.close()
@@ -162,9 +116,9 @@ describe('keys', () => {
     const viewer = await admin.login(await admin.user(['viewer']))
     expect((await admin.app.inject({ method: 'GET', url: '/api/keys', headers: viewer.headers })).statusCode).toBe(403)
     expect((await admin.app.inject({ method: 'POST', url: '/api/keys/rotate', headers: viewer.headers, payload: {} })).statusCode).toBe(403)
-    const dispatcher = new Agent({ connect: { ca } })
+    const dispatcher = new Agent({ connect: { ca: up.ca } })
     try {
-      const res = await request(`${authUrl}/internal/keys/rotate`, {
+      const res = await request(`${up.authUrl}/internal/keys/rotate`, {
         method: 'POST', dispatcher, body: '{}', headers: { 'content-type': 'application/json', [SERVICE_TOKEN_HEADER]: await auth.issuer('gateway').sign('auth-server') },
       })
       expect(res.statusCode).toBe(403)

@@ -1,18 +1,15 @@
-import { existsSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePorts } from '@ponte/testkit'
 import { buildApp } from '../src/app.ts'
 import { currentTotp } from '../src/domain/totp.ts'
 import { startAdmin } from './helpers.ts'
+import { axeViolations, launchChromium, webDir } from './browser-helpers.ts'
 import { startOpenIdProvider, type OpAccount } from './openid-provider.ts'
 
 // Single sign-on against a real OpenID Provider (oidc-provider) started here, through the real login flow in
 // Debian's Chromium: the console's button, the provider's login page, the callback, the console signed in.
-const webDir = fileURLToPath(new URL('../web/dist', import.meta.url))
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const CLIENT = { id: 'ponte-console', secret: 'console-secret-0123456789' }
 
 let admin: Awaited<ReturnType<typeof startAdmin>>
@@ -28,7 +25,6 @@ function person(key: string, over: Partial<OpAccount>): OpAccount {
 }
 
 beforeAll(async () => {
-  if (!existsSync(`${webDir}/index.html`)) throw new Error('services/admin/web/dist is missing: run make install')
   const [adminPort, opPort] = await freePorts(2)
   base = `http://localhost:${adminPort}`
   const redirectUri = `${base}/api/session/sso/callback`
@@ -45,7 +41,7 @@ beforeAll(async () => {
     },
   })
   await admin.app.listen({ host: '127.0.0.1', port: adminPort! })
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
+  browser = await launchChromium()
 }, 90_000)
 afterAll(async () => {
   await browser?.close()
@@ -104,6 +100,7 @@ describe('single sign-on with the bank\'s OpenID Provider', () => {
     const local = await admin.staff.create({ email: people.local!.email, name: 'Local', password: 'correct-horse-7-battery', roles: ['operator'] })
     const page = await ssoLogin(people.local!)
     await page.getByText('O provedor de identidade não confirmou um segundo fator').waitFor()
+    expect(await axeViolations(page), 'code step after single sign-on').toEqual([])
     await page.getByLabel('Código').fill(currentTotp(local.totpSecret!, admin.clock.now()))
     await page.getByRole('button', { name: 'Confirmar' }).click()
     await page.getByRole('navigation').waitFor()
@@ -126,6 +123,7 @@ describe('single sign-on with the bank\'s OpenID Provider', () => {
   it('refuses an identity with no console role in the claim, and says so on the login page', async () => {
     const page = await ssoLogin(people.noroles!)
     await page.getByRole('alert').filter({ hasText: 'O login pelo provedor de identidade não foi aceito.' }).waitFor()
+    expect(await axeViolations(page), 'login page with single sign-on').toEqual([])
     expect(await staffRow(people.noroles!.email)).toBeUndefined()
     expect(await lastLogin(people.noroles!.email)).toMatchObject({ outcome: 'failure', detail: { method: 'sso', roles: [], reason: expect.stringContaining('no console role') } })
     await page.context().close()

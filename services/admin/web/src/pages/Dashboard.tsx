@@ -1,4 +1,4 @@
-import { Alert, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core'
+import { Alert, Paper, Stack, Table, Text, Title } from '@mantine/core'
 import { useQuery } from '@tanstack/react-query'
 import { Bar, CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { api } from '../api.ts'
@@ -45,14 +45,14 @@ export function DashboardPage() {
       {data.isPending && <Text>{t('common.loading')}</Text>}
       {d && (
         <>
-          <SimpleGrid cols={{ base: 2, md: 3 }} component="dl">
+          <dl className="tiles">
             {stats.map((s) => (
               <Paper key={s.label} withBorder p="sm">
                 <Text component="dt" size="sm">{s.label}</Text>
                 <Text component="dd" fw={700} size="xl" m={0}>{s.value}</Text>
               </Paper>
             ))}
-          </SimpleGrid>
+          </dl>
 
           <Title order={2} id="calls-chart-title">{t('dashboard.callsPerMinute')}</Title>
           <figure aria-labelledby="calls-chart-title" className="chart">

@@ -1,4 +1,4 @@
-import { Alert, Button, Code, Group, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core'
+import { Alert, Button, Code, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core'
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query'
 import { useState } from 'react'
 import { api } from '../api.ts'
@@ -54,11 +54,11 @@ export function TracesPage() {
     <Stack component="section" aria-labelledby="traces-title">
       <Title order={1} id="traces-title">{t('traces.title')}</Title>
       <form onSubmit={(e) => { e.preventDefault(); submit() }}>
-        <SimpleGrid cols={{ base: 1, md: 2 }}>
+        <div className="fields">
           {FIELDS.map((f) => (
             <TextInput key={f.name} label={t(f.label)} type={f.type ?? 'text'} value={form[f.name] ?? ''} onChange={(e) => { const v = e.currentTarget.value; setForm((s) => ({ ...s, [f.name]: v })) }} />
           ))}
-        </SimpleGrid>
+        </div>
         <Group mt="md"><Button type="submit">{t('traces.search')}</Button></Group>
       </form>
       {search.error && <Alert color="red" role="alert">{t('common.error')} {search.error.message}</Alert>}
