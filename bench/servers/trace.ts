@@ -2,7 +2,8 @@
  * The trace service's HTTP API over a large call store: schema `bench_trace`, seeded once with BENCH_TRACE_CALLS calls
  * (default 2 000 000) spread evenly over the last 8 days by `generate_series` in SQL, with the rollups derived from
  * them in SQL (as ingestion would have left them). Prints `{"port":N,"interactionId":"…","token":"…","calls":N}`
- * when listening; the token is an admin service token for trace, valid 60 s. Usage: node bench/servers/trace.ts
+ * when listening; the token is an admin service token for trace, valid 60 s. BENCH_SERVICE_KEYS (JSON
+ * `{ privateKeyPem, publicKeyPem }`) sets the service-token key pair. Usage: node bench/servers/trace.ts
  */
 import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
@@ -71,7 +72,8 @@ if (have < target) {
 const calls = Number((await pool.query<{ n: string }>('select count(*) as n from calls')).rows[0]!.n)
 const sample = await pool.query<{ interaction_id: string }>('select interaction_id from calls order by received_at desc limit 1 offset 12345')
 
-const keys = generateServiceKeyPair()
+// The admin console's benchmark passes the service-token key pair its admin server signs with.
+const keys = process.env.BENCH_SERVICE_KEYS ? (JSON.parse(process.env.BENCH_SERVICE_KEYS) as ReturnType<typeof generateServiceKeyPair>) : generateServiceKeyPair()
 const availability = createAvailabilityStore(pool)
 const sink = new Writable({ write(_c, _e, cb) { cb() } })
 const app = buildApp({
