@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os'
 import { generateServiceKeyPair } from '@ponte/platform'
 import { Client } from 'undici'
 import { startChild, type BenchResult, type BenchRow } from '../lib.ts'
@@ -61,12 +62,13 @@ export async function run(): Promise<BenchResult> {
     const search = `/api/traces?interactionId=${interactionId}`
     const byOrg = (i: number) => `/api/traces?organisationId=org-${i % 50}&statusClass=5xx&limit=50`
     await sessions('warm-up', base, a.cookies.slice(0, 4), () => '/api/dashboard', 2)
+    const loadBefore = loadavg()[0]!.toFixed(1)
     const rows = [
       await sessions(`GET /api/dashboard, ${n} sessions (one trace read per 5 s shared)`, base, a.cookies, () => '/api/dashboard'),
       await sessions(`GET /api/dashboard, ${n} sessions, no sharing (every request reads trace)`, `http://127.0.0.1:${b.port}`, b.cookies, () => '/api/dashboard'),
       await sessions(`GET /api/traces?interactionId=…, ${n} sessions`, base, a.cookies, () => search),
       await sessions(`GET /api/traces?organisationId=…&statusClass=5xx (a page of 50), ${n} sessions`, base, a.cookies, byOrg),
-      await sessions(`mixed: each session alternates dashboard and trace search, ${n} sessions`, base, a.cookies, (i, k) => (k % 2 ? search : '/api/dashboard')),
+      await sessions(`mixed: each session alternates dashboard and trace search, ${n} sessions`, base, a.cookies, (_i, k) => (k % 2 ? search : '/api/dashboard')),
     ]
     return {
       title: 'admin console: dashboard and trace search under 50 staff sessions',
@@ -74,7 +76,10 @@ export async function run(): Promise<BenchResult> {
         `The console (session check in Redis, roles from PostgreSQL, permission table) and trace each run in their own process; trace holds ${calls} calls over 8 days (bench/servers/trace.ts). ` +
         "The dashboard's last hour reads trace's per-minute rollup and the raw calls of the hour (p95 per SLA tier), and today's availability.",
       rows,
-      notes: ['target: p99 under 500 ms for every row with 50 sessions on this machine'],
+      notes: [
+        `machine load average (1 min) ${loadBefore} before the rows, ${loadavg()[0]!.toFixed(1)} after (2 cores; other work on the machine shows here)`,
+        'target: p99 under 500 ms for every row with 50 sessions on this machine',
+      ],
     }
   } finally {
     for (const c of children.reverse()) await c.stop()

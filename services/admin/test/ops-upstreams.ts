@@ -38,7 +38,7 @@ export async function startOpsUpstreams(auth: ReturnType<typeof testServiceAuth>
   const calls = Array.from({ length: 30 }, (_, i) => {
     const first = i === 0
     const data = {
-      interactionId: first ? target.interactionId : randomUUID(), organisationId, clientId: 'client-a', endpoint: ENDPOINT, method: 'GET',
+      interactionId: first ? target.interactionId : randomUUID(), organisationId, clientId: 'client-a', endpoint: ENDPOINT, method: 'GET' as const,
       status: i % 3 === 0 ? 500 : 200, ttfbMs: 100 + i * 10, receivedAt: new Date(now - 120_000 + i * 1_000).toISOString(), requestBytes: 0, responseBytes: 10,
       ...(first ? { consentId } : {}),
     }
