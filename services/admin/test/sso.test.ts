@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePorts } from '@ponte/testkit'
 import { buildApp } from '../src/app.ts'
+import { createSsoClient } from '../src/adapters/sso.ts'
 import { currentTotp } from '../src/domain/totp.ts'
 import { startAdmin } from './helpers.ts'
 import { axeViolations, launchChromium, webDir } from './browser-helpers.ts'
@@ -129,7 +130,7 @@ describe('single sign-on with the bank\'s OpenID Provider', () => {
     await page.context().close()
   })
 
-  it('refuses a callback without the browser binding, and answers 404 when single sign-on is off', async () => {
+  it('refuses a callback without the browser binding, goes back to the login page when the provider is down, and answers 404 when single sign-on is off', async () => {
     const res = await admin.app.inject({ method: 'GET', url: '/api/session/sso/callback?code=abc&state=def' })
     expect(res.statusCode).toBe(303)
     expect(res.headers.location).toBe('/?sso=failed')
@@ -140,6 +141,15 @@ describe('single sign-on with the bank\'s OpenID Provider', () => {
     expect(to.searchParams.get('code_challenge_method')).toBe('S256')
     expect(to.searchParams.get('state')).toBeTruthy()
     expect(String(start.headers['set-cookie'])).toMatch(/^__Host-ponte-admin-sso=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax; Max-Age=300$/)
+
+    // A provider that cannot be reached sends the browser back to the login page, audited.
+    const down = buildApp({ ...admin.deps, sso: createSsoClient({ ...admin.deps.sso!.settings, issuer: 'http://127.0.0.1:9' }, admin.redis, admin.prefix) })
+    await down.ready()
+    const refused = await down.inject({ method: 'GET', url: '/api/session/sso/start' })
+    expect([refused.statusCode, refused.headers.location]).toEqual([303, '/?sso=failed'])
+    await down.close()
+    const { rows } = await admin.pool.query("select detail from audit_log where action = 'login' and detail->>'step' = 'start' order by seq desc limit 1")
+    expect(rows[0].detail).toMatchObject({ method: 'sso', issuer: 'http://127.0.0.1:9', reason: expect.stringContaining('could not be discovered') })
 
     const off = buildApp({ ...admin.deps, sso: undefined })
     await off.ready()

@@ -41,10 +41,17 @@ export async function ssoRoutes(app: PonteServer, opts: SsoRoutesOptions): Promi
 
   app.get('/api/session/sso', async () => ({ enabled: opts.sso !== undefined }))
 
-  app.get('/api/session/sso/start', async (_req, reply) => {
-    const { url, cookie } = await enabled().start(opts.clock.now().getTime())
-    setCookie(reply, SSO_COOKIE, cookie, 300, 'Lax')
-    return reply.redirect(url, 303)
+  app.get('/api/session/sso/start', async (req, reply) => {
+    const sso = enabled()
+    try {
+      const { url, cookie } = await sso.start(opts.clock.now().getTime())
+      setCookie(reply, SSO_COOKIE, cookie, 300, 'Lax')
+      return await reply.redirect(url, 303)
+    } catch (err) {
+      // The provider cannot be reached: the browser goes back to the login page, which says so.
+      await opts.audit.append({ address: req.ip, requestId: String(req.id), action: 'login', outcome: 'failure', detail: { method: 'sso', issuer: sso.settings.issuer, step: 'start', reason: err instanceof Error ? err.message : String(err) } })
+      return reply.redirect('/?sso=failed', 303)
+    }
   })
 
   app.get('/api/session/sso/callback', { schema: { querystring: Callback } }, async (req: FastifyRequest, reply: FastifyReply) => {
