@@ -2,7 +2,8 @@
  * The trace service's HTTP API over a large call store: schema `bench_trace`, seeded once with BENCH_TRACE_CALLS calls
  * (default 2 000 000) spread evenly over the last 8 days by `generate_series` in SQL, with the rollups derived from
  * them in SQL (as ingestion would have left them). Prints `{"port":N,"interactionId":"…","token":"…","calls":N}`
- * when listening; the token is an admin service token for trace, valid 60 s. Usage: node bench/servers/trace.ts
+ * when listening; the token is an admin service token for trace, valid 60 s. BENCH_SERVICE_KEYS (JSON
+ * `{ privateKeyPem, publicKeyPem }`) sets the service-token key pair. Usage: node bench/servers/trace.ts
  */
 import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
@@ -15,6 +16,8 @@ import { createAlertReader } from '../../services/trace/src/adapters/alerting.ts
 import { createAvailabilityStore } from '../../services/trace/src/adapters/pg-availability.ts'
 import { ensurePartitions } from '../../services/trace/src/adapters/pg-partitions.ts'
 import { createCallSearch } from '../../services/trace/src/adapters/pg-search.ts'
+import { createOverview } from '../../services/trace/src/adapters/pg-overview.ts'
+import { loadSlaLookup } from '../../services/trace/src/adapters/nfr-sla.ts'
 
 const target = Number(process.env.BENCH_TRACE_CALLS ?? 2_000_000)
 const { databaseUrl } = testInfra()
@@ -69,14 +72,17 @@ if (have < target) {
 const calls = Number((await pool.query<{ n: string }>('select count(*) as n from calls')).rows[0]!.n)
 const sample = await pool.query<{ interaction_id: string }>('select interaction_id from calls order by received_at desc limit 1 offset 12345')
 
-const keys = generateServiceKeyPair()
+// The admin console's benchmark passes the service-token key pair its admin server signs with.
+const keys = process.env.BENCH_SERVICE_KEYS ? (JSON.parse(process.env.BENCH_SERVICE_KEYS) as ReturnType<typeof generateServiceKeyPair>) : generateServiceKeyPair()
+const availability = createAvailabilityStore(pool)
 const sink = new Writable({ write(_c, _e, cb) { cb() } })
 const app = buildApp({
   server: { logger: createLogger({ service: 'trace', destination: sink }) },
   serviceAuth: createServiceTokenVerifier('trace', parsePublicKeys(keys.publicKeyPem)),
   search: createCallSearch(pool),
-  availability: createAvailabilityStore(pool),
+  availability,
   alerts: createAlertReader(pool),
+  overview: createOverview({ pool, availability, slaOf: loadSlaLookup() }),
   clock: () => new Date(),
   publicBaseUrl: 'https://api.bank.example',
   minOutageNoticeMs: 3_600_000,

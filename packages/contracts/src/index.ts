@@ -60,3 +60,5 @@ export { PolicyOrganisationId, EndpointKey, PolicyView, PolicyListQuery, PolicyL
 export { CONSENT_ID_RE, RESOURCE_ID_RE } from './ids.ts'
 export { PaymentsApiVersion, PaymentConsentStatus, PixPaymentStatus, LocalInstrument, PaymentAccount, InternalPaymentConsent, AuthorisePaymentConsentRequest, ConsumePaymentConsentRequest, VerifyCustomerTotpRequest, VerifyCustomerTotpResult, InternalPayment, PaymentStatusHistoryEntry, InternalPaymentSearchResult, InternalPaymentDetail, CancelPaymentRequest, CancelPaymentResult, ClientWebhookInfo, PaymentCreated, PaymentStatusChanged, PaymentEvent } from './payments.ts'
 export { CallSearchQuery, CallRecord, CallSearchResult, CallStoryEntry, CallDetail, NewScheduledOutage, ScheduledOutage } from './trace-api.ts'
+export { TraceOverviewQuery, TraceOverview } from './trace-api.ts'
+export { SigningKeyInfo, SigningKeyList, RotateKeysRequest, RotateKeysResult } from './auth-keys.ts'

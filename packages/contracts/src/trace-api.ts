@@ -80,3 +80,47 @@ export type NewScheduledOutage = z.infer<typeof NewScheduledOutage>
 /** A registered scheduled outage. */
 export const ScheduledOutage = z.object({ outageId: z.uuid(), startsAt: z.string(), endsAt: z.string(), apis: z.array(z.string()), explanation: z.string() })
 export type ScheduledOutage = z.infer<typeof ScheduledOutage>
+
+/** The window of the operations overview (trace `GET /internal/overview`, the admin console's dashboard). */
+export const TraceOverviewQuery = z.object({
+  /** Minutes back from now, per-minute series and p95 alike. */
+  minutes: z.coerce.number().int().min(5).max(1_440).default(60),
+})
+export type TraceOverviewQuery = z.infer<typeof TraceOverviewQuery>
+
+const OverviewCounts = z.object({
+  calls: z.number().int(),
+  /** 5xx except 529, and 408 (the admin metrics' errors). */
+  errors: z.number().int(),
+  s423: z.number().int(),
+  s429: z.number().int(),
+  s529: z.number().int(),
+})
+
+/**
+ * What the regulated APIs did lately: calls, errors and rejections per minute, the p95 time to first byte of each SLA
+ * tier (1 500, 2 000, 4 000 ms, from the NFR reference) against its target, and today's availability.
+ */
+export const TraceOverview = z.object({
+  generatedAt: z.string(),
+  windowMinutes: z.number().int(),
+  /** One entry per minute of the window with calls, oldest first. */
+  minutes: z.array(OverviewCounts.extend({ minute: z.string() })),
+  totals: OverviewCounts,
+  tiers: z.array(z.object({
+    /** The tier's p95 target (ms). */
+    slaMs: z.number().int(),
+    calls: z.number().int(),
+    /** The p95 time to first byte over the window (ms); null without calls. */
+    p95Ms: z.number().nullable(),
+    /** Share of the tier's calls slower than its target. */
+    overShare: z.number(),
+  })),
+  availability: z.object({
+    /** Today's (Brasília day) share of time in which no endpoint was down; null before the first call of the day. */
+    general: z.number().nullable(),
+    /** The endpoints with the lowest availability today, lowest first (at most 10). */
+    lowest: z.array(z.object({ endpoint: z.string(), uptimeRate: z.number() })),
+  }),
+})
+export type TraceOverview = z.infer<typeof TraceOverview>

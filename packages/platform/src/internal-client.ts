@@ -15,7 +15,7 @@ export interface InternalClientOptions {
   /** Keep-alive connections to the target (default 32). */
   connections?: number
   /** Trust anchors (PEM) of an `https` target's certificate (default: the system store). */
-  ca?: string | undefined
+  ca?: string | Buffer | undefined
 }
 
 /** A call's options. */

@@ -17,6 +17,11 @@ import { sessionRoutes } from './routes/session.routes.ts'
 import { staffRoutes } from './routes/staff.routes.ts'
 import { trafficRoutes } from './routes/traffic.routes.ts'
 import { webRoutes } from './routes/web.routes.ts'
+import type { SsoAccounts, SsoClient } from './adapters/sso.ts'
+import { dashboardRoutes } from './routes/dashboard.routes.ts'
+import { keyRoutes } from './routes/keys.routes.ts'
+import { ssoRoutes } from './routes/sso.routes.ts'
+import { traceRoutes } from './routes/traces.routes.ts'
 
 /** What the admin app is built from; `main.ts` passes real connections, tests pass their own. */
 export interface AppDeps {
@@ -34,6 +39,13 @@ export interface AppDeps {
   clock: { now(): Date }
   /** Seconds to enter the TOTP code after the password. */
   pendingLoginS: number
+  /** Single sign-on with the bank's OpenID Provider (absent: off) and the staff accounts it links. */
+  sso?: SsoClient | undefined
+  ssoAccounts: SsoAccounts
+  /** How long one dashboard answer is shared by every session (ms). */
+  dashboardCacheMs: number
+  /** An active auth-server key older than this is shown as due for rotation (days). */
+  keyMaxAgeDays: number
   /** The built browser app to serve (absent: API only). */
   webDir?: string
 }
@@ -53,6 +65,10 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(clientRoutes, { authServer: deps.upstream.authServer, directory: deps.upstream.directory, audit: deps.audit })
   app.register(staffRoutes, { staff: deps.staff, sessions: deps.sessions, audit: deps.audit })
   app.register(auditRoutes, { audit: deps.audit })
+  app.register(ssoRoutes, { sso: deps.sso, accounts: deps.ssoAccounts, staff: deps.staff, sessions: deps.sessions, audit: deps.audit, clock: deps.clock, pendingS: deps.pendingLoginS })
+  app.register(dashboardRoutes, { trace: deps.upstream.trace, clock: deps.clock, cacheMs: deps.dashboardCacheMs })
+  app.register(traceRoutes, { trace: deps.upstream.trace })
+  app.register(keyRoutes, { authServer: deps.upstream.authServer, audit: deps.audit, clock: deps.clock, maxAgeDays: deps.keyMaxAgeDays })
   if (deps.webDir) app.register(webRoutes, { dir: deps.webDir })
   return app
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { topicSettings, topics } from '@ponte/contracts'
 import { bootService, createInternalClient, createOutboxRelay, ensureTopics, orExit, runService } from '@ponte/platform'
+import { loadOrCreateDevPki } from '@ponte/pki'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { createAuditStore } from './adapters/audit-store.ts'
@@ -9,6 +10,7 @@ import { loadCatalog } from './adapters/route-table-file.ts'
 import { createLoginThrottle } from './adapters/login-throttle.ts'
 import { createSessionStore } from './adapters/sessions.ts'
 import { createStaffStore } from './adapters/staff-store.ts'
+import { createSsoAccounts, createSsoClient } from './adapters/sso.ts'
 import { DEMO_STAFF, DEMO_STAFF_PASSWORD, DEMO_STAFF_TOTP_SECRET } from './domain/demo-staff.ts'
 
 // The only file that reads the environment, opens connections and listens.
@@ -25,10 +27,18 @@ if (config.seedDemoStaff) {
   for (const u of DEMO_STAFF) await staff.ensure({ ...u, password: DEMO_STAFF_PASSWORD, totpSecret: DEMO_STAFF_TOTP_SECRET })
 }
 
-const client = (baseUrl: string, audience: string, ca?: string) => createInternalClient({ baseUrl, audience, issuer, timeoutMs: config.services.timeoutMs, ca })
-const upstream = { consent: client(config.services.consentUrl, 'consent'), traffic: client(config.services.trafficUrl, 'traffic'), directory: client(config.services.directoryUrl, 'directory'),
-  connectors: client(config.services.connectorsUrl, 'connectors'), trace: client(config.services.traceUrl, 'trace'),
-  authServer: client(config.services.authServerUrl, 'auth-server', config.services.authServerCaFile ? readFileSync(config.services.authServerCaFile, 'utf8') : undefined) }
+const client = (baseUrl: string, audience: string, ca?: string) => createInternalClient({ baseUrl, audience, issuer, timeoutMs: config.services.timeoutMs, ...(ca ? { ca } : {}) })
+// The auth-server listens on TLS only: its CA file, or in development the dev PKI's CA.
+let authServerCa: string | undefined
+if (config.services.authServerCaFile) authServerCa = readFileSync(config.services.authServerCaFile, 'utf8')
+else if (config.allowDevDefaults) {
+  authServerCa = (await loadOrCreateDevPki(config.services.devPkiDir)).caBundlePem
+  runtime.logger.warn('WARNING: the auth-server client trusts the dev CA; set AUTH_SERVER_CA_FILE before production')
+}
+const upstream = {
+  consent: client(config.services.consentUrl, 'consent'), traffic: client(config.services.trafficUrl, 'traffic'), directory: client(config.services.directoryUrl, 'directory'),
+  connectors: client(config.services.connectorsUrl, 'connectors'), trace: client(config.services.traceUrl, 'trace'), authServer: client(config.services.authServerUrl, 'auth-server', authServerCa),
+}
 // API version changes leave through the outbox: their topic must exist (auto-creation is off on Ponte's brokers).
 let stopping = false
 void (async () => {
@@ -57,6 +67,10 @@ const app = buildApp({
   clock,
   pendingLoginS: config.sessions.pendingS,
   webDir: config.webDir,
+  sso: config.sso ? createSsoClient(config.sso, redis) : undefined,
+  ssoAccounts: createSsoAccounts(pool),
+  dashboardCacheMs: config.dashboardCacheMs,
+  keyMaxAgeDays: config.keyMaxAgeDays,
 })
 const address = await runService({
   app, host: config.http.host, port: config.http.port, shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics,

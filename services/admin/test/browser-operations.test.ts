@@ -5,7 +5,7 @@ import { createKafka, createOutboxRelay, createPublisher, type OutboxRelay } fro
 import { listen, testInfra, waitFor } from '@ponte/testkit'
 import { startWithRegisteredClient } from '../../auth-server/test/support/registered-client.ts'
 import { startWorld, type Tpp, type World } from '../../gateway/test/harness.ts'
-import { consoleBrowser, launchChromium, LOGIN_EN, webDir } from './browser-support.ts'
+import { consoleBrowser, launchChromium, LOGIN_EN, webDir } from './browser-helpers.ts'
 import { startAdmin } from './helpers.ts'
 import { startOperations } from './operations-support.ts'
 

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SERVICE_TOKEN_HEADER } from '@ponte/platform'
 import { listen, serviceTestEnv, startServiceProcess, testSchema, testServiceAuth, type ServiceProcess, type TestSchema } from '@ponte/testkit'
+import type { StaffUser } from '../src/adapters/staff-store.ts'
 import { startAdmin } from './helpers.ts'
-import { consoleBrowser, launchChromium, LOGIN_EN, webDir } from './browser-support.ts'
+import { axeViolations, EN_LABELS, launchChromium, openConsole, signInAs, webDir, PT_LABELS } from './browser-helpers.ts'
 
 // The built console in Debian's Chromium, against the admin app and a real consent service.
 const CPF = '76109277673'
@@ -46,7 +47,8 @@ async function authorisedConsent(): Promise<string> {
   return consentId
 }
 
-const { open, signIn, axeViolations } = consoleBrowser(() => browser, () => base, { now: () => admin.clock.now(), advance: (ms) => admin.clock.advance(ms) })
+const open = (lang?: 'en'): Promise<{ page: Page; csp: string[] }> => openConsole(browser, base, lang)
+const signIn = (page: Page, u: StaffUser, labels = PT_LABELS) => signInAs(page, admin.clock, u, labels)
 
 describe('the console in a browser', () => {
   it('logs a consent officer in with password and TOTP, finds a consent by CPF and revokes it with a note', async () => {
@@ -56,13 +58,13 @@ describe('the console in a browser', () => {
     await signIn(page, officer)
     await page.getByLabel('ID do consentimento ou CPF do cliente').fill('761.092.776-73')
     await page.getByRole('button', { name: 'Buscar' }).click()
-    await expect.poll(() => page.getByRole('cell', { name: '***.092.776-**' }).count()).toBeGreaterThan(0)
+    await expect.poll(() => page.getByRole('cell', { name: '***.092.776-**' }).count(), { timeout: 10_000 }).toBeGreaterThan(0)
     expect(await page.content()).not.toContain(CPF)
     await page.getByRole('button', { name: `Ver ${consentId}` }).click()
     await page.getByLabel('Observação (obrigatória)').fill('Cliente pediu pelo telefone')
     await page.getByRole('button', { name: 'Confirmar revogação' }).click()
     await page.getByRole('status').filter({ hasText: 'Consentimento revogado.' }).waitFor()
-    await expect.poll(() => page.getByTestId('consent-status').textContent()).toBe('REJECTED')
+    await expect.poll(() => page.getByTestId('consent-status').textContent(), { timeout: 10_000 }).toBe('REJECTED')
     const after = await fetch(`${consent.address}/internal/consents/${consentId}`, { headers: { [SERVICE_TOKEN_HEADER]: await auth.issuer('admin').sign('consent') } })
     expect(await after.json()).toMatchObject({ status: 'REJECTED', rejection: { rejectedBy: 'USER', reason: 'CUSTOMER_MANUALLY_REVOKED', additionalInformation: 'Cliente pediu pelo telefone' } })
     expect(csp).toEqual([])
@@ -98,7 +100,7 @@ describe('the console in a browser', () => {
       const { page, csp } = await open(lang)
       expect(await page.getAttribute('html', 'lang')).toBe(lang ?? 'pt-BR')
       expect(await axeViolations(page), `login ${lang ?? 'pt-BR'}`).toEqual([])
-      await signIn(page, all, lang === 'en' ? LOGIN_EN : undefined)
+      await signIn(page, all, lang === 'en' ? EN_LABELS : undefined)
       const pages = lang === 'en' ? ['Consents', 'Traffic limits', 'Staff', 'Audit trail'] : ['Consentimentos', 'Limites de tráfego', 'Equipe', 'Trilha de auditoria']
       for (const name of pages) {
         await page.getByRole('link', { name }).click()

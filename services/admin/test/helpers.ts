@@ -10,6 +10,7 @@ import { CSRF_HEADER, PENDING_COOKIE, SESSION_COOKIE } from '../src/adapters/htt
 import { createLoginThrottle } from '../src/adapters/login-throttle.ts'
 import { createSessionStore, type SessionTimeouts } from '../src/adapters/sessions.ts'
 import { createStaffStore, type StaffStore, type StaffUser } from '../src/adapters/staff-store.ts'
+import { createSsoAccounts, createSsoClient, type SsoSettings } from '../src/adapters/sso.ts'
 import type { Role } from '../src/domain/roles.ts'
 import { currentTotp } from '../src/domain/totp.ts'
 
@@ -40,6 +41,9 @@ export interface StartAdminOptions {
   catalogTopic?: string
   /** Serve the built browser app from this directory. */
   webDir?: string
+  /** Single sign-on settings (absent: off). */
+  sso?: SsoSettings
+  dashboardCacheMs?: number
 }
 
 /**
@@ -67,11 +71,15 @@ export async function startAdmin(options: StartAdminOptions = {}) {
     directory: createInternalClient({ baseUrl: options.directoryUrl ?? 'http://127.0.0.1:9', audience: 'directory', issuer, timeoutMs: 5_000 }),
     connectors: createInternalClient({ baseUrl: options.connectorsUrl ?? 'http://127.0.0.1:9', audience: 'connectors', issuer, timeoutMs: 5_000 }),
     trace: createInternalClient({ baseUrl: options.traceUrl ?? 'http://127.0.0.1:9', audience: 'trace', issuer, timeoutMs: 5_000 }),
-    authServer: createInternalClient({ baseUrl: options.authServerUrl ?? 'http://127.0.0.1:9', audience: 'auth-server', issuer, timeoutMs: 5_000, ca: options.authServerCa }),
+    authServer: createInternalClient({ baseUrl: options.authServerUrl ?? 'http://127.0.0.1:9', audience: 'auth-server', issuer, timeoutMs: 10_000, ...(options.authServerCa ? { ca: options.authServerCa } : {}) }),
   }
   const catalogTopic = options.catalogTopic ?? `test.api-catalog.${randomBytes(4).toString('hex')}`
   const catalog = { versions: loadCatalog(fileURLToPath(new URL('../../gateway/src/routes.generated.json', import.meta.url))), store: createCatalogStore(pool, audit, catalogTopic, clock) }
-  const deps: AppDeps = { server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, catalog, pendingLoginS: timeouts.pendingS, ...(options.webDir ? { webDir: options.webDir } : {}) }
+  const deps: AppDeps = {
+    server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, catalog, pendingLoginS: timeouts.pendingS, ...(options.webDir ? { webDir: options.webDir } : {}),
+    sso: options.sso ? createSsoClient(options.sso, redis, prefix) : undefined, ssoAccounts: createSsoAccounts(pool),
+    dashboardCacheMs: options.dashboardCacheMs ?? 0, keyMaxAgeDays: 90,
+  }
   const app: PonteServer = buildApp(deps)
   await app.ready()
 

@@ -16,7 +16,7 @@ afterAll(async () => { await admin.close() })
 /** A concrete URL and a valid body for each route pattern, so an allowed call gets past validation. */
 function requestFor(route: (typeof API_ROUTES)[number]) {
   const url = route.url.replace(':consentId', 'urn:ponte:consent-1').replace(':userId', randomUUID()).replace(':organisationId', 'org-1')
-    .replace(':paymentId', 'payment-1').replace(':outageId', randomUUID()).replace(':clientId', 'client-1').replace(':api', 'accounts').replace(':version', 'v2')
+    .replace(':paymentId', 'payment-1').replace(':outageId', randomUUID()).replace(':clientId', 'client-1').replace(':api', 'accounts').replace(':version', 'v2').replace(':eventId', randomUUID())
   const queries: Record<string, string> = { '/api/consents': '?consentId=urn:ponte:consent-1', '/api/payments': '?paymentId=payment-1' }
   const bodies: Record<string, unknown> = {
     'POST /api/consents/:consentId/revoke': { reason: 'INTERNAL_SECURITY_REASON', note: 'matrix test' },
@@ -29,6 +29,7 @@ function requestFor(route: (typeof API_ROUTES)[number]) {
     'POST /api/clients/:clientId/suspend': { note: 'matrix test' },
     'POST /api/clients/:clientId/reinstate': { note: 'matrix test' },
     'PUT /api/catalog/:api/:version': { enabled: false, note: 'matrix test' },
+    'POST /api/keys/rotate': { graceSeconds: 60 },
   }
   const key = `${route.method} ${route.url}`
   return { method: route.method, url: `${url}${queries[route.url] ?? ''}`, payload: bodies[key] }

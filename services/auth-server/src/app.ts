@@ -5,10 +5,12 @@ import type { AttemptThrottle } from './adapters/attempt-throttle.ts'
 import type { ThrottleRule } from './domain/throttle.ts'
 import type { ConnectorsPort, ConsentPort, DirectoryPort } from './adapters/services.ts'
 import type { SubjectStore } from './adapters/subjects.ts'
+import type { KeyStore } from './adapters/key-store.ts'
 import type { ProviderHolder } from './provider/provider-holder.ts'
 import { oauthRefusalBody } from './domain/oauth-errors.ts'
 import { dcrRoutes } from './routes/dcr.routes.ts'
 import { internalClientRoutes } from './routes/internal-clients.routes.ts'
+import { internalKeyRoutes } from './routes/internal-keys.routes.ts'
 import { journeyRoutes } from './routes/journey.routes.ts'
 import { providerRoutes } from './routes/provider.routes.ts'
 import { userinfoRoutes } from './routes/userinfo.routes.ts'
@@ -20,6 +22,8 @@ export interface AppDeps {
   serviceAuth: ServiceTokenVerifier
   pool: Pool
   holder: ProviderHolder
+  /** The signing and encryption keys (`/internal/keys`: rotation status and rotate now). */
+  keys: KeyStore
   directory: DirectoryPort
   consents: ConsentPort
   connectors: ConnectorsPort
@@ -59,6 +63,7 @@ export function buildApp(deps: AppDeps): PonteServer {
     holder: deps.holder, pool: deps.pool, directory: deps.directory, fetch: deps.fetch, certificates: deps.certificates, offeredScopes: deps.offeredScopes,
   })
   app.register(internalClientRoutes, { pool: deps.pool, serviceAuth: deps.serviceAuth, clientTopic: deps.clientTopic ?? topics.client })
+  app.register(internalKeyRoutes, { keys: deps.keys, holder: deps.holder, serviceAuth: deps.serviceAuth })
   app.register(journeyRoutes, {
     holder: deps.holder, pool: deps.pool, consents: deps.consents, connectors: deps.connectors, directory: deps.directory,
     subjects: deps.subjects, throttle: deps.throttle, loginRules: deps.loginRules, totpRule: deps.totpRule ?? { ...deps.loginRules.cpf, name: 'totp' }, trustedProxies: deps.certificates.trustedProxies, csrfSecret: deps.csrfSecret, bankName: deps.bankName,

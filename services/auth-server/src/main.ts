@@ -75,7 +75,7 @@ prune.unref()
 const app = buildApp({
   serviceAuth,
   server: { logger, readiness: runtime.readiness, https },
-  pool, holder, directory, consents, connectors, subjects, fetch, certificates,
+  pool, holder, keys: keyStore, directory, consents, connectors, subjects, fetch, certificates,
   throttle: createAttemptThrottle(redis, { prefix: 'auth:attempts' }),
   loginRules: loginRules(config.login),
   totpRule: totpRule(config.totp),

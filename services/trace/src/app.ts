@@ -1,6 +1,7 @@
 import { createServer, registerInternalInfo, requireServiceToken, type PonteServer, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { AvailabilityStore } from './adapters/pg-availability.ts'
 import type { CallSearch } from './adapters/pg-search.ts'
+import type { Overview } from './adapters/pg-overview.ts'
 import { internalRoutes, type AlertReader, type IngestionStatus } from './routes/internal.routes.ts'
 import { regulatorRoutes } from './routes/regulator.routes.ts'
 
@@ -16,6 +17,8 @@ export interface AppDeps {
   clock: () => Date
   /** Alert state and history. */
   alerts: AlertReader
+  /** The admin console's dashboard overview. */
+  overview: Overview
   /** The gateway's public base URL. */
   publicBaseUrl: string
   minOutageNoticeMs: number
@@ -29,7 +32,7 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(regulatorRoutes, { availability: deps.availability, clock: deps.clock, baseUrl: deps.publicBaseUrl, resolutionEstimateMs: deps.resolutionEstimateMs })
   app.register(async (internal) => {
     internal.addHook('onRequest', requireServiceToken(deps.serviceAuth))
-    await internal.register(internalRoutes, { search: deps.search, availability: deps.availability, clock: deps.clock, minNoticeMs: deps.minOutageNoticeMs, ingestion: deps.ingestion, alerts: deps.alerts })
+    await internal.register(internalRoutes, { search: deps.search, availability: deps.availability, clock: deps.clock, minNoticeMs: deps.minOutageNoticeMs, ingestion: deps.ingestion, alerts: deps.alerts, overview: deps.overview })
   })
   return app
 }

@@ -8,6 +8,7 @@ import { createCallStore } from './adapters/pg-call-store.ts'
 import { runMaintenance } from './adapters/pg-partitions.ts'
 import { parseProbeTargets, startProber } from './adapters/prober.ts'
 import { createCallSearch } from './adapters/pg-search.ts'
+import { createOverview } from './adapters/pg-overview.ts'
 import { startIngestion, type Ingestion } from './adapters/ingestion.ts'
 import { loadConfig } from './config.ts'
 
@@ -66,8 +67,9 @@ runtime.closers.unshift(() => relay.stop())
 // TPP certificates come from the directory connector's keystore view (service token, audience directory).
 const directory = createInternalClient({ baseUrl: config.services.directory, audience: 'directory', issuer, timeoutMs: 10_000 })
 runtime.closers.push(() => directory.close())
+const slaOf = orExit(() => loadSlaLookup())
 const alerting = createAlerting({
-  pool, availability, logger, thresholds: config.alerts.thresholds, slaOf: orExit(() => loadSlaLookup()),
+  pool, availability, logger, thresholds: config.alerts.thresholds, slaOf,
   outboxSchemas: config.alerts.outboxSchemas, certificateFiles: config.alerts.certificateFiles, webhookUrl: config.alerts.webhook.url,
   consumerLag: () => (ingestion ? ingestion.lag() : Promise.resolve(-1)),
   participantCertificates: config.alerts.tppCertificates ? () => directory.call('GET', '/internal/certificates/expiry', ParticipantCertificates) : undefined,
@@ -87,6 +89,7 @@ const app = buildApp({
   search: createCallSearch(pool),
   availability,
   alerts: createAlertReader(pool),
+  overview: createOverview({ pool, availability, slaOf }),
   ingestion: { get stats() { return ingestion?.stats ?? {} }, lag: () => (ingestion ? ingestion.lag() : Promise.resolve(-1)) },
   clock,
   publicBaseUrl: config.publicBaseUrl,

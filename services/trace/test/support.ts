@@ -8,6 +8,8 @@ import { createAlertReader } from '../src/adapters/alerting.ts'
 import { createAvailabilityStore, type AvailabilityStore } from '../src/adapters/pg-availability.ts'
 import { createCallStore, type CallStore } from '../src/adapters/pg-call-store.ts'
 import { createCallSearch } from '../src/adapters/pg-search.ts'
+import { createOverview } from '../src/adapters/pg-overview.ts'
+import { loadSlaLookup } from '../src/adapters/nfr-sla.ts'
 import type { StoredCall } from '../src/domain/calls.ts'
 
 export const BASE_URL = 'https://api.bank.example'
@@ -41,6 +43,7 @@ export async function startTrace(prefix: string, now = new Date()): Promise<Trac
     search: createCallSearch(pool),
     availability,
     alerts: createAlertReader(pool),
+    overview: createOverview({ pool, availability, slaOf: loadSlaLookup() }),
     clock: () => clock.now,
     publicBaseUrl: BASE_URL,
     minOutageNoticeMs: 3_600_000,

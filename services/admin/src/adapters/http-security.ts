@@ -60,9 +60,12 @@ export function readCookie(req: FastifyRequest, name: string): string | undefine
   return undefined
 }
 
-/** `Set-Cookie` for a console cookie: HttpOnly, Secure, SameSite=Strict, host-only, browser-session lifetime. */
-export function setCookie(reply: FastifyReply, name: string, value: string, maxAgeS?: number): void {
-  const attrs = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'Secure', 'SameSite=Strict']
+/**
+ * `Set-Cookie` for a console cookie: HttpOnly, Secure, SameSite=Strict, host-only, browser-session lifetime. Only the
+ * single sign-on binding cookie is `Lax`: it must come back on the provider's redirect, a cross-site navigation.
+ */
+export function setCookie(reply: FastifyReply, name: string, value: string, maxAgeS?: number, sameSite: 'Strict' | 'Lax' = 'Strict'): void {
+  const attrs = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'Secure', `SameSite=${sameSite}`]
   if (maxAgeS !== undefined) attrs.push(`Max-Age=${maxAgeS}`)
   const prev = reply.getHeader('set-cookie')
   const list = prev === undefined ? [] : Array.isArray(prev) ? prev.map(String) : [String(prev)]

@@ -46,6 +46,18 @@ export const API_ROUTES = [
   { method: 'GET', url: '/api/audit', needs: 'audit:read' },
   { method: 'GET', url: '/api/audit/export.csv', needs: 'audit:read' },
   { method: 'GET', url: '/api/audit/verify', needs: 'audit:read' },
+
+  { method: 'GET', url: '/api/session/sso', needs: 'public' },
+  { method: 'GET', url: '/api/session/sso/start', needs: 'public' },
+  { method: 'GET', url: '/api/session/sso/callback', needs: 'public' },
+
+  { method: 'GET', url: '/api/dashboard', needs: 'dashboard:read' },
+
+  { method: 'GET', url: '/api/traces', needs: 'traces:read' },
+  { method: 'GET', url: '/api/traces/:eventId', needs: 'traces:read' },
+
+  { method: 'GET', url: '/api/keys', needs: 'keys:read' },
+  { method: 'POST', url: '/api/keys/rotate', needs: 'keys:rotate' },
 ] as const satisfies ReadonlyArray<{ method: string; url: string; needs: Permission | 'public' | 'session' }>
 
 export type ApiRoute = (typeof API_ROUTES)[number]

@@ -1,6 +1,6 @@
 import { Button, Group, NavLink, NativeSelect, Stack, Text, Title } from '@mantine/core'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
-import { useEffect, useState } from 'react'
+import { Suspense, lazy, useEffect, useState } from 'react'
 import { api, setCsrfToken, type SessionAnswer } from './api.ts'
 import { useI18n, type Lang, type MessageKey } from './i18n.tsx'
 import { AuditPage } from './pages/Audit.tsx'
@@ -11,8 +11,13 @@ import { TrafficPage } from './pages/Traffic.tsx'
 import { PaymentsPage } from './pages/Payments.tsx'
 import { CatalogPage } from './pages/Catalog.tsx'
 import { ClientsPage } from './pages/Clients.tsx'
+import { KeysPage } from './pages/Keys.tsx'
+import { TracesPage } from './pages/Traces.tsx'
 
-type Page = 'consents' | 'traffic' | 'staff' | 'audit' | 'payments' | 'clients' | 'catalog'
+// The dashboard carries the charting library: loaded (its own script file) only when opened.
+const DashboardPage = lazy(() => import('./pages/Dashboard.tsx').then((m) => ({ default: m.DashboardPage })))
+
+type Page = 'consents' | 'traffic' | 'staff' | 'audit' | 'payments' | 'clients' | 'catalog' | 'dashboard' | 'traces' | 'keys'
 const PAGES: Array<{ page: Page; label: MessageKey; needs: string }> = [
   { page: 'consents', label: 'nav.consents', needs: 'consents:read' },
   { page: 'payments', label: 'nav.payments', needs: 'payments:read' },
@@ -21,6 +26,9 @@ const PAGES: Array<{ page: Page; label: MessageKey; needs: string }> = [
   { page: 'catalog', label: 'nav.catalog', needs: 'catalog:read' },
   { page: 'staff', label: 'nav.staff', needs: 'staff:read' },
   { page: 'audit', label: 'nav.audit', needs: 'audit:read' },
+  { page: 'dashboard', label: 'nav.dashboard', needs: 'dashboard:read' },
+  { page: 'traces', label: 'nav.traces', needs: 'traces:read' },
+  { page: 'keys', label: 'nav.keys', needs: 'keys:read' },
 ]
 
 function pageFromHash(): Page | undefined {
@@ -84,6 +92,9 @@ export function App() {
         {current?.page === 'catalog' && <CatalogPage canChange={me.permissions.includes('catalog:write')} />}
         {current?.page === 'staff' && <StaffPage />}
         {current?.page === 'audit' && <AuditPage />}
+        {current?.page === 'dashboard' && <Suspense fallback={<Text>{t('common.loading')}</Text>}><DashboardPage /></Suspense>}
+        {current?.page === 'traces' && <TracesPage />}
+        {current?.page === 'keys' && <KeysPage canRotate={me.permissions.includes('keys:rotate')} />}
         {!current && <Title order={1}>{t('app.title')}</Title>}
       </main>
     </div>

@@ -1,5 +1,6 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react'
-import { opsEn, opsPt } from './i18n-operations.ts'
+import { opsEn as operationsEn, opsPt as operationsPt } from './i18n-operations.ts'
+import { opsEn, opsPt } from './i18n-ops.ts'
 
 /** The console's languages: Brazilian Portuguese by default, English. */
 export type Lang = 'pt-BR' | 'en'
@@ -74,6 +75,7 @@ const pt = {
   'common.no': 'não',
   'common.loading': 'Carregando…',
   'common.error': 'Algo deu errado:',
+  ...operationsPt,
   ...opsPt,
 } as const
 
@@ -149,6 +151,7 @@ const en: Record<MessageKey, string> = {
   'common.no': 'no',
   'common.loading': 'Loading…',
   'common.error': 'Something went wrong:',
+  ...operationsEn,
   ...opsEn,
 }
 

@@ -143,7 +143,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
   const app = buildApp({
     server: { logger: o.logger, https: fapiTlsOptions({ cert: serverCert.chainPem, key: serverCert.privateKeyPem, clientCa: o.ca.chainPem }) },
     serviceAuth: o.verifier,
-    pool, holder, directory, consents, connectors, subjects, fetch, certificates,
+    pool, holder, keys: keyStore, directory, consents, connectors, subjects, fetch, certificates,
     throttle: createAttemptThrottle(redis, { prefix: `test:${o.schema.name}`, now: () => Date.now() + clock.offsetMs }),
     loginRules: loginRules({ maxFailures: 5, holdS: 900, windowS: 900, addressMaxFailures: 100 }),
     offeredScopes: ['openid', 'consents', 'resources', 'accounts', 'credit-cards-accounts', 'customers', 'payments'],

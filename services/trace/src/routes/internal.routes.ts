@@ -1,8 +1,9 @@
 import { z } from 'zod'
-import { CallDetail, CallSearchQuery, CallSearchResult, NewScheduledOutage, ScheduledOutage } from '@ponte/contracts'
+import { CallDetail, CallSearchQuery, CallSearchResult, NewScheduledOutage, ScheduledOutage, TraceOverview, TraceOverviewQuery } from '@ponte/contracts'
 import { DomainError, type PonteServer } from '@ponte/platform'
 import type { AvailabilityStore } from '../adapters/pg-availability.ts'
 import type { CallSearch } from '../adapters/pg-search.ts'
+import type { Overview } from '../adapters/pg-overview.ts'
 import type { Outage } from '../domain/discovery.ts'
 
 /** What the ingestion reports about itself. */
@@ -20,6 +21,8 @@ export interface InternalRoutesOptions {
   minNoticeMs: number
   ingestion?: IngestionStatus | undefined
   alerts: AlertReader
+  /** The dashboard's overview (per-minute counts, p95 per SLA tier, today's availability). */
+  overview: Overview
 }
 
 /** Reads alert state and history. */
@@ -40,6 +43,9 @@ export async function internalRoutes(app: PonteServer, opts: InternalRoutesOptio
     if (!detail) throw new DomainError('NOT_FOUND', 'no call with this event id')
     return detail
   })
+
+  app.get('/internal/overview', { schema: { querystring: TraceOverviewQuery, response: { 200: TraceOverview } } }, async (req) =>
+    opts.overview.read(opts.clock(), req.query.minutes))
 
   app.get('/internal/outages', { schema: { response: { 200: z.object({ outages: z.array(ScheduledOutage) }) } } }, async () => ({
     outages: (await opts.availability.outages(opts.clock())).map(outageView),
