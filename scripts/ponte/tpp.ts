@@ -11,7 +11,22 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 /** One line for `pnpm ponte help`. */
-export const summary = 'onboard a development TPP in the sandbox directory and write its certificates, keys and SSA'
+export const summary = 'a TPP\'s first hour: onboard (sandbox directory), register (DCR), consent, callback, call, pay'
+
+/** The kit's commands (packages/tpp-kit): the same protocol any TPP speaks, on public endpoints only. */
+const KIT = ['register', 'consent', 'payment-consent', 'callback', 'call', 'pay']
+
+const OVERVIEW = `usage: pnpm ponte tpp <subcommand> [args]   (pnpm ponte tpp <subcommand> --help for details)
+
+  onboard           onboard a development TPP in the sandbox directory; writes its bundle (certificates, keys, SSA)
+  register          DCR at the bank with a fresh SSA; keeps the client id and registration access token in the bundle
+  consent           create a data consent and push its authorisation request (PAR); prints the URL for the browser
+  payment-consent   create a Pix payment consent (signed) and push its authorisation request
+  callback          check the URL the browser landed on (state, nonce, id_token) and exchange the code
+  call              one regulated call with everything a TPP sends, printing request and answer
+  pay               pay the authorised payment consent (signed request, idempotency key)
+
+Walkthrough: docs/tpp-first-hour.md`
 
 const USAGE = `usage: pnpm ponte tpp onboard --name NAME --redirect-uri URI [--redirect-uri URI ...] --out DIR [options]
 
@@ -170,7 +185,10 @@ async function onboard(argv: string[]): Promise<void> {
   transport JWKS      ${ss.transportJwksUri}
   bundle              ${out}
 
-Next steps:
+Next: register the client at the bank (DCR with a fresh SSA), then follow docs/tpp-first-hour.md:
+  pnpm ponte tpp register --bundle ${values.out}
+
+What register does, for a client of your own:
   1. The SSA in ssa.jwt is valid for 5 minutes. Get a fresh one with the transport certificate:
        curl --cert ${join(out, 'transport.chain.pem')} --key ${join(out, 'transport.key.pem')} --cacert ${join(out, 'ca-bundle.pem')} \\
          ${assertion}
@@ -188,9 +206,10 @@ Next steps:
 export async function run(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
   if (sub === 'onboard') return onboard(rest)
+  if (sub !== undefined && KIT.includes(sub)) return (await import('@ponte/tpp-kit')).runTpp(sub, rest)
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    console.log(USAGE)
+    console.log(OVERVIEW)
     return
   }
-  throw new Error(`unknown subcommand "${sub}"\n\n${USAGE}`)
+  throw new Error(`unknown subcommand "${sub}"\n\n${OVERVIEW}`)
 }

@@ -69,7 +69,8 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
       AUTH_SERVER_ISSUER: authIssuer, GATEWAY_PUBLIC_URL: gatewayUrl,
     },
     consent: { PORT: String(consent), PUBLIC_BASE_URL: linksBaseUrl },
-    connectors: { PORT: String(connectors), PUBLIC_BASE_URL: linksBaseUrl },
+    // Payments read and consume payment consents at the consent service; webhooks ask the auth-server for the URIs.
+    connectors: { PORT: String(connectors), PUBLIC_BASE_URL: linksBaseUrl, CONSENT_URL: local(consent), AUTH_SERVER_INTERNAL_URL: authIssuer },
     // A private policy topic: this run's traffic service must not rewrite the one a running `make up` reads.
     traffic: { PORT: String(traffic), TRAFFIC_POLICY_TOPIC: policyTopic },
     // Not on the journey's path, started so that every service runs (and scales out) as under `make up`.
@@ -84,6 +85,8 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
       PORT: String(gateway), AUTH_JWKS_URL: `${authIssuer}/jwks`, AUTH_ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
       CONSENT_URL: local(consent), CONNECTORS_URL: local(connectors), DIRECTORY_URL: local(directory), TRAFFIC_URL: local(traffic),
       GATEWAY_INSTANCE_ID: `e2e-${schemas.consent!.name.slice(-12)}`, TRAFFIC_POLICY_TOPIC: policyTopic,
+      // A signed payment request's `aud` is the endpoint under the gateway's public URL (this run's port).
+      PUBLIC_BASE_URLS: gatewayUrl,
     },
   }
   const readyUrl: Record<string, string> = {
