@@ -9,7 +9,7 @@
  *
  * Idempotent: `up` on a running stack only starts what is missing.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'undici'
 import { canConnect, kafkaScript, repoRoot } from '@ponte/testkit'
@@ -60,6 +60,9 @@ async function startKafka(): Promise<void> {
   if (await canConnect(host!, Number(port))) return
   if (process.env.KAFKA_BROKERS) fail(`Kafka is not reachable at ${kafkaBrokers}`)
   console.log('ponte: starting Kafka (first run fetches the broker from Maven Central)')
+  // The fetch in the foreground, its progress on this terminal (or plain lines in a log); a no-op once fetched.
+  const fetched = spawnSync('bash', [`${repoRoot}scripts/kafka.sh`, 'fetch'], { cwd: repoRoot, stdio: 'inherit' })
+  if (fetched.status !== 0) fail('fetching the Kafka broker failed (see above)')
   try {
     await kafkaScript(['start'])
     await kafkaScript(['wait'])
