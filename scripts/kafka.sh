@@ -13,6 +13,7 @@
 #   KAFKA_HEAP_OPTS        default "-Xms512m -Xmx512m"
 #   KAFKA_WAIT_TIMEOUT     seconds for `wait` (default 90)
 #   KAFKA_STOP_TIMEOUT     seconds between SIGTERM and SIGKILL for `stop` (default 30)
+#   FETCH_PROGRESS_INTERVAL seconds between two progress lines of `fetch` when not on a terminal (default 5)
 # Relative paths are resolved against the repository root.
 set -euo pipefail
 
