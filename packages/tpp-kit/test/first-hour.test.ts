@@ -88,6 +88,13 @@ describe('docs/tpp-first-hour.md, command by command, against the platform as `m
         })
         .replace(/<(\w+)>/g, (_m, name: string) => printed(name)))
       transcript.push(`$ ${line}`)
+      if (args[1] === 'callback' && landed) {
+        // First an address whose state is not the pending one: refused, and the pending authorisation is kept.
+        const forged = landed.replace(/([#&]state=)[^&]+/, '$1forged-state')
+        const refused = await run(process.execPath, [`${repoRoot}scripts/ponte.ts`, 'tpp', 'callback', '--bundle', bundle, forged], { cwd: repoRoot, env })
+          .then(() => undefined, (err: { stderr?: string }) => err.stderr ?? 'refused')
+        expect(refused, 'a callback with another state').toMatch(/state/i)
+      }
       const { stdout } = await run(process.execPath, [`${repoRoot}scripts/ponte.ts`, ...args], { cwd: repoRoot, env, maxBuffer: 16 << 20, timeout: 120_000 })
         .catch((err: { stdout?: string; stderr?: string; message: string }) => {
           transcript.push(err.stdout ?? '', err.stderr ?? '')
