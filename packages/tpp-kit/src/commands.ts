@@ -164,7 +164,8 @@ function oauthError(what: string, err: unknown): Error {
   if (err instanceof oidc.ResponseBodyError || err instanceof oidc.AuthorizationResponseError) {
     return new Error(`${what}: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`)
   }
-  return new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`)
+  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : ''
+  return new Error(`${what}: ${err instanceof Error ? err.message : String(err)}${cause}`)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -354,6 +355,8 @@ export async function callback(dir: string, landed: string, out: Out): Promise<S
     }
     if (`${url.origin}${url.pathname}` !== pending.redirectUri) throw new Error(`the URL is not the redirect URI of the pending authorisation (${pending.redirectUri})`)
     const fragment = new URLSearchParams(url.hash.slice(1))
+    // The state first, with its own message (openid-client checks it again, with the rest).
+    if (fragment.get('state') !== pending.state) throw new Error(`the state in the address is not the pending authorisation's (consent ${pending.consentId}): an old or forged response; nothing was exchanged`)
     if (fragment.get('error')) {
       await writeState(ctx.bundle.dir, { ...ctx.state, pending: undefined })
       throw new Error(`the bank answered ${fragment.get('error')}${fragment.get('error_description') ? ` (${fragment.get('error_description')})` : ''}; consent ${pending.consentId} was not authorised`)

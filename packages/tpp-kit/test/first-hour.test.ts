@@ -93,7 +93,7 @@ describe('docs/tpp-first-hour.md, command by command, against the platform as `m
         const forged = landed.replace(/([#&]state=)[^&]+/, '$1forged-state')
         const refused = await run(process.execPath, [`${repoRoot}scripts/ponte.ts`, 'tpp', 'callback', '--bundle', bundle, forged], { cwd: repoRoot, env })
           .then(() => undefined, (err: { stderr?: string }) => err.stderr ?? 'refused')
-        expect(refused, 'a callback with another state').toMatch(/state/i)
+        expect(refused, 'a callback with another state').toMatch(/the state in the address is not the pending authorisation's/)
       }
       const { stdout } = await run(process.execPath, [`${repoRoot}scripts/ponte.ts`, ...args], { cwd: repoRoot, env, maxBuffer: 16 << 20, timeout: 120_000 })
         .catch((err: { stdout?: string; stderr?: string; message: string }) => {
