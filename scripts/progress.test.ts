@@ -47,9 +47,9 @@ describe('progress', () => {
       p.stop()
       expect(out.text().split('\n').filter(Boolean)).toEqual([
         'onboard: onboarding 0/40 organisations (0%) …',
-        'onboard: onboarding 5/40 organisations (12%), 1 organisations/s, about 35 s left',
-        'onboard: onboarding 10/40 organisations (25%), 1 organisations/s, about 30 s left',
-        'onboard: onboarding 40/40 organisations (100%), 4 organisations/s, done in 11 s',
+        'onboard: onboarding 5/40 organisations (12%), 1.0 organisations/s, about 35 s left',
+        'onboard: onboarding 10/40 organisations (25%), 1.0 organisations/s, about 30 s left',
+        'onboard: onboarding 40/40 organisations (100%), 3.8 organisations/s, done in 11 s',
       ])
       // No bar characters or cursor control in a log.
       expect(out.text()).not.toContain(String.fromCharCode(27))

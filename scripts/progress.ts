@@ -35,6 +35,8 @@ export interface ProgressOptions {
 }
 
 const grouped = (n: number) => Math.round(n).toLocaleString('en-US')
+/** A rate: whole numbers from 10 up, one decimal below (a few services or TPPs per second). */
+const rateOf = (perSecond: number) => (perSecond >= 10 ? grouped(perSecond) : perSecond.toFixed(1))
 
 /** "1 min 05 s", "12 s", "2 h 03 min": a duration for a person. */
 export function humanDuration(seconds: number): string {
@@ -54,7 +56,7 @@ export function plainLine(o: { label: string; phase: string; unit: string; done:
   else if (o.done > 0) parts[0] += ` ${grouped(o.done)} ${o.unit}`
   // The opening line of a phase says only what starts.
   if (!o.finished && o.done === 0 && seconds < 0.5) return `${parts[0]} …`
-  if (o.done > 0 && seconds > 0) parts.push(`${grouped(rate)} ${o.unit}/s`)
+  if (o.done > 0 && seconds > 0) parts.push(`${rateOf(rate)} ${o.unit}/s`)
   if (o.finished) parts.push(`done in ${humanDuration(seconds)}`)
   else if (o.total !== undefined && rate > 0) parts.push(`about ${humanDuration((o.total - o.done) / rate)} left`)
   else parts.push(`${humanDuration(seconds)} so far`)
@@ -80,7 +82,7 @@ export function createProgress(options: ProgressOptions): Progress {
     const s = current ? (now() - current.started) / 1000 : 0
     if (!current || s <= 0 || current.done === 0) return { rate: '…', left: '…' }
     const r = current.done / s
-    return { rate: `${grouped(r)} ${options.unit}/s`, left: current.total !== undefined ? humanDuration((current.total - current.done) / r) : '…' }
+    return { rate: `${rateOf(r)} ${options.unit}/s`, left: current.total !== undefined ? humanDuration((current.total - current.done) / r) : '…' }
   }
   const end = () => {
     if (timer) clearInterval(timer)
@@ -109,7 +111,8 @@ export function createProgress(options: ProgressOptions): Progress {
             ? `${options.label}: {phase} [{bar}] {percentage}% | {value}/{total} ${options.unit} | {rate} | {left} left`
             : `${options.label}: {phase} | {duration_formatted}`,
           formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? grouped(v) : String(v)),
-          hideCursor: true,
+          // The cursor stays visible: a command that exits in the middle (a failure) must not leave it hidden.
+          hideCursor: false,
           fps: 5,
         }, cliProgress.Presets.shades_classic)
         bar.start(counted ? total : 1, 0, { phase: name, rate: '…', left: '…' })

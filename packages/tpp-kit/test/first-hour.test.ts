@@ -151,7 +151,7 @@ describe('docs/tpp-first-hour.md, command by command, against the platform as `m
     })
     const lines = res.stderr.split('\n').filter(Boolean)
     expect(lines[0]).toBe(`onboard: onboarding 3 TPPs in ${stack.sandboxUrl} 0/3 TPPs (0%) …`)
-    expect(lines.at(-1)).toMatch(/^onboard: onboarding 3 TPPs in \S+ 3\/3 TPPs \(100%\), [\d,]+ TPPs\/s, done in \d+ s$/)
+    expect(lines.at(-1)).toMatch(/^onboard: onboarding 3 TPPs in \S+ 3\/3 TPPs \(100%\), [\d.,]+ TPPs\/s, done in \d+ s$/)
     const rows = res.stdout.split('\n').filter((l) => /^ {2}00[1-3] {2}/.test(l))
     expect(rows).toHaveLength(3)
     const orgs = new Set<string>()
