@@ -85,9 +85,9 @@ describe('infra/k8s', () => {
       const pols = byKind(objs, 'NetworkPolicy')
       expect(pols.find((p) => p.metadata.name === 'default-deny')!.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] })
       const from = (name: string) => pols.find((p) => p.metadata.name === name)!.spec.ingress.flatMap((r: Obj) => (r.from ?? []).map((f: Obj) => f.podSelector.matchLabels['app.kubernetes.io/name'])).sort()
-      expect(from('consent')).toEqual(['auth-server', 'gateway'])
-      expect(from('traffic')).toEqual(['gateway'])
-      expect(from('trace')).toEqual([])
+      expect(from('consent')).toEqual(['admin', 'auth-server', 'gateway'])
+      expect(from('traffic')).toEqual(['admin', 'gateway'])
+      expect(from('trace')).toEqual(['admin'])
       // The gateway keeps nothing in PostgreSQL: no egress to 5432/6432.
       const gwPorts = pols.find((p) => p.metadata.name === 'gateway')!.spec.egress.flatMap((r: Obj) => r.ports.map((p: Obj) => p.port))
       expect(gwPorts).not.toContain(5432)

@@ -65,8 +65,9 @@ export const k8sServices: K8sService[] = [
   { name: 'directory', port: 3005, tls: false, public: false, calls: [], uses: ['postgres', 'kafka', 'external-https'],
     resources: { cpuRequest: '250m', cpuLimit: '1000m', memoryRequest: '256Mi', memoryLimit: '512Mi' }, replicas: { min: 2, max: 6 }, migrates: true,
     env: { DIRECTORY_SANDBOX_ENABLED: 'false' } },
-  { name: 'admin', port: 3000, tls: false, public: true, calls: [], uses: ['postgres'],
-    resources: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '256Mi', memoryLimit: '512Mi' }, replicas: { min: 2, max: 4 }, migrates: true },
+  { name: 'admin', port: 3000, tls: false, public: true, calls: ['consent', 'traffic', 'directory', 'connectors', 'trace', 'auth-server'], uses: ['postgres', 'redis', 'kafka'],
+    resources: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '256Mi', memoryLimit: '512Mi' }, replicas: { min: 2, max: 4 }, migrates: true,
+    env: { CONSENT_URL: 'http://consent:3001', TRAFFIC_URL: 'http://traffic:3002', DIRECTORY_URL: 'http://directory:3005', CONNECTORS_URL: 'http://connectors:3003', TRACE_URL: 'http://trace:3004', AUTH_SERVER_URL: 'https://auth-server:8444', AUTH_SERVER_CA_FILE: '/etc/ponte/tls/internal-ca.crt' } },
 ]
 
 /** Ports of the servers Ponte uses but does not run in the cluster (managed or operator-run). */

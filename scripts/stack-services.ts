@@ -42,7 +42,7 @@ export const services: StackService[] = [
     env: (shared) => ({ PORT: '3004', HOST: '127.0.0.1', PROBE_GATEWAY_URL: 'https://localhost:8443', PROBE_CA_FILE: `${shared.PONTE_DEV_PKI_DIR}/ca-bundle.pem` }),
     endpoints: [['trace (internal)', 'http://127.0.0.1:3004']] },
   // Development only: the demo staff accounts of the README (their password and TOTP secret are public).
-  { name: 'admin', metricsPort: 9400, group: 1, readyUrl: 'http://127.0.0.1:3000', env: () => ({ PORT: '3000', HOST: '127.0.0.1', SEED_DEMO_STAFF: 'true' }),
+  { name: 'admin', metricsPort: 9400, group: 1, readyUrl: 'http://127.0.0.1:3000', env: (shared) => ({ PORT: '3000', HOST: '127.0.0.1', SEED_DEMO_STAFF: 'true', AUTH_SERVER_URL: 'https://localhost:8444', AUTH_SERVER_CA_FILE: `${shared.PONTE_DEV_PKI_DIR}/ca-bundle.pem` }),
     endpoints: [['admin', 'http://127.0.0.1:3000']] },
   { name: 'auth-server', metricsPort: 9444, group: 2, readyUrl: 'https://127.0.0.1:8444',
     // TPP keys are fetched from the sandbox directory, whose certificate comes from the dev CA.

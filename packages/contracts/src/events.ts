@@ -3,6 +3,7 @@ import { DirectoryEvent } from './directory-events.ts'
 import { eventEnvelope, EventTime } from './envelope.ts'
 import { PaymentEvent } from './payments.ts'
 import { TrafficPolicyEvent } from './traffic.ts'
+import { ApiCatalogEvent, ClientEvent } from './operations-events.ts'
 
 /** Kafka topic names. A breaking change of a payload is a new topic version, never an edit in place. */
 export const topics = {
@@ -13,6 +14,8 @@ export const topics = {
   payment: 'ponte.payment.v1',
   audit: 'ponte.audit.v1',
   alert: 'ponte.alert.v1',
+  apiCatalog: 'ponte.api-catalog.v1',
+  client: 'ponte.client.v1',
 } as const
 
 /** A topic name. */
@@ -27,6 +30,8 @@ export const topicSettings: Record<Topic, { partitions: number; compacted: boole
   [topics.payment]: { partitions: 3, compacted: false },
   [topics.audit]: { partitions: 1, compacted: false },
   [topics.alert]: { partitions: 1, compacted: false },
+  [topics.apiCatalog]: { partitions: 1, compacted: true },
+  [topics.client]: { partitions: 1, compacted: true },
 }
 
 const ConsentId = z.string().min(1).max(256)
@@ -167,4 +172,6 @@ export const eventSchemas = {
   [topics.payment]: PaymentEvent,
   [topics.alert]: AlertEvent,
   [topics.audit]: AuditEvent,
+  [topics.apiCatalog]: ApiCatalogEvent,
+  [topics.client]: ClientEvent,
 } as const

@@ -21,6 +21,7 @@ export {
 } from './events.ts'
 export type { Topic } from './events.ts'
 export { OrganisationChanged, SoftwareStatementRevoked, DirectoryEvent } from './directory-events.ts'
+export { ApiVersionKey, ApiVersionChanged, ApiCatalogEvent, ClientStatusChanged, ClientEvent } from './operations-events.ts'
 export {
   Cpf,
   Cnpj,
@@ -57,5 +58,5 @@ export { CoreAmount, CoreDate, CoreInstant, CoreId, CoreOwner, CoreResourceStatu
 export { policyIdOf, parsePolicyId, policyLevel, indexPolicies, candidatePolicyIds, resolveLimit, type PolicyScope, type PolicyLevel, type PolicyIdParts, type PolicyIndex, type LimitQuery, type ResolvedLimit } from './traffic-resolve.ts'
 export { PolicyOrganisationId, EndpointKey, PolicyView, PolicyListQuery, PolicyList, UpsertOverride, UpsertOverrideResult, SetPolicyEnabled, SetDefaultsEnabled, SetDefaultsEnabledResult, PolicyChange, PolicyHistory, CatalogueEntry, Catalogue, MinuteUsageQuery, MinuteUsageRow, MinuteUsage, MonthUsageQuery, MonthUsageRow, MonthUsage } from './traffic-admin.ts'
 export { CONSENT_ID_RE, RESOURCE_ID_RE } from './ids.ts'
-export { PaymentsApiVersion, PaymentConsentStatus, PixPaymentStatus, LocalInstrument, PaymentAccount, InternalPaymentConsent, AuthorisePaymentConsentRequest, ConsumePaymentConsentRequest, VerifyCustomerTotpRequest, VerifyCustomerTotpResult, ClientWebhookInfo, PaymentCreated, PaymentStatusChanged, PaymentEvent } from './payments.ts'
+export { PaymentsApiVersion, PaymentConsentStatus, PixPaymentStatus, LocalInstrument, PaymentAccount, InternalPaymentConsent, AuthorisePaymentConsentRequest, ConsumePaymentConsentRequest, VerifyCustomerTotpRequest, VerifyCustomerTotpResult, InternalPayment, PaymentStatusHistoryEntry, InternalPaymentSearchResult, InternalPaymentDetail, CancelPaymentRequest, CancelPaymentResult, ClientWebhookInfo, PaymentCreated, PaymentStatusChanged, PaymentEvent } from './payments.ts'
 export { CallSearchQuery, CallRecord, CallSearchResult, CallStoryEntry, CallDetail, NewScheduledOutage, ScheduledOutage } from './trace-api.ts'

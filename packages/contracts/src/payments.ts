@@ -117,6 +117,57 @@ export const VerifyCustomerTotpRequest = z.object({ cpf: Cpf, code: z.string().r
 export const VerifyCustomerTotpResult = z.object({ valid: z.boolean() })
 
 // ---------------------------------------------------------------------------------------------------------------
+// connectors service (audience `connectors`): payments as the admin console finds and cancels them
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A Pix payment as `GET /internal/payments` answers it; the customer's documents in clear (the console masks them). */
+export const InternalPayment = z.object({
+  paymentId: z.string(),
+  consentId: z.string(),
+  apiVersion: PaymentsApiVersion,
+  clientId: z.string(),
+  organisationId: z.string(),
+  endToEndId: z.string(),
+  ownerCpf: z.string(),
+  ownerCnpj: z.string().optional(),
+  localInstrument: z.string(),
+  amount: z.string(),
+  currency: z.string(),
+  /** The Brasília calendar date on which it is (or was to be) paid. */
+  paymentDate: z.string(),
+  status: PixPaymentStatus,
+  creditorName: z.string(),
+  rejectionReason: z.object({ code: z.string(), detail: z.string() }).optional(),
+  cancellation: z.record(z.string(), z.unknown()).optional(),
+  createdAt: z.string(),
+  statusUpdatedAt: z.string(),
+})
+export type InternalPayment = z.infer<typeof InternalPayment>
+
+/** One status a payment took (`GET /internal/payments/{id}` history, oldest first). */
+export const PaymentStatusHistoryEntry = z.object({
+  status: PixPaymentStatus,
+  previousStatus: PixPaymentStatus.optional(),
+  at: z.string(),
+  /** The rejection or cancellation that came with the change. */
+  detail: z.record(z.string(), z.unknown()).optional(),
+})
+export type PaymentStatusHistoryEntry = z.infer<typeof PaymentStatusHistoryEntry>
+
+/** `GET /internal/payments?paymentId|consentId|cpf|organisationId&limit`: newest first. */
+export const InternalPaymentSearchResult = z.object({ data: z.array(InternalPayment) })
+/** `GET /internal/payments/{paymentId}`. */
+export const InternalPaymentDetail = z.object({ payment: InternalPayment, history: z.array(PaymentStatusHistoryEntry) })
+
+/**
+ * `POST /internal/payments/{paymentId}/cancel` (the admin console): the payer asked the bank to cancel a PDNG or SCHD
+ * payment. `requestedBy` names the staff member (kept in connectors' log; the console audits the action). Answers
+ * `{ previousStatus, payment }`; 422 `PAGAMENTO_NAO_PERMITE_CANCELAMENTO` when it can no longer be cancelled.
+ */
+export const CancelPaymentRequest = z.object({ requestedBy: z.string().min(1).max(320) })
+export const CancelPaymentResult = z.object({ previousStatus: PixPaymentStatus, payment: InternalPayment })
+
+// ---------------------------------------------------------------------------------------------------------------
 // auth-server (audience `auth-server`): what webhook delivery needs about a client
 // ---------------------------------------------------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ export interface InternalClientOptions {
   timeoutMs?: number
   /** Keep-alive connections to the target (default 32). */
   connections?: number
+  /** Trust anchors (PEM) of an `https` target's certificate (default: the system store). */
+  ca?: string | undefined
 }
 
 /** A call's options. */
@@ -51,7 +53,7 @@ export interface InternalClient {
 /** Creates a keep-alive client for one target service; every request carries a fresh service token. */
 export function createInternalClient(options: InternalClientOptions): InternalClient {
   const timeoutMs = options.timeoutMs ?? 5_000
-  const dispatcher = new Agent({ connections: options.connections ?? 32, keepAliveTimeout: 30_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+  const dispatcher = new Agent({ connections: options.connections ?? 32, keepAliveTimeout: 30_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...(options.ca ? { connect: { ca: options.ca } } : {}) })
   const base = options.baseUrl.replace(/\/$/, '')
 
   async function raw<C>(method: string, path: string, o: InternalCallOptions<C> = {}): Promise<InternalResponse> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { errorTitle, ofbError, type ErrorCode } from './errors.ts'
 
 /**
@@ -104,10 +105,27 @@ export function clientErrorHandler(writer: RefusalBodyWriter | undefined) {
     }
     const [status, code, detail] = clientErrorStatus(err.code)
     const line = Buffer.isBuffer(err.rawPacket) ? /^([A-Za-z]+) (\/\S*) HTTP\//.exec(err.rawPacket.subarray(0, 8192).toString('latin1')) : null
-    const body = JSON.stringify(refusalBody(refusalOf(code, status, detail, pathOf(line?.[2]), code, undefined, line?.[1]), writer))
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nx-fapi-interaction-id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`)
-    setTimeout(() => socket.destroy(), 2_000).unref()
+    endWithRefusal(socket, status, refusalBody(refusalOf(code, status, detail, pathOf(line?.[2]), code, undefined, line?.[1]), writer))
   }
+}
+
+/**
+ * The `connect` handler: `CONNECT` (a proxy tunnel) is no method of any Ponte API. Node hands it to this event instead
+ * of the routes and, with no listener, drops the connection without a word; it is answered 405 in the surface's shape,
+ * then the connection closes.
+ */
+export function connectRefusalHandler(writer: RefusalBodyWriter | undefined) {
+  return (req: IncomingMessage, socket: Duplex): void => {
+    const path = req.url?.startsWith('/') ? pathOf(req.url) : undefined
+    endWithRefusal(socket, 405, refusalBody(refusalOf('METHOD_NOT_ALLOWED', 405, 'CONNECT is not a method of this API', path, 'METHOD_NOT_ALLOWED', undefined, 'CONNECT'), writer))
+  }
+}
+
+/** Writes a complete JSON refusal on a raw connection, then closes it (destroyed if the peer does not finish). */
+function endWithRefusal(socket: Duplex, status: number, refusal: unknown): void {
+  const body = JSON.stringify(refusal)
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nx-fapi-interaction-id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`)
+  setTimeout(() => socket.destroy(), 2_000).unref()
 }
 
 /** Largest remainder of an oversized body read (and dropped) before answering 413, and the longest wait for it. */

@@ -89,10 +89,13 @@ describe('server factory', () => {
   it('lets in-flight requests finish when closing', async () => {
     const { app } = build()
     let release: () => void = () => undefined
-    app.get('/slow', async () => { await new Promise<void>((r) => { release = r }); return { done: true } })
+    let entered: () => void = () => undefined
+    const inHandler = new Promise<void>((r) => { entered = r })
+    app.get('/slow', async () => { await new Promise<void>((r) => { release = r; entered() }); return { done: true } })
     const base = await app.listen({ host: '127.0.0.1', port: 0 })
     const inFlight = fetch(`${base}/slow`)
-    await new Promise((r) => setTimeout(r, 50))
+    // Closing starts once the request is in its handler (a fixed wait let a loaded machine close first: 503).
+    await inHandler
     const closed = app.close()
     release()
     const res = await inFlight

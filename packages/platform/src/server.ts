@@ -5,7 +5,7 @@ import type { SecureContextOptions, TlsOptions } from 'node:tls'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions, type FastifyError } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { DomainError, type ErrorCode } from './errors.ts'
-import { clientErrorHandler, drainRequest, headerCount, pathOf, refusalBody, refusalOf, RouteMethods, type RefusalBodyWriter } from './refusals.ts'
+import { clientErrorHandler, connectRefusalHandler, drainRequest, headerCount, pathOf, refusalBody, refusalOf, RouteMethods, type RefusalBodyWriter } from './refusals.ts'
 import type { Logger } from './logger.ts'
 import { instrumentHttp } from './http-metrics.ts'
 import { instrumentTracing } from './tracing.ts'
@@ -127,6 +127,7 @@ export function createServer(options: ServerOptions): PonteServer {
     ...options.fastify,
   }).withTypeProvider<ZodTypeProvider>() as unknown as PonteServer
 
+  app.server.on('connect', connectRefusalHandler(writer))
   if (options.httpMetrics !== false) instrumentHttp(app as never)
   instrumentTracing(app as never)
   app.setValidatorCompiler(validatorCompiler)

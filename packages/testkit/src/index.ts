@@ -14,3 +14,6 @@ export { testLogger, listen, testServiceAuth, freePort, freePorts } from './help
 export { rawRequest } from './raw-http.ts'
 export type { RawResponse, RawRequestOptions } from './raw-http.ts'
 export { createTestTpp, createTppFromParts, type TestTpp, type TestTppOptions, type TppParts } from './tpp.ts'
+export { totpCode } from './totp.ts'
+export { fc, fuzzRuns, fuzzSeed, HOSTILE_STRINGS, hostileString, deepNesting, arbitraryFromSchema, mutate, hostileJsonBody, wrongContentTypes, pathTricks, percentEncode, specOperation, leaksInternals } from './fuzz.ts'
+export { processTree, processTreeRss } from './proc.ts'

@@ -22,6 +22,8 @@ export interface RawRequestOptions {
   closeWaitMs?: number
   /** Writes the payload parts one after the other, each once the previous one is flushed (a client still sending). */
   sequential?: boolean
+  /** Longest wait for a complete response; past it the exchange fails as a hang. Default 30 s. */
+  timeoutMs?: number
 }
 
 /**
@@ -47,7 +49,7 @@ export function rawRequest(url: string, payload: string | Buffer | Array<string 
       if (parsed) resolve({ ...parsed, closed, error })
       else reject(new Error(`no complete response (${error ?? 'connection closed'}): ${Buffer.concat(chunks).toString('latin1').slice(0, 200)}`))
     }
-    const overall = setTimeout(() => finish(false), 30_000)
+    const overall = setTimeout(() => finish(false), options.timeoutMs ?? 30_000)
     const tryParse = () => {
       if (parsed) return
       const all = Buffer.concat(chunks)

@@ -1,7 +1,11 @@
-import { bootService, createInternalClient, createOutboxRelay, orExit, runService } from '@ponte/platform'
+import { readFileSync } from 'node:fs'
+import { topicSettings, topics } from '@ponte/contracts'
+import { bootService, createInternalClient, createOutboxRelay, ensureTopics, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { createAuditStore } from './adapters/audit-store.ts'
+import { createCatalogStore } from './adapters/catalog-store.ts'
+import { loadCatalog } from './adapters/route-table-file.ts'
 import { createLoginThrottle } from './adapters/login-throttle.ts'
 import { createSessionStore } from './adapters/sessions.ts'
 import { createStaffStore } from './adapters/staff-store.ts'
@@ -21,8 +25,23 @@ if (config.seedDemoStaff) {
   for (const u of DEMO_STAFF) await staff.ensure({ ...u, password: DEMO_STAFF_PASSWORD, totpSecret: DEMO_STAFF_TOTP_SECRET })
 }
 
-const client = (baseUrl: string, audience: string) => createInternalClient({ baseUrl, audience, issuer, timeoutMs: config.services.timeoutMs })
-const upstream = { consent: client(config.services.consentUrl, 'consent'), traffic: client(config.services.trafficUrl, 'traffic'), directory: client(config.services.directoryUrl, 'directory') }
+const client = (baseUrl: string, audience: string, ca?: string) => createInternalClient({ baseUrl, audience, issuer, timeoutMs: config.services.timeoutMs, ca })
+const upstream = { consent: client(config.services.consentUrl, 'consent'), traffic: client(config.services.trafficUrl, 'traffic'), directory: client(config.services.directoryUrl, 'directory'),
+  connectors: client(config.services.connectorsUrl, 'connectors'), trace: client(config.services.traceUrl, 'trace'),
+  authServer: client(config.services.authServerUrl, 'auth-server', config.services.authServerCaFile ? readFileSync(config.services.authServerCaFile, 'utf8') : undefined) }
+// API version changes leave through the outbox: their topic must exist (auto-creation is off on Ponte's brokers).
+let stopping = false
+void (async () => {
+  for (let waitMs = 1_000; !stopping; waitMs = Math.min(waitMs * 2, 30_000)) {
+    try {
+      await ensureTopics(runtime.kafka!, [{ topic: config.catalog.topic, ...topicSettings[topics.apiCatalog] }])
+      return
+    } catch (err) {
+      runtime.logger.warn({ err, topic: config.catalog.topic }, 'API catalog topic not ensured yet; retrying')
+      await new Promise((r) => setTimeout(r, waitMs).unref())
+    }
+  }
+})()
 const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: runtime.logger })
 
 const app = buildApp({
@@ -34,12 +53,13 @@ const app = buildApp({
   sessions: createSessionStore(redis, config.sessions),
   throttle: createLoginThrottle(redis, config.throttle),
   upstream,
+  catalog: { versions: loadCatalog(config.catalog.routeTableFile), store: createCatalogStore(pool, audit, config.catalog.topic, clock) },
   clock,
   pendingLoginS: config.sessions.pendingS,
   webDir: config.webDir,
 })
 const address = await runService({
   app, host: config.http.host, port: config.http.port, shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics,
-  closers: [() => relay.stop(), () => upstream.consent.close(), () => upstream.traffic.close(), () => upstream.directory.close(), ...runtime.closers],
+  closers: [() => { stopping = true }, () => relay.stop(), () => upstream.consent.close(), () => upstream.traffic.close(), () => upstream.directory.close(), () => upstream.connectors.close(), () => upstream.trace.close(), () => upstream.authServer.close(), ...runtime.closers],
 })
 runtime.logger.info({ address }, 'admin listening')

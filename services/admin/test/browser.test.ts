@@ -1,20 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
-import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SERVICE_TOKEN_HEADER } from '@ponte/platform'
 import { listen, serviceTestEnv, startServiceProcess, testSchema, testServiceAuth, type ServiceProcess, type TestSchema } from '@ponte/testkit'
-import type { StaffUser } from '../src/adapters/staff-store.ts'
-import { currentTotp } from '../src/domain/totp.ts'
-import { PASSWORD, startAdmin } from './helpers.ts'
+import { startAdmin } from './helpers.ts'
+import { consoleBrowser, launchChromium, LOGIN_EN, webDir } from './browser-support.ts'
 
-// The built console in Debian's Chromium, against the admin app and a real consent service. `make install` builds
-// web/dist; CI installs chromium (.ci/run).
-const webDir = fileURLToPath(new URL('../web/dist', import.meta.url))
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+// The built console in Debian's Chromium, against the admin app and a real consent service.
 const CPF = '76109277673'
 const auth = testServiceAuth()
 
@@ -25,11 +17,9 @@ let browser: Browser
 let base = ''
 
 beforeAll(async () => {
-  if (!existsSync(`${webDir}/index.html`)) throw new Error('services/admin/web/dist is missing: run make install')
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`)
   consentSchema = testSchema('consent_for_console')
   const env = { ...(await serviceTestEnv(auth.env)), DB_SCHEMA: consentSchema.name, PORT: '0', HOST: '127.0.0.1' }
-  ;[consent, browser] = await Promise.all([startServiceProcess('consent', env), chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })])
+  ;[consent, browser] = await Promise.all([startServiceProcess('consent', env), launchChromium()])
   admin = await startAdmin({ auth, consentUrl: consent.address, webDir })
   // `localhost` is a secure context, so Chromium keeps the Secure `__Host-` cookies over plain HTTP.
   base = (await listen(admin.app)).replace('127.0.0.1', 'localhost')
@@ -56,41 +46,7 @@ async function authorisedConsent(): Promise<string> {
   return consentId
 }
 
-/** A fresh browser context; collects CSP violations reported on the console. */
-async function open(lang?: 'en'): Promise<{ page: Page; csp: string[] }> {
-  const context = await browser.newContext()
-  const page = await context.newPage()
-  page.setDefaultTimeout(10_000)
-  const csp: string[] = []
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) csp.push(m.text()) })
-  await page.goto(`${base}/${lang ? `?lang=${lang}` : ''}`)
-  return { page, csp }
-}
-
-async function signIn(page: Page, u: StaffUser, labels = { email: 'E-mail', password: 'Senha', code: 'Código', submit: 'Entrar', confirm: 'Confirmar' }) {
-  await page.getByLabel(labels.email).fill(u.email)
-  await page.getByLabel(labels.password, { exact: true }).fill(PASSWORD)
-  await page.getByRole('button', { name: labels.submit }).click()
-  if (u.totpSecret) {
-    await page.getByLabel(labels.code).fill(currentTotp(u.totpSecret, admin.clock.now()))
-    await page.getByRole('button', { name: labels.confirm }).click()
-  }
-  await page.getByRole('navigation').or(page.getByRole('alert')).first().waitFor()
-  const alert = page.getByRole('alert')
-  if (await alert.count()) throw new Error(`sign-in refused: ${await alert.textContent()}`)
-  // Each TOTP step is accepted once per account: later sign-ins happen at a later step.
-  if (u.totpSecret) admin.clock.advance(90_000)
-}
-
-/** axe-core on the current page: the serious and critical violations. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource)
-  const result = await page.evaluate(async () => {
-    const g = globalThis as unknown as { document: unknown; axe: { run(ctx: unknown, o: object): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown; failureSummary?: string }> }> }> } }
-    return g.axe.run(g.document, { resultTypes: ['violations'] })
-  })
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} ${JSON.stringify(v.nodes.map((n) => [n.target, n.failureSummary]))}`)
-}
+const { open, signIn, axeViolations } = consoleBrowser(() => browser, () => base, { now: () => admin.clock.now(), advance: (ms) => admin.clock.advance(ms) })
 
 describe('the console in a browser', () => {
   it('logs a consent officer in with password and TOTP, finds a consent by CPF and revokes it with a note', async () => {
@@ -142,7 +98,7 @@ describe('the console in a browser', () => {
       const { page, csp } = await open(lang)
       expect(await page.getAttribute('html', 'lang')).toBe(lang ?? 'pt-BR')
       expect(await axeViolations(page), `login ${lang ?? 'pt-BR'}`).toEqual([])
-      await signIn(page, all, lang === 'en' ? { email: 'E-mail', password: 'Password', code: 'Code', submit: 'Sign in', confirm: 'Confirm' } : undefined)
+      await signIn(page, all, lang === 'en' ? LOGIN_EN : undefined)
       const pages = lang === 'en' ? ['Consents', 'Traffic limits', 'Staff', 'Audit trail'] : ['Consentimentos', 'Limites de tráfego', 'Equipe', 'Trilha de auditoria']
       for (const name of pages) {
         await page.getByRole('link', { name }).click()
@@ -153,5 +109,5 @@ describe('the console in a browser', () => {
       expect(csp).toEqual([])
       await page.context().close()
     }
-  })
+  }, 60_000)
 })

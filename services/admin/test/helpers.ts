@@ -4,6 +4,8 @@ import { createInternalClient, createPool, createRedis, migrate, type PonteServe
 import { testInfra, testLogger, testSchema, testServiceAuth } from '@ponte/testkit'
 import { buildApp, type AppDeps } from '../src/app.ts'
 import { createAuditStore, type AuditStore } from '../src/adapters/audit-store.ts'
+import { createCatalogStore } from '../src/adapters/catalog-store.ts'
+import { loadCatalog } from '../src/adapters/route-table-file.ts'
 import { CSRF_HEADER, PENDING_COOKIE, SESSION_COOKIE } from '../src/adapters/http-security.ts'
 import { createLoginThrottle } from '../src/adapters/login-throttle.ts'
 import { createSessionStore, type SessionTimeouts } from '../src/adapters/sessions.ts'
@@ -25,10 +27,17 @@ export interface StartAdminOptions {
   consentUrl?: string
   trafficUrl?: string
   directoryUrl?: string
+  connectorsUrl?: string
+  traceUrl?: string
+  authServerUrl?: string
+  /** Trust anchors of the auth-server's TLS certificate. */
+  authServerCa?: string
   /** The service-token key pair shared with the upstream services started by the test. */
   auth?: ReturnType<typeof testServiceAuth>
   timeouts?: Partial<SessionTimeouts>
   throttle?: { perAccount?: number; perAddress?: number }
+  /** The Kafka topic of API version changes (default: one of the test's own). */
+  catalogTopic?: string
   /** Serve the built browser app from this directory. */
   webDir?: string
 }
@@ -56,8 +65,13 @@ export async function startAdmin(options: StartAdminOptions = {}) {
     consent: createInternalClient({ baseUrl: options.consentUrl ?? 'http://127.0.0.1:9', audience: 'consent', issuer, timeoutMs: 5_000 }),
     traffic: createInternalClient({ baseUrl: options.trafficUrl ?? 'http://127.0.0.1:9', audience: 'traffic', issuer, timeoutMs: 5_000 }),
     directory: createInternalClient({ baseUrl: options.directoryUrl ?? 'http://127.0.0.1:9', audience: 'directory', issuer, timeoutMs: 5_000 }),
+    connectors: createInternalClient({ baseUrl: options.connectorsUrl ?? 'http://127.0.0.1:9', audience: 'connectors', issuer, timeoutMs: 5_000 }),
+    trace: createInternalClient({ baseUrl: options.traceUrl ?? 'http://127.0.0.1:9', audience: 'trace', issuer, timeoutMs: 5_000 }),
+    authServer: createInternalClient({ baseUrl: options.authServerUrl ?? 'http://127.0.0.1:9', audience: 'auth-server', issuer, timeoutMs: 5_000, ca: options.authServerCa }),
   }
-  const deps: AppDeps = { server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, pendingLoginS: timeouts.pendingS, ...(options.webDir ? { webDir: options.webDir } : {}) }
+  const catalogTopic = options.catalogTopic ?? `test.api-catalog.${randomBytes(4).toString('hex')}`
+  const catalog = { versions: loadCatalog(fileURLToPath(new URL('../../gateway/src/routes.generated.json', import.meta.url))), store: createCatalogStore(pool, audit, catalogTopic, clock) }
+  const deps: AppDeps = { server: { logger }, serviceAuth: auth.verifier('admin'), staff, audit, sessions, throttle, upstream, clock, catalog, pendingLoginS: timeouts.pendingS, ...(options.webDir ? { webDir: options.webDir } : {}) }
   const app: PonteServer = buildApp(deps)
   await app.ready()
 
@@ -95,6 +109,9 @@ export async function startAdmin(options: StartAdminOptions = {}) {
       await upstream.consent.close()
       await upstream.traffic.close()
       await upstream.directory.close()
+      await upstream.connectors.close()
+      await upstream.trace.close()
+      await upstream.authServer.close()
       const keys = await redis.keys(`${prefix}:*`)
       if (keys.length) await redis.del(...keys)
       redis.disconnect()

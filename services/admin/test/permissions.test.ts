@@ -16,15 +16,22 @@ afterAll(async () => { await admin.close() })
 /** A concrete URL and a valid body for each route pattern, so an allowed call gets past validation. */
 function requestFor(route: (typeof API_ROUTES)[number]) {
   const url = route.url.replace(':consentId', 'urn:ponte:consent-1').replace(':userId', randomUUID()).replace(':organisationId', 'org-1')
+    .replace(':paymentId', 'payment-1').replace(':outageId', randomUUID()).replace(':clientId', 'client-1').replace(':api', 'accounts').replace(':version', 'v2')
+  const queries: Record<string, string> = { '/api/consents': '?consentId=urn:ponte:consent-1', '/api/payments': '?paymentId=payment-1' }
   const bodies: Record<string, unknown> = {
     'POST /api/consents/:consentId/revoke': { reason: 'INTERNAL_SECURITY_REASON', note: 'matrix test' },
     'POST /api/traffic/overrides/preview': { kind: 'tpm', organisationId: 'org-1', limit: 1000 },
     'PUT /api/traffic/overrides': { kind: 'tpm', organisationId: 'org-1', limit: 1000 },
     'POST /api/staff': { email: `new-${randomUUID()}@bank.test`, name: 'New', password: 'a-long-password-1', roles: ['viewer'] },
     'PATCH /api/staff/:userId': { disabled: true },
+    'POST /api/payments/:paymentId/cancel': { note: 'matrix test' },
+    'POST /api/outages': { startsAt: '2030-01-01T10:00:00Z', endsAt: '2030-01-01T11:00:00Z', apis: [], explanation: 'matrix test' },
+    'POST /api/clients/:clientId/suspend': { note: 'matrix test' },
+    'POST /api/clients/:clientId/reinstate': { note: 'matrix test' },
+    'PUT /api/catalog/:api/:version': { enabled: false, note: 'matrix test' },
   }
   const key = `${route.method} ${route.url}`
-  return { method: route.method, url: route.url === '/api/consents' ? `${url}?consentId=urn:ponte:consent-1` : url, payload: bodies[key] }
+  return { method: route.method, url: `${url}${queries[route.url] ?? ''}`, payload: bodies[key] }
 }
 
 describe('the route × role matrix', () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hash } from '@node-rs/argon2'
 import { CONTENT_SECURITY_POLICY, PENDING_COOKIE, SESSION_COOKIE } from '../src/adapters/http-security.ts'
 import { currentTotp } from '../src/domain/totp.ts'
+import { ROLE_PERMISSIONS } from '../src/domain/roles.ts'
 import { PASSWORD, cookieLine, cookieValue, startAdmin } from './helpers.ts'
 
 let admin: Awaited<ReturnType<typeof startAdmin>>
@@ -48,7 +49,7 @@ describe('login', () => {
 
     const second = await admin.app.inject({ method: 'POST', url: '/api/session/totp', payload: { code: currentTotp(u.totpSecret!, admin.clock.now()) }, headers: { cookie: `${PENDING_COOKIE}=${pending}` } })
     expect(second.statusCode).toBe(200)
-    expect(second.json()).toMatchObject({ status: 'signed_in', user: { email: u.email, roles: ['consent_officer'], permissions: ['consents:read', 'consents:revoke'] } })
+    expect(second.json()).toMatchObject({ status: 'signed_in', user: { email: u.email, roles: ['consent_officer'], permissions: [...ROLE_PERMISSIONS.consent_officer].sort() } })
     const line = cookieLine(second.headers['set-cookie'], SESSION_COOKIE)!
     expect(line).toMatch(/^__Host-ponte-admin=[\w-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/)
     const cookie = `${SESSION_COOKIE}=${cookieValue(second.headers['set-cookie'], SESSION_COOKIE)}`

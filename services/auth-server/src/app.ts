@@ -1,3 +1,4 @@
+import { topics } from '@ponte/contracts'
 import { createServer, registerInternalInfo, type PonteServer, type Pool, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { CertificateSourceOptions } from './adapters/client-certificate.ts'
 import type { AttemptThrottle } from './adapters/attempt-throttle.ts'
@@ -36,6 +37,8 @@ export interface AppDeps {
   bankName: string
   /** Issuer URL and access-token audience (userinfo verifies the JWT access tokens with them). */
   oidc: { issuer: string; accessTokenAudience: string }
+  /** Topic of client suspensions (default `ponte.client.v1`). */
+  clientTopic?: string
 }
 
 /** Builds the auth-server app from its dependencies. It never listens. */
@@ -55,7 +58,7 @@ export function buildApp(deps: AppDeps): PonteServer {
   app.register(dcrRoutes, {
     holder: deps.holder, pool: deps.pool, directory: deps.directory, fetch: deps.fetch, certificates: deps.certificates, offeredScopes: deps.offeredScopes,
   })
-  app.register(internalClientRoutes, { pool: deps.pool, serviceAuth: deps.serviceAuth })
+  app.register(internalClientRoutes, { pool: deps.pool, serviceAuth: deps.serviceAuth, clientTopic: deps.clientTopic ?? topics.client })
   app.register(journeyRoutes, {
     holder: deps.holder, pool: deps.pool, consents: deps.consents, connectors: deps.connectors, directory: deps.directory,
     subjects: deps.subjects, throttle: deps.throttle, loginRules: deps.loginRules, totpRule: deps.totpRule ?? { ...deps.loginRules.cpf, name: 'totp' }, trustedProxies: deps.certificates.trustedProxies, csrfSecret: deps.csrfSecret, bankName: deps.bankName,

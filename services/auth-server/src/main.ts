@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { bootService, loadTls, orExit, runService } from '@ponte/platform'
+import { topicSettings, topics } from '@ponte/contracts'
+import { bootService, createOutboxRelay, ensureTopics, loadTls, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { startConsumers } from './adapters/consumers.ts'
@@ -51,6 +52,21 @@ const holder = await createProviderHolder(keyStore, (jwks) => createProvider({
 holder.start(config.keyReloadIntervalMs)
 
 const subscriptions = await startConsumers({ kafka, pool, logger })
+// Client suspensions leave through the outbox (ponte.client.v1); a Kafka outage delays them, the auth-server refuses
+// the client at once either way.
+let stopping = false
+void (async () => {
+  for (let waitMs = 1_000; !stopping; waitMs = Math.min(waitMs * 2, 30_000)) {
+    try {
+      await ensureTopics(kafka, [{ topic: config.kafka.clientTopic, ...topicSettings[topics.client] }])
+      return
+    } catch (err) {
+      logger.warn({ err, topic: config.kafka.clientTopic }, 'client topic not ensured yet; retrying')
+      await new Promise((r) => setTimeout(r, waitMs).unref())
+    }
+  }
+})()
+const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger })
 const prune = setInterval(() => {
   adapter.pruneExpired().catch((err: unknown) => logger.warn({ err }, 'pruning expired oidc rows failed'))
 }, 600_000)
@@ -67,12 +83,15 @@ const app = buildApp({
   csrfSecret: config.oidc.cookieSecret,
   bankName: config.bankName,
   oidc: { issuer: config.oidc.issuer, accessTokenAudience: config.oidc.accessTokenAudience },
+  clientTopic: config.kafka.clientTopic,
 })
 const address = await runService({
   app,
   host: config.http.host,
   port: config.http.port,
   closers: [
+    () => { stopping = true },
+    () => relay.stop(),
     () => holder.stop(),
     () => clients.stop(),
     ...subscriptions.map((s) => () => s.stop()),

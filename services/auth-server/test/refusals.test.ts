@@ -90,6 +90,18 @@ describe('auth-server refusals: framework-level and hostile inputs in the OAuth 
     expect(res.closed).toBe(true)
   })
 
+  it('answers an authorization request for a client id holding NUL with the error page (400), not 500', async () => {
+    const res = await get('/auth?client_id=a%00b&response_type=code%20id_token&scope=openid')
+    expect(res.status, res.body).toBe(400)
+    expect(res.headers['content-type']).toMatch(/^text\/html/)
+  })
+
+  it('answers CONNECT (a proxy tunnel) with 405 in the OAuth shape instead of dropping the connection', async () => {
+    const res = await send(['CONNECT /jwks/x HTTP/1.1', `Host: ${host()}`])
+    expectOAuth(res, 405, 'invalid_request')
+    expect(res.closed).toBe(true)
+  })
+
   // Each framework-level refusal, on each kind of OAuth endpoint.
   const table: Array<[string, () => Promise<RawResponse>, number, string?]> = [
     ['bad URL encoding', () => get('/register/%E0%A4%A'), 400, 'invalid_request'],
@@ -109,6 +121,7 @@ describe('auth-server refusals: framework-level and hostile inputs in the OAuth 
     ['malformed JSON on /register', () => post('/register', 'application/json', '{"software_statement":'), 400, 'invalid_client_metadata'],
     ['empty JSON body on /register', () => post('/register', 'application/json', ''), 400, 'invalid_client_metadata'],
     ['unknown path', () => get('/nothing-here'), 404, 'invalid_request'],
+    ['a form posted to the interaction root', () => post('/interaction/', 'application/x-www-form-urlencoded', 'csrf=x&senha=%0D%0AX-Injected%3A+1'), 404, 'invalid_request'],
   ]
   it.each(table)('%s', async (_name, request, status, error) => {
     const res = await request()

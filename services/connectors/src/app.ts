@@ -8,6 +8,7 @@ import { internalCustomerRoutes } from './routes/internal-customers.routes.ts'
 import { internalTotpRoutes } from './routes/internal-totp.routes.ts'
 import type { CustomerTotp } from './adapters/pg-totp.ts'
 import { internalWebhookRoutes } from './routes/internal-webhooks.routes.ts'
+import { internalPaymentRoutes } from './routes/internal-payments.routes.ts'
 import type { WebhookStore } from './adapters/pg-webhooks.ts'
 import { loansRoutes } from './routes/loans.routes.ts'
 import { openDataRoutes } from './routes/open-data.routes.ts'
@@ -57,6 +58,7 @@ export function buildApp(deps: AppDeps): PonteServer {
     const payments = { payments: deps.payments, serviceAuth: deps.serviceAuth, publicBaseUrl: regulated.publicBaseUrl, clock: regulated.clock }
     app.register(paymentsRoutes('v4'), payments)
     app.register(paymentsRoutes('v5'), payments)
+    app.register(internalPaymentRoutes, { payments: deps.payments, serviceAuth: deps.serviceAuth })
   }
   return app
 }

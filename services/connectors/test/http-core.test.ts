@@ -21,14 +21,20 @@ const ctx = consentCtx({
 })
 
 /** What the external core does to the next requests (fault injection). */
-const fault = { mode: 'none' as 'none' | 'delay' | '500' | '503', hits: 0 }
+const fault = { mode: 'none' as 'none' | 'delay' | '500' | '503' | 'malformed' | 'redirect', hits: 0, redirected: 0 }
 const breakerClock = { now: 1_000_000 }
 
 describe('HTTP connector against the reference external core (core-api.yaml)', () => {
   let f: Fixture
   let external: FastifyInstance
   let http: HttpCore
+  // Where a redirecting core points: a listener that counts every request reaching it.
+  let redirectTarget = ''
+  let elsewhere: FastifyInstance
   beforeAll(async () => {
+    elsewhere = (await import('fastify')).default()
+    elsewhere.all('/*', async () => { fault.redirected += 1; return { accountId: 'from-elsewhere' } })
+    redirectTarget = await elsewhere.listen({ host: '127.0.0.1', port: 0 })
     f = await demoFixture('connectors_http', {
       core: (pg) => {
         external = createCoreApiServer(pg)
@@ -37,6 +43,10 @@ describe('HTTP connector against the reference external core (core-api.yaml)', (
           if (fault.mode === 'delay') await new Promise((r) => setTimeout(r, 2_500))
           if (fault.mode === '500') return reply.code(500).send({ error: 'boom' })
           if (fault.mode === '503') return reply.code(503).send({ error: 'maintenance' })
+          // A core that answers 200 with what core-api.yaml does not allow: wrong types, an injected field, markup.
+          if (fault.mode === 'malformed') return reply.code(200).send({ accountId: 42, type: '<script>alert(1)</script>', isAdmin: true, balance: 'NaN' })
+          // A core that points the connector elsewhere (SSRF through a redirect): never followed.
+          if (fault.mode === 'redirect') return reply.code(302).header('location', `${redirectTarget}/latest/meta-data/`).send()
         })
         // The URL is set once the server listens (below); calls happen only after that.
         http = createHttpCore({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 1_500, retries: 2, breakerFailures: 3, breakerResetMs: 5_000, now: () => breakerClock.now })
@@ -50,11 +60,13 @@ describe('HTTP connector against the reference external core (core-api.yaml)', (
   afterAll(async () => {
     await http?.close()
     await external?.close()
+    await elsewhere?.close()
     await f?.close()
   })
   beforeEach(() => {
     fault.mode = 'none'
     fault.hits = 0
+    fault.redirected = 0
   })
   const get = async (url: string) => f.app.inject({ method: 'GET', url, headers: await f.token(ctx) })
 
@@ -110,6 +122,25 @@ describe('HTTP connector against the reference external core (core-api.yaml)', (
     expect(down.statusCode).toBe(503)
     accounts.assert('GET', '/accounts/{accountId}', 503, down.json())
     expect(fault.hits).toBe(3) // one call and two retries for an idempotent GET
+    http.breaker.onSuccess()
+  })
+
+  it('refuses a core answer that core-api.yaml does not allow with 502, passing none of it on', async () => {
+    fault.mode = 'malformed'
+    const res = await get(`${A}/${checking}`)
+    expect(res.statusCode).toBe(502)
+    accounts.assert('GET', '/accounts/{accountId}', 502, res.json())
+    expect(res.json().errors[0].code).toBe('BAD_GATEWAY')
+    expect(res.body).not.toMatch(/script|isAdmin|NaN/)
+    http.breaker.onSuccess()
+  })
+
+  it('does not follow a redirect from the core (502), so the core cannot point it at another host', async () => {
+    fault.mode = 'redirect'
+    const res = await get(`${A}/${checking}`)
+    expect(res.statusCode).toBe(502)
+    accounts.assert('GET', '/accounts/{accountId}', 502, res.json())
+    expect(fault.redirected).toBe(0)
     http.breaker.onSuccess()
   })
 

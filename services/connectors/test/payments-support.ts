@@ -8,6 +8,7 @@ import { createPgCore } from '../src/adapters/pg-core.ts'
 import { createConsentClient } from '../src/adapters/consent-client.ts'
 import { createPayments, type Payments } from '../src/adapters/pg-payments.ts'
 import { createPixSettlement, type PixSettlement } from '../src/adapters/pix-settlement.ts'
+import { createPgWebhookStore } from '../src/adapters/pg-webhooks.ts'
 import { createPaginationKeys } from '../src/domain/pagination.ts'
 import { brasiliaToday } from '../src/domain/dates.ts'
 import { demoId, DEMO_CUSTOMERS, DEMO_PIX_KEYS, seedDemoBank } from '../src/seed/demo-bank.ts'
@@ -122,6 +123,8 @@ export interface PaymentsFixture {
   settlement: PixSettlement
   consent: ConsentStub
   clock: { now: Date }
+  /** The service-token key pair the app trusts (to sign as another caller, e.g. `admin`). */
+  auth: ReturnType<typeof testServiceAuth>
   /** Service-token header of a gateway call for `ctx` (defaults: the TPP, with a payment consent when given). */
   headers(o?: { consentId?: string; organisationId?: string; clientId?: string; key?: string }): Promise<Record<string, string>>
   /** Another payments instance on the same database (a second connectors process). */
@@ -129,7 +132,10 @@ export interface PaymentsFixture {
   close(): Promise<void>
 }
 
-export async function paymentsFixture(prefix: string): Promise<PaymentsFixture> {
+/** The reference core's analysis hold (PDNG) for {@link paymentsFixture}: off unless a threshold is given. */
+export interface AnalysisOptions { analysisThreshold?: string; analysisMs?: number }
+
+export async function paymentsFixture(prefix: string, analysis: AnalysisOptions = {}): Promise<PaymentsFixture> {
   const schema = testSchema(prefix)
   await migrate({ url: schema.databaseUrl, schema: schema.name, dir: migrationsDir })
   const pool = createPool({ url: schema.databaseUrl, schema: schema.name, max: 12 })
@@ -137,7 +143,7 @@ export async function paymentsFixture(prefix: string): Promise<PaymentsFixture> 
   const auth = testServiceAuth()
   const gateway = auth.issuer('gateway')
   const clock = { now: new Date() }
-  const core = createPgCore(pool, { pix: { ispb: ISPB, dailyLimit: '100000.00', settlementDelayMs: 1_000, clock: () => clock.now } })
+  const core = createPgCore(pool, { pix: { ispb: ISPB, dailyLimit: '100000.00', settlementDelayMs: 1_000, clock: () => clock.now, ...analysis } })
   const settlement = createPixSettlement(pool, { ispb: ISPB, pollMs: 60_000, rejectAll: false, rejectedCreditorAccount: REJECTED_ACCOUNT, clock: () => clock.now })
   const consent = await startConsentStub(auth.verifier('consent'))
   const consents = createConsentClient({ baseUrl: consent.url, issuer: auth.issuer('connectors'), timeoutMs: 3_000 })
@@ -151,11 +157,12 @@ export async function paymentsFixture(prefix: string): Promise<PaymentsFixture> 
     paginationKeys: createPaginationKeys(SECRET),
     publicBaseUrl: PUBLIC,
     brand: { brandName: 'Banco Ponte', companyCnpj: '12345678000195' },
+    webhooks: createPgWebhookStore(pool, { initialBackoffMs: 1_000, maxBackoffMs: 60_000, maxAgeMs: 3_600_000 }),
     clock: () => clock.now,
   })
   await app.ready()
   return {
-    schema, pool, app, core, payments, settlement, consent, clock,
+    schema, pool, app, core, payments, settlement, consent, clock, auth,
     another: () => createPayments({ pool, rail: core, consents, logger, clock: () => clock.now }),
     async headers(o = {}) {
       const ctx: CallerContext = { clientId: o.clientId ?? CLIENT, organisationId: o.organisationId ?? ORG, scopes: ['openid', 'payments'], ...(o.consentId ? { paymentConsentId: o.consentId } : {}) }

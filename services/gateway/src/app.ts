@@ -30,6 +30,7 @@ export function buildApp(deps: AppDeps): PonteServer {
     events: deps.events,
     openData: deps.openData,
     signed: deps.signed,
+    controls: deps.controls,
     ...(deps.now ? { now: deps.now } : {}),
   })
   app.register(async (internal) => {
@@ -43,6 +44,7 @@ export function buildApp(deps: AppDeps): PonteServer {
       events: deps.events.stats,
       openData: deps.openData.stats,
       policies: deps.policies.size,
+      controls: deps.controls.stats,
     }))
   })
   return app

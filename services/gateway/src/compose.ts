@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
-import { ConsentEvent, ConsentLookup, DirectoryEvent, OrganisationJwks, OrganisationSummary, PolicyList, TrafficPolicyEvent, topics } from '@ponte/contracts'
-import { createInternalClient, createServiceTokenIssuer, createServiceTokenVerifier, subscribe, type Closer, type EventPublisher, type Kafka, type Logger, type PonteServer, type ReadinessCheck, type Subscription } from '@ponte/platform'
+import { ApiCatalogEvent, ClientEvent, ConsentEvent, ConsentLookup, DirectoryEvent, OrganisationJwks, OrganisationSummary, PolicyList, TrafficPolicyEvent, topicSettings, topics } from '@ponte/contracts'
+import { createInternalClient, createServiceTokenIssuer, createServiceTokenVerifier, ensureTopics, subscribe, type Closer, type EventPublisher, type Kafka, type Logger, type PonteServer, type ReadinessCheck, type Subscription } from '@ponte/platform'
 import type { KeyObject } from 'node:crypto'
 import { TrustStore } from '@ponte/pki'
 import { Agent } from 'undici'
 import { buildApp } from './app.ts'
 import { createAccessTokenVerifier } from './adapters/access-tokens.ts'
-import { createBankSigner, loadPayloadSigningKey } from './adapters/bank-signer.ts'
+import { createBankSigner, loadPayloadSigningKey, watchPayloadSigningKey } from './adapters/bank-signer.ts'
 import { createParticipantKeys } from './adapters/participant-keys.ts'
 import { createReplayGuard } from './adapters/replay-guard.ts'
 import { createCallEvents, type CallEvents } from './adapters/call-events.ts'
@@ -23,6 +23,7 @@ import { createLimitsRedis } from './adapters/redis-client.ts'
 import { createUpstreams } from './adapters/upstream.ts'
 import { createPolicyStore, seedPolicies, type PolicyStore } from './domain/limits.ts'
 import { parseRouteTable } from './domain/route-table.ts'
+import { createOperatorControls, type OperatorControls } from './domain/operator-controls.ts'
 import type { Config } from './config.ts'
 
 /** What {@link composeGateway} needs besides the configuration. */
@@ -44,6 +45,7 @@ export interface ComposedGateway {
   app: PonteServer
   consents: ConsentCache
   policies: PolicyStore
+  controls: OperatorControls
   events: CallEvents
   subscriptions: Subscription[]
   closers: Closer[]
@@ -76,6 +78,10 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     source: (id) => directoryClient.find('GET', `/internal/organisations/${encodeURIComponent(id)}`, OrganisationSummary),
   })
   const signingKey = await loadPayloadSigningKey(config.signed, config.allowDevDefaults, log)
+  const signer = createBankSigner({ organisationId: config.signed.bank.organisationId, kid: signingKey.kid, privateKey: signingKey.privateKey })
+  // Configured key files are followed, so a rotation needs no restart (the dev key is never rotated in place).
+  const { certFile, keyFile, passphrase } = config.signed
+  const stopKeyWatch = certFile && keyFile && passphrase ? watchPayloadSigningKey(signer, { certFile, keyFile, passphrase }, config.signed.reloadMs, log) : () => undefined
   const participantKeys = createParticipantKeys({
     maxAgeMs: config.signed.keysMaxAgeMs,
     cooldownMs: config.signed.keysCooldownMs,
@@ -104,6 +110,13 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
 
   // Each replica reads every event: its own consumer groups (fresh per start; the policy topic from the beginning).
   const suffix = randomUUID().slice(0, 8)
+  // The staff's switches (API versions off, clients suspended): compacted topics, read from the beginning.
+  const controls = createOperatorControls()
+  // Their producers (admin, auth-server) may not have run yet; the subscription needs the topics to exist.
+  await ensureTopics(kafka, [
+    { topic: config.controls.catalogTopic, ...topicSettings[topics.apiCatalog] },
+    { topic: config.controls.clientTopic, ...topicSettings[topics.client] },
+  ]).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'operator control topics not ensured; the subscriptions retry'))
   const subscriptions = await Promise.all([
     subscribe({ kafka, groupId: `gateway-consents-${instance}-${suffix}`, topic: topics.consent, schema: ConsentEvent, logger: log,
       handler: async (e) => consents.invalidate(e.data.consentId) }),
@@ -111,6 +124,10 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
       handler: async (e) => organisations.apply(e) }),
     subscribe({ kafka, groupId: `gateway-policies-${instance}-${suffix}`, topic: config.limits.policyTopic, schema: TrafficPolicyEvent, logger: log, fromBeginning: true,
       handler: async (e) => policies.apply(e) }),
+    subscribe({ kafka, groupId: `gateway-catalog-${instance}-${suffix}`, topic: config.controls.catalogTopic, schema: ApiCatalogEvent, logger: log, fromBeginning: true,
+      handler: async (e) => controls.apply(e) }),
+    subscribe({ kafka, groupId: `gateway-clients-${instance}-${suffix}`, topic: config.controls.clientTopic, schema: ClientEvent, logger: log, fromBeginning: true,
+      handler: async (e) => controls.apply(e) }),
   ])
 
   const upstreams = createUpstreams({
@@ -139,10 +156,11 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     upstreams,
     events,
     openData: createOpenDataCache(config.openData.ttlMs, undefined, input.now, (path) => (regulatorPaths.has(path) ? config.regulator.cacheTtlMs : undefined)),
+    controls,
     signed: {
       participantKeys,
       replay: createReplayGuard(redis),
-      signer: createBankSigner({ organisationId: config.signed.bank.organisationId, kid: signingKey.kid, privateKey: signingKey.privateKey }),
+      signer,
       publicBaseUrls: config.signed.publicBaseUrls,
     },
     ...(input.now ? { now: input.now } : {}),
@@ -150,6 +168,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
   await Promise.all(subscriptions.map((s) => s.ready))
   const closers: Closer[] = [
     () => { stopped = true },
+    stopKeyWatch,
     unregisterMetrics,
     () => Promise.all(subscriptions.map((s) => s.stop())),
     () => events.close(),
@@ -157,5 +176,5 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     () => Promise.all([consentClient.close(), directoryClient.close(), trafficClient.close(), jwksDispatcher.close()]),
     () => redis.quit().catch(() => redis.disconnect()),
   ]
-  return { app, consents, policies, events, subscriptions, closers }
+  return { app, consents, policies, controls, events, subscriptions, closers }
 }

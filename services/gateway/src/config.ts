@@ -44,12 +44,17 @@ export const Env = z.object({
   EVENT_FLUSH_MS: z.coerce.number().int().min(1).default(200).describe('api-call event flush interval'),
   TRAFFIC_POLICY_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default(topics.trafficPolicy)
     .describe('Compacted topic of traffic policies (the one the traffic service publishes to)'),
+  API_CATALOG_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default(topics.apiCatalog)
+    .describe('Compacted topic of API versions turned off or on in the admin console (read from the beginning)'),
+  CLIENT_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/).default(topics.client)
+    .describe('Compacted topic of clients suspended or reinstated (published by the auth-server; read from the beginning)'),
   PUBLIC_BASE_URLS: envList(['https://localhost:8443', 'https://127.0.0.1:8443']).describe('Public base URLs of the gateway, comma-separated: a signed request\'s `aud` must be the endpoint\'s URL under one of them'),
   BANK_ORGANISATION_ID: z.string().min(1).max(40).default('9f0e2f3c-5b1a-4d8e-a6f7-0c1d2e3f4a5b').describe('Directory organisation id of the bank running Ponte: the `iss` of signed answers (the directory\'s BANK_ORGANISATION_ID)'),
   BANK_NAME: z.string().min(1).max(256).default('Banco Ponte Demo S.A.').describe('Registered name of the bank (CN of the development payload-signing certificate)'),
   BANK_CNPJ: z.string().regex(/^[0-9A-Z]{12}\d{2}$/).default('12345678000195').describe('CNPJ of the bank (in the development payload-signing certificate)'),
   PAYLOAD_SIGNING_CERT_FILE: z.string().optional().describe('The bank\'s payload-signing (BRSEAL) certificate chain, PEM, leaf first; with ALLOW_DEV_DEFAULTS a dev certificate in the dev PKI folder'),
   PAYLOAD_SIGNING_KEY_FILE: z.string().optional().describe('Its private key as an encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`); may be the certificate file'),
+  PAYLOAD_SIGNING_RELOAD_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000).describe('How often the payload-signing key files are checked for a rotation (`pnpm ponte rotate-keys --payload-signing`); a changed file that opens is used from then on'),
   PAYLOAD_SIGNING_KEY_PASSPHRASE: z.string().min(1).optional().describe('Passphrase of PAYLOAD_SIGNING_KEY_FILE; with ALLOW_DEV_DEFAULTS a fixed dev passphrase'),
   PONTE_DEV_PKI_DIR: z.string().optional().describe('Dev PKI folder where the development payload-signing key is created (ALLOW_DEV_DEFAULTS only); default `<repo>/.pki`'),
   PARTICIPANT_KEYS_MAX_AGE_MS: ms(600_000).describe('How long a TPP\'s payload-signing keys fetched from the directory are used before they are fetched again'),
@@ -86,6 +91,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     organisations: { ttlMs: e.ORG_STATUS_TTL_MS, onDirectoryDown: e.ORG_CHECK_ON_DIRECTORY_DOWN },
     limits: { globalTpsDefault: e.GLOBAL_TPS_DEFAULT, onRedisDown: e.LIMITS_ON_REDIS_DOWN, policyTopic: e.TRAFFIC_POLICY_TOPIC },
     openData: { ttlMs: e.OPEN_DATA_CACHE_TTL_MS },
+    controls: { catalogTopic: e.API_CATALOG_TOPIC, clientTopic: e.CLIENT_TOPIC },
     regulator: { cacheTtlMs: e.REGULATOR_CACHE_TTL_MS, tpmPerIp: e.REGULATOR_TPM_PER_IP },
     events: { maxBuffered: e.EVENT_BUFFER_MAX, batchSize: e.EVENT_BATCH_SIZE, flushIntervalMs: e.EVENT_FLUSH_MS },
     instanceId: e.GATEWAY_INSTANCE_ID,
@@ -95,6 +101,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
       certFile: e.PAYLOAD_SIGNING_CERT_FILE,
       keyFile: e.PAYLOAD_SIGNING_KEY_FILE,
       passphrase: e.PAYLOAD_SIGNING_KEY_PASSPHRASE ?? (e.ALLOW_DEV_DEFAULTS ? DEV_PAYLOAD_SIGNING_PASSPHRASE : undefined),
+      reloadMs: e.PAYLOAD_SIGNING_RELOAD_MS,
       devPkiDir: e.PONTE_DEV_PKI_DIR,
       keysMaxAgeMs: e.PARTICIPANT_KEYS_MAX_AGE_MS,
       keysCooldownMs: e.PARTICIPANT_KEYS_COOLDOWN_MS,

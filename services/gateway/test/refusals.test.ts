@@ -67,6 +67,14 @@ describe('gateway refusals in the OFB envelope', () => {
     expect(res.closed).toBe(true)
   })
 
+  it('answers CONNECT (a proxy tunnel) with 405 in the envelope instead of dropping the connection', async () => {
+    for (const target of ['localhost:443', '/open-banking/accounts/v2/accounts']) {
+      const res = await send([`CONNECT ${target} HTTP/1.1`, `Host: ${host()}`])
+      expectEnvelope(res, 405, 'METHOD_NOT_ALLOWED')
+      expect(res.closed).toBe(true)
+    }
+  })
+
   const table: Array<[string, () => Promise<RawResponse>, number, string]> = [
     ['bad URL encoding', () => send([`GET ${ACCOUNTS}/%E0%A4%A HTTP/1.1`, `Host: ${host()}`]), 400, 'INVALID_REQUEST'],
     ['oversized path parameter', () => send([`GET ${ACCOUNTS}/${'a'.repeat(600)} HTTP/1.1`, `Host: ${host()}`]), 414, 'URI_TOO_LONG'],

@@ -9,24 +9,30 @@ export const PERMISSIONS = [
   'consents:read', 'consents:revoke',
   'traffic:read', 'traffic:write',
   'participants:read',
+  'payments:read', 'payments:cancel',
+  'catalog:read', 'catalog:write',
+  'clients:suspend',
   'staff:read', 'staff:write',
   'audit:read',
 ] as const
 export type Permission = (typeof PERMISSIONS)[number]
 
 /** Permissions that change something: a role holding one must use a second factor (TOTP). */
-export const WRITE_PERMISSIONS: ReadonlySet<Permission> = new Set(['consents:revoke', 'traffic:write', 'staff:write'])
+export const WRITE_PERMISSIONS: ReadonlySet<Permission> = new Set(['consents:revoke', 'traffic:write', 'staff:write', 'payments:cancel', 'catalog:write', 'clients:suspend'])
 
 /** What each role grants. A staff member's permissions are the union over their roles. */
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   // Read-only operations view: consents (CPF masked), traffic limits, participants.
-  viewer: ['consents:read', 'traffic:read', 'participants:read'],
+  viewer: ['consents:read', 'traffic:read', 'participants:read', 'payments:read', 'catalog:read'],
   // Runs the platform: traffic limits (read and change), participants.
-  operator: ['traffic:read', 'traffic:write', 'participants:read'],
+  // Also the API catalog (versions on or off) and the scheduled outages discovery announces.
+  operator: ['traffic:read', 'traffic:write', 'participants:read', 'catalog:read', 'catalog:write'],
   // Customer service: finds consents and revokes them on the customer's request or for security.
-  consent_officer: ['consents:read', 'consents:revoke'],
+  // Also finds payments and payment consents, and cancels a pending or scheduled payment on the customer's request.
+  consent_officer: ['consents:read', 'consents:revoke', 'payments:read', 'payments:cancel'],
   // Staff users and roles, participants and their clients.
-  security_admin: ['staff:read', 'staff:write', 'participants:read'],
+  // Also suspends and reinstates a TPP's registered client.
+  security_admin: ['staff:read', 'staff:write', 'participants:read', 'clients:suspend'],
   // Reads the audit trail, changes nothing.
   auditor: ['audit:read'],
 }

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { ConsentAuditTrail, ConsentSearchResult, InternalConsent } from '@ponte/contracts'
 import { DomainError, type InternalClient, type PonteServer } from '@ponte/platform'
 import type { AuditStore } from '../adapters/audit-store.ts'
-import { maskCnpj, maskCpf } from '../domain/masking.ts'
+import { maskAuditActor, maskCnpj, maskCpf } from '../domain/masking.ts'
 import { auditContext } from '../adapters/http-security.ts'
 
 /** Options of {@link consentRoutes}. */
@@ -54,7 +54,7 @@ export async function consentRoutes(app: PonteServer, opts: ConsentRoutesOptions
     const consent = await opts.consent.find('GET', `/internal/consents/${id}`, InternalConsent)
     if (!consent) throw new DomainError('NOT_FOUND', 'consent not found')
     const trail = await opts.consent.call('GET', `/internal/consents/${id}/audit`, ConsentAuditTrail)
-    return { consent: consentView(consent), audit: trail.items }
+    return { consent: consentView(consent), audit: trail.items.map(maskAuditActor) }
   })
 
   app.post('/api/consents/:consentId/revoke', { schema: { params: ConsentIdParams, body: RevokeBody } }, async (req) => {

@@ -24,6 +24,21 @@ export const API_ROUTES = [
 
   { method: 'GET', url: '/api/participants/:organisationId', needs: 'participants:read' },
 
+  { method: 'GET', url: '/api/payments', needs: 'payments:read' },
+  { method: 'GET', url: '/api/payments/:paymentId', needs: 'payments:read' },
+  { method: 'POST', url: '/api/payments/:paymentId/cancel', needs: 'payments:cancel' },
+  { method: 'GET', url: '/api/payment-consents/:consentId', needs: 'payments:read' },
+
+  { method: 'GET', url: '/api/catalog', needs: 'catalog:read' },
+  { method: 'PUT', url: '/api/catalog/:api/:version', needs: 'catalog:write' },
+  { method: 'GET', url: '/api/outages', needs: 'catalog:read' },
+  { method: 'POST', url: '/api/outages', needs: 'catalog:write' },
+  { method: 'DELETE', url: '/api/outages/:outageId', needs: 'catalog:write' },
+
+  { method: 'GET', url: '/api/clients', needs: 'participants:read' },
+  { method: 'POST', url: '/api/clients/:clientId/suspend', needs: 'clients:suspend' },
+  { method: 'POST', url: '/api/clients/:clientId/reinstate', needs: 'clients:suspend' },
+
   { method: 'GET', url: '/api/staff', needs: 'staff:read' },
   { method: 'POST', url: '/api/staff', needs: 'staff:write' },
   { method: 'PATCH', url: '/api/staff/:userId', needs: 'staff:write' },

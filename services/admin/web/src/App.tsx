@@ -8,11 +8,17 @@ import { ConsentsPage } from './pages/Consents.tsx'
 import { LoginPage } from './pages/Login.tsx'
 import { StaffPage } from './pages/Staff.tsx'
 import { TrafficPage } from './pages/Traffic.tsx'
+import { PaymentsPage } from './pages/Payments.tsx'
+import { CatalogPage } from './pages/Catalog.tsx'
+import { ClientsPage } from './pages/Clients.tsx'
 
-type Page = 'consents' | 'traffic' | 'staff' | 'audit'
+type Page = 'consents' | 'traffic' | 'staff' | 'audit' | 'payments' | 'clients' | 'catalog'
 const PAGES: Array<{ page: Page; label: MessageKey; needs: string }> = [
   { page: 'consents', label: 'nav.consents', needs: 'consents:read' },
+  { page: 'payments', label: 'nav.payments', needs: 'payments:read' },
+  { page: 'clients', label: 'nav.clients', needs: 'participants:read' },
   { page: 'traffic', label: 'nav.traffic', needs: 'traffic:read' },
+  { page: 'catalog', label: 'nav.catalog', needs: 'catalog:read' },
   { page: 'staff', label: 'nav.staff', needs: 'staff:read' },
   { page: 'audit', label: 'nav.audit', needs: 'audit:read' },
 ]
@@ -73,6 +79,9 @@ export function App() {
       <main className="frame-main">
         {current?.page === 'consents' && <ConsentsPage canRevoke={me.permissions.includes('consents:revoke')} />}
         {current?.page === 'traffic' && <TrafficPage canChange={me.permissions.includes('traffic:write')} />}
+        {current?.page === 'payments' && <PaymentsPage canCancel={me.permissions.includes('payments:cancel')} />}
+        {current?.page === 'clients' && <ClientsPage canSuspend={me.permissions.includes('clients:suspend')} />}
+        {current?.page === 'catalog' && <CatalogPage canChange={me.permissions.includes('catalog:write')} />}
         {current?.page === 'staff' && <StaffPage />}
         {current?.page === 'audit' && <AuditPage />}
         {!current && <Title order={1}>{t('app.title')}</Title>}

@@ -1,4 +1,5 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react'
+import { opsEn, opsPt } from './i18n-operations.ts'
 
 /** The console's languages: Brazilian Portuguese by default, English. */
 export type Lang = 'pt-BR' | 'en'
@@ -73,6 +74,7 @@ const pt = {
   'common.no': 'não',
   'common.loading': 'Carregando…',
   'common.error': 'Algo deu errado:',
+  ...opsPt,
 } as const
 
 export type MessageKey = keyof typeof pt
@@ -147,6 +149,7 @@ const en: Record<MessageKey, string> = {
   'common.no': 'no',
   'common.loading': 'Loading…',
   'common.error': 'Something went wrong:',
+  ...opsEn,
 }
 
 const messages: Record<Lang, Record<MessageKey, string>> = { 'pt-BR': pt, en }

@@ -28,10 +28,14 @@ export function createPgAdapter(pool: Pool): PgAdapterFactory {
     const model = name
     const withdrawnFilter = model === 'Client'
       ? `and (m.org_id is null or not exists (select 1 from withdrawn_organisations w where w.org_id = m.org_id))
-         and not exists (select 1 from revoked_software_statements r where r.software_id = m.payload->>'software_id')`
+         and not exists (select 1 from revoked_software_statements r where r.software_id = m.payload->>'software_id')
+         and not exists (select 1 from suspended_clients s where s.client_id = m.id)`
       : ''
 
     async function findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      // PostgreSQL text holds no NUL: such an id (`client_id=a%00b` at the authorization endpoint) matches nothing,
+      // instead of failing the query and answering 500.
+      if (value.includes('\u0000')) return undefined
       const { rows } = await pool.query<{ payload: AdapterPayload; consumed_at: Date | null }>(
         `select m.payload, m.consumed_at from oidc_model m
           where m.model = $1 and m.${column} = $2 and (m.expires_at is null or m.expires_at > now()) ${withdrawnFilter}

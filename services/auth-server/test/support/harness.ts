@@ -100,6 +100,8 @@ export interface HarnessOptions {
   audience?: string
   /** Seals the stored keys; replicas sharing one schema share it (default: a fresh one). */
   masterKey?: Buffer
+  /** Topic of client suspensions (default `ponte.client.v1`). */
+  clientTopic?: string
 }
 
 /** Builds and starts the auth-server on https://127.0.0.1:<port>. */
@@ -148,6 +150,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
     csrfSecret: cookieSecret,
     bankName: 'Banco Ponte',
     oidc: { issuer: issuerUrl, accessTokenAudience: settings.accessTokenAudience },
+    ...(o.clientTopic ? { clientTopic: o.clientTopic } : {}),
   })
   await app.listen({ host: '127.0.0.1', port })
   const browser = new Agent({ connect: { ca: o.ca.chainPem } })
@@ -171,6 +174,14 @@ export class Browser {
   private readonly fetchFn: typeof globalThis.fetch
   constructor(fetchFn: typeof globalThis.fetch) {
     this.fetchFn = fetchFn
+  }
+
+  /** A customer's browser on its own connections: TLS trusting `ca`, no client certificate; `close` ends them. */
+  static trusting(ca: string): { browser: Browser; close(): Promise<void> } {
+    const agent = new Agent({ connect: { ca } })
+    const browser = new Browser(((url: string | URL | Request, init?: RequestInit) =>
+      undiciFetch(url as string, { redirect: 'manual', ...(init as object), dispatcher: agent } as never) as unknown as Promise<Response>) as typeof globalThis.fetch)
+    return { browser, close: () => agent.close() }
   }
 
   async request(url: string, init: { method?: string; form?: Record<string, string | string[]> } = {}): Promise<{ status: number; location: string | undefined; body: string; headers: Record<string, string> }> {
@@ -218,4 +229,9 @@ export function formValue(html: string, name: string): string {
 /** The values of the resource checkboxes in the consent page. */
 export function checkboxValues(html: string): string[] {
   return [...html.matchAll(/type="checkbox" id="[^"]+" name="resource" value="([^"]*)"/g)].map((m) => m[1]!.replace(/&#(\d+);/g, (_s, n: string) => String.fromCharCode(Number(n))))
+}
+
+/** The values of a radio group in a page (e.g. `debtorAccount` on the payment review page). */
+export function radioValues(html: string, name: string): string[] {
+  return [...html.matchAll(new RegExp(`type="radio" id="[^"]+" name="${name}" value="([^"]*)"`, 'g'))].map((m) => m[1]!)
 }

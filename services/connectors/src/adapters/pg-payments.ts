@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { DomainError, enqueueEvent, ofbDateTime, ofbError, withTransaction, type Logger, type OfbErrorBody, type Pool, type PoolClient } from '@ponte/platform'
 import {
   PaymentCreated, PaymentStatusChanged, topics,
-  type CallerContext, type CorePixPayment, type CorePixRail, type InternalPaymentConsent, type PaymentsApiVersion, type PixPaymentStatus,
+  type CallerContext, type CorePixPayment, type CorePixRail, type InternalPayment, type InternalPaymentConsent, type PaymentStatusHistoryEntry, type PaymentsApiVersion, type PixPaymentStatus,
 } from '@ponte/contracts'
 import { brasiliaToday } from '../domain/dates.ts'
 import {
@@ -87,6 +87,19 @@ function toRecord(r: Row): PaymentRecord {
   return rec
 }
 
+/** A payment as the admin console sees it (the customer's documents in clear: the console masks them). */
+function staffView(r: Row): InternalPayment {
+  const p = toRecord(r)
+  return {
+    paymentId: p.paymentId, consentId: p.consentId, apiVersion: p.apiVersion, clientId: p.clientId, organisationId: r.organisation_id as string,
+    endToEndId: p.endToEndId, ownerCpf: r.owner_cpf as string, ...(r.owner_cnpj !== null ? { ownerCnpj: r.owner_cnpj as string } : {}),
+    localInstrument: p.localInstrument, amount: p.amount, currency: p.currency, paymentDate: p.paymentDate, status: p.status,
+    creditorName: ((r.creditor as { name?: string } | null)?.name) ?? '',
+    ...(p.rejectionReason ? { rejectionReason: p.rejectionReason } : {}), ...(p.cancellation ? { cancellation: p.cancellation } : {}),
+    createdAt: p.createdAt.toISOString(), statusUpdatedAt: p.statusUpdatedAt.toISOString(),
+  }
+}
+
 const COLS = `payment_id, consent_id, api_version, client_id, organisation_id, end_to_end_id, owner_cpf, owner_cnpj, debtor_resource_id, debtor_account, local_instrument,
   amount::text, currency, creditor_account, creditor, proxy, qr_code, transaction_identification, remittance_information, ibge_town_code, cnpj_initiator,
   authorisation_flow, to_char(payment_date, 'YYYY-MM-DD') as payment_date, status, rejection_code, rejection_detail, cancellation, created_at, status_updated_at`
@@ -110,6 +123,15 @@ export interface Payments {
   followSettlement(): Promise<number>
   /** Processes one payment if it is due (used right after a POST so an immediate payment answers ACPD). */
   process(paymentId: string): Promise<void>
+  /** The admin console's search (service token): newest first, at least one criterion. */
+  search(q: { paymentId?: string; consentId?: string; cpf?: string; organisationId?: string; limit: number }): Promise<InternalPayment[]>
+  /** Every status the payment took, oldest first. */
+  history(paymentId: string): Promise<PaymentStatusHistoryEntry[]>
+  /**
+   * Cancels a PDNG or SCHD payment on the payer's request made to the bank (staff): `CANC` with the reason the rules
+   * give and `cancelledFrom: DETENTORA`; 422 `PAGAMENTO_NAO_PERMITE_CANCELAMENTO` otherwise.
+   */
+  cancelForCustomer(paymentId: string): Promise<{ before: PixPaymentStatus; payment: InternalPayment }>
   /** Forgets idempotency keys past their 24 h; answers how many. */
   purgeExpiredKeys(): Promise<number>
 }
@@ -153,6 +175,8 @@ export function createPayments(o: PaymentsOptions): Payments {
       `update pix_payment_initiation set status = $2, rejection_code = $3, rejection_detail = $4, cancellation = $5, status_updated_at = $6 where payment_id = $1`,
       [r.payment_id, to, extra.rejection?.code ?? null, extra.rejection?.detail ?? null, extra.cancellation ? JSON.stringify(extra.cancellation) : null, at],
     )
+    const detail = extra.rejection ? { rejectionReason: extra.rejection } : extra.cancellation ? { cancellation: extra.cancellation } : null
+    await c.query(`insert into pix_payment_status_history (payment_id, status, previous_status, at, detail) values ($1, $2, $3, $4, $5)`, [r.payment_id, to, from, at, detail && JSON.stringify(detail)])
     const data: Record<string, unknown> = { ...eventBase(r, to, at), previousStatus: from }
     if (extra.rejection) data.rejectionReason = extra.rejection
     if (extra.cancellation) {
@@ -283,6 +307,7 @@ export function createPayments(o: PaymentsOptions): Payments {
             item.cnpjInitiator, item.authorisationFlow ?? null, date, status, now],
         )
         if (ins.rowCount !== 1) throw new DomainError('UNPROCESSABLE_ENTITY', `endToEndId ${item.endToEndId} já foi utilizado.`, { ofbCode: 'PARAMETRO_INVALIDO', title: 'Parâmetro inválido.' })
+        await c.query(`insert into pix_payment_status_history (payment_id, status, at) values ($1, $2, $3)`, [paymentId, status, now])
         await enqueueEvent(c, {
           topic: topics.payment, key: paymentId, schema: PaymentCreated,
           event: {
@@ -302,6 +327,9 @@ export function createPayments(o: PaymentsOptions): Payments {
     return { status: 201, payments: await readPayments(o.pool, 'consent_id = $1', [consentId]) }
   }
 
+  /** The core owner of a stored payment (the consent's customer, and the business for a business consent). */
+  const ownerOf = (r: Row) => ({ cpf: r.owner_cpf as string, ...(r.owner_cnpj ? { cnpj: r.owner_cnpj as string } : {}) })
+
   /** Debits one due payment under its row lock; the rail call is idempotent by end-to-end id. */
   async function debit(paymentId: string): Promise<boolean> {
     return withTransaction(o.pool, async (c) => {
@@ -318,7 +346,7 @@ export function createPayments(o: PaymentsOptions): Payments {
       const account = r.creditor_account as { ispb: string; issuer?: string; number: string; accountType: 'CACC' | 'SVGS' | 'TRAN' }
       let result: CorePixPayment | undefined
       try {
-        result = await o.rail.initiatePix({ cpf: r.owner_cpf as string, ...(r.owner_cnpj ? { cnpj: r.owner_cnpj as string } : {}) }, {
+        result = await o.rail.initiatePix(ownerOf(r), {
           endToEndId: r.end_to_end_id as string,
           debtorAccountId: r.debtor_resource_id as string,
           amount: r.amount as string,
@@ -340,6 +368,11 @@ export function createPayments(o: PaymentsOptions): Payments {
       // A debit the core refused (balance, limit, same account) never reached settlement: ACCP → RJCT.
       if (result.status === 'REJECTED' && !result.debitTransactionId) {
         await move(c, r, 'RJCT', now, { rejection: result.rejectionReason ?? { code: 'PAGAMENTO_RECUSADO_DETENTORA', detail: 'Pagamento recusado.' } })
+        return true
+      }
+      // The core holds the debit for analysis: PDNG until it is released, rejected or cancelled (followSettlement).
+      if (result.status === 'HELD') {
+        await move(c, r, 'PDNG', now)
         return true
       }
       await move(c, r, 'ACPD', now)
@@ -370,18 +403,35 @@ export function createPayments(o: PaymentsOptions): Payments {
   }
 
   async function followSettlement(): Promise<number> {
-    const { rows } = await o.pool.query(`select payment_id from pix_payment_initiation where status = 'ACPD' order by status_updated_at limit 500`)
+    const { rows } = await o.pool.query(`select payment_id from pix_payment_initiation where status in ('ACPD', 'PDNG') order by status_updated_at limit 500`)
     let n = 0
     for (const { payment_id: id } of rows) {
       try {
         const changed = await withTransaction(o.pool, async (c) => {
-          const { rows: locked } = await c.query(`select ${COLS} from pix_payment_initiation where payment_id = $1 and status = 'ACPD' for update skip locked`, [id])
+          const { rows: locked } = await c.query(`select ${COLS} from pix_payment_initiation where payment_id = $1 and status in ('ACPD', 'PDNG') for update skip locked`, [id])
           const r = locked[0] as Row | undefined
           if (!r) return false
-          const core = await o.rail.pixPayment({ cpf: r.owner_cpf as string, ...(r.owner_cnpj ? { cnpj: r.owner_cnpj as string } : {}) }, r.end_to_end_id as string)
-          if (!core || core.status === 'PENDING') return false
+          const core = await o.rail.pixPayment(ownerOf(r), r.end_to_end_id as string)
+          if (!core || core.status === 'HELD') return false
           const to = fromCoreStatus(core.status)
           const now = clock()
+          if (r.status === 'PDNG') {
+            // The analysis ended: released to settlement (PDNG → ACCP → ACPD, and ACSC if already settled), refused, or
+            // cancelled in the core (a cancellation whose commit here was lost, or one made at the bank).
+            if (to === 'CANC') {
+              await move(c, r, 'CANC', now, { cancellation: { reason: 'CANCELADO_PENDENCIA', cancelledFrom: 'DETENTORA', cancelledAt: ofbDateTime(now), cancelledBy: { document: { identification: r.owner_cpf, rel: 'CPF' } } } })
+              return true
+            }
+            if (to === 'RJCT') {
+              await move(c, r, 'RJCT', now, { rejection: core.rejectionReason ?? { code: 'PAGAMENTO_RECUSADO_DETENTORA', detail: 'Pagamento recusado na análise.' } })
+              return true
+            }
+            await move(c, r, 'ACCP', now)
+            await move(c, r, 'ACPD', now)
+            if (to === 'ACSC') await move(c, r, 'ACSC', now)
+            return true
+          }
+          if (core.status === 'PENDING') return false
           if (to === 'ACSC') await move(c, r, 'ACSC', now)
           else await move(c, r, 'RJCT', now, { rejection: core.rejectionReason ?? { code: 'PAGAMENTO_RECUSADO_SPI', detail: 'Liquidação não concluída.' } })
           return true
@@ -400,10 +450,17 @@ export function createPayments(o: PaymentsOptions): Payments {
   }
 
   /** Cancels a locked payment if it can be (docs/regulation/payments.md#payment-cancellation). */
-  async function cancelRow(c: PoolClient, r: Row, cancelledBy: { identification: string; rel: string }, now: Date): Promise<boolean> {
+  async function cancelRow(c: PoolClient, r: Row, cancelledBy: { identification: string; rel: string }, now: Date, cancelledFrom: 'INICIADORA' | 'DETENTORA' = 'INICIADORA'): Promise<boolean> {
     const reason = cancellationReason({ status: r.status as PixPaymentStatus, paymentDate: r.payment_date as string }, now)
     if (!reason) return false
-    await move(c, r, 'CANC', now, { cancellation: { reason, cancelledFrom: 'INICIADORA', cancelledAt: ofbDateTime(now), cancelledBy: { document: cancelledBy } } })
+    if (r.status === 'PDNG') {
+      // The core holds the debit: it must cancel it (and return the money) first. If its analysis has just ended, the
+      // payment has left PDNG and can no longer be cancelled; followSettlement records where it went. A crash after the
+      // core cancelled rolls this back; followSettlement then finds the core's CANCELLED and records the CANC.
+      const core = await o.rail.cancelPix(ownerOf(r), r.end_to_end_id as string)
+      if (core?.status !== 'CANCELLED') return false
+    }
+    await move(c, r, 'CANC', now, { cancellation: { reason, cancelledFrom, cancelledAt: ofbDateTime(now), cancelledBy: { document: cancelledBy } } })
     return true
   }
 
@@ -464,6 +521,47 @@ export function createPayments(o: PaymentsOptions): Payments {
       if (outcome === 'taken') return replay((await remembered(o.pool, endpoint, input.idempotencyKey, ctx, hash, clock()))!)
       if (!Array.isArray(outcome)) return { status: 422, body: outcome.body }
       return { status: 'done', payments: await readPayments(o.pool, 'payment_id = any($1::text[])', [outcome]) }
+    },
+
+    async search(q) {
+      const where: string[] = []
+      const params: unknown[] = []
+      for (const [col, v] of [['payment_id', q.paymentId], ['consent_id', q.consentId], ['owner_cpf', q.cpf], ['organisation_id', q.organisationId]] as const) {
+        if (v === undefined) continue
+        params.push(v)
+        where.push(`${col} = $${params.length}`)
+      }
+      if (!where.length) throw new DomainError('INVALID_PARAMETER', 'give paymentId, consentId, cpf or organisationId')
+      params.push(q.limit)
+      const { rows } = await o.pool.query(`select ${COLS} from pix_payment_initiation where ${where.join(' and ')} order by created_at desc, payment_id limit $${params.length}`, params)
+      return rows.map(staffView)
+    },
+
+    async history(paymentId) {
+      const { rows } = await o.pool.query(`select status, previous_status, at, detail from pix_payment_status_history where payment_id = $1 order by seq`, [paymentId])
+      return rows.map((r: Row) => ({
+        status: r.status as PixPaymentStatus,
+        ...(r.previous_status !== null ? { previousStatus: r.previous_status as PixPaymentStatus } : {}),
+        at: (r.at as Date).toISOString(),
+        ...(r.detail !== null ? { detail: r.detail as Record<string, unknown> } : {}),
+      }))
+    },
+
+    async cancelForCustomer(paymentId) {
+      const now = clock()
+      const before = await withTransaction(o.pool, async (c) => {
+        const { rows } = await c.query(`select ${COLS} from pix_payment_initiation where payment_id = $1 for update`, [paymentId])
+        const r = rows[0] as Row | undefined
+        if (!r) throw new DomainError('NOT_FOUND', 'Pagamento não encontrado.')
+        const from = r.status as PixPaymentStatus
+        // The payer asked the bank (the DETENTORA's channel): the payer is who cancelled (payments-v4.0.1.yaml
+        // EnumPaymentCancellationFromType); the business, when the consent was a business's, is the payer.
+        const payer = r.owner_cnpj !== null ? { identification: r.owner_cnpj as string, rel: 'CNPJ' } : { identification: r.owner_cpf as string, rel: 'CPF' }
+        return (await cancelRow(c, r, payer, now, 'DETENTORA')) ? from : undefined
+      })
+      if (!before) throw notCancellable()
+      const [after] = await this.search({ paymentId, limit: 1 })
+      return { before, payment: after! }
     },
 
     async list(ctx, consentId, range) {

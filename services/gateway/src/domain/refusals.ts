@@ -29,6 +29,8 @@ export const refusals = {
   RESOURCE_NOT_CONSENTED: { code: 'FORBIDDEN', detail: 'the resource is not among the consented resources' },
   ORGANISATION_SUSPENDED: { code: 'FORBIDDEN', detail: 'the organisation is not active in the directory' },
   SOFTWARE_STATEMENT_REVOKED: { code: 'FORBIDDEN', detail: 'the software statement was revoked in the directory' },
+  CLIENT_SUSPENDED: { code: 'FORBIDDEN', detail: 'the client is suspended by the bank' },
+  API_VERSION_NOT_OFFERED: { code: 'NOT_FOUND', detail: 'this API version is not offered' },
   OPERATIONAL_LIMIT_EXCEEDED: { code: 'OPERATIONAL_LIMIT_EXCEEDED', detail: 'the monthly operational limit of this endpoint is exhausted' },
   TOO_MANY_REQUESTS: { code: 'TOO_MANY_REQUESTS', detail: 'the per-minute limit of this endpoint is exhausted' },
   SITE_OVERLOADED: { code: 'SITE_OVERLOADED', detail: 'the global capacity is exhausted; retry shortly' },

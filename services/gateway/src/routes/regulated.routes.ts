@@ -5,6 +5,8 @@ import type { UpstreamResponse } from '../adapters/upstream.ts'
 import { stagesFor } from '../domain/pipeline.ts'
 import { routerPath, type RouteSpec } from '../domain/route-table.ts'
 import { createStages, newCall, type CallFacts, type Stage, type StageDeps } from './stages.ts'
+import { apiVersionKey } from '../domain/operator-controls.ts'
+import { refuse } from '../domain/refusals.ts'
 
 /** What the regulated routes are built from. */
 export interface RegulatedRoutesOptions extends StageDeps {
@@ -24,7 +26,7 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIO
 const SKIP_EVENTS = new Set(['/healthz', '/readyz'])
 
 /** What each fastify route carries: its table entry and its stages, chosen once at start-up. */
-interface RouteConfig { route: RouteSpec; stages: readonly Stage[] }
+interface RouteConfig { route: RouteSpec; stages: readonly Stage[]; versionKey: string | undefined }
 
 /**
  * The regulated edge: one fastify route per entry of the generated table, each running the stages its entry selects
@@ -52,10 +54,16 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
   // The hot path stays synchronous on cache hits: a stage returns a promise only when it has to wait, and only then
   // is it awaited.
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const { route, stages: routeStages } = req.routeOptions.config as unknown as RouteConfig
+    const { route, stages: routeStages, versionKey } = req.routeOptions.config as unknown as RouteConfig
     const facts: CallFacts = { route }
     req.gatewayCall = facts
     const started = now()
+    // A version turned off by an operator is not offered: 404, as an endpoint a participant does not serve
+    // (docs/regulation/data-apis.md#http-status-codes), before any other check.
+    if (versionKey !== undefined && o.controls.versionDisabled(versionKey)) {
+      facts.errorCode = 'API_VERSION_NOT_OFFERED'
+      throw refuse('API_VERSION_NOT_OFFERED')
+    }
     reply.header('x-v', route.version)
     const call = newCall(req, reply, route, facts, started)
     try {
@@ -72,7 +80,7 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
   }
 
   for (const route of o.routes) {
-    const config: RouteConfig = { route, stages: stagesFor(route).map((name) => stages[name]) }
+    const config: RouteConfig = { route, stages: stagesFor(route).map((name) => stages[name]), versionKey: apiVersionKey(route.path) }
     app.route({ method: route.method, url: routerPath(route.path), config: config as never, handler })
   }
 }

@@ -1,3 +1,4 @@
+import { createOperatorControls } from '../domain/operator-controls.ts'
 import { readFileSync } from 'node:fs'
 import type { ConsentLookup, OrganisationSummary } from '@ponte/contracts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -31,6 +32,7 @@ function setup() {
     tokens: { peek: (raw: string) => (raw === 'cached' ? token : undefined), verify: async () => token } as unknown as AccessTokenVerifier,
     consents: createConsentCache({ source: async () => (lookups.consent++, consent), maxEntries: 10, maxAgeMs: 60_000, now: () => NOW }),
     organisations: createOrganisationStatus({ source: async () => (lookups.organisation++, org), ttlMs: 60_000, onDirectoryDown: 'deny', logger: silent, now: () => NOW }),
+    controls: createOperatorControls(),
   } as StageDeps
   const stages = createStages(deps)
   const before = stagesFor(route).slice(0, stagesFor(route).indexOf('limits'))

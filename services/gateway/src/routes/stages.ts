@@ -1,3 +1,4 @@
+import type { OperatorControls } from '../domain/operator-controls.ts'
 import { constants, verify as rsaVerify, type KeyObject } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
 import { DomainError } from '@ponte/platform'
@@ -79,6 +80,8 @@ export interface StageDeps {
   limiter: Limiter
   upstreams: Upstreams
   openData: OpenDataCache
+  /** API versions disabled and clients suspended by bank staff (admin console). */
+  controls: OperatorControls
   /** Signed messages (routes with `signedRequest` / `signedResponse`). */
   signed: SignedMessageDeps
 }
@@ -268,6 +271,8 @@ export function createStages(o: StageDeps): Record<StageName, Stage> {
     organisation(c) {
       const { organisationId, softwareStatementId } = c.cert!
       if (!organisationId) throw refuse('ORGANISATION_SUSPENDED', 'the client certificate names no organisation')
+      // A client suspended by the bank's security staff is refused with its valid tokens too.
+      if (o.controls.clientSuspended(c.token!.clientId)) throw refuse('CLIENT_SUSPENDED')
       const verdict = o.organisations.peek(organisationId, softwareStatementId)
       if (verdict) return acceptOrganisation(verdict)
       return o.organisations.check(organisationId, softwareStatementId).then(acceptOrganisation)
