@@ -8,7 +8,7 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'scripts/config-docs.test.ts', 'scripts/regulation-citations.test.ts', 'scripts/contributing.test.ts', 'scripts/service-shape.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'scripts/config-docs.test.ts', 'scripts/regulation-citations.test.ts', 'scripts/contributing.test.ts', 'scripts/service-shape.test.ts', 'scripts/progress.test.ts'],
     globalSetup: [],
   },
 })

@@ -13,6 +13,7 @@
 #   KAFKA_HEAP_OPTS        default "-Xms512m -Xmx512m"
 #   KAFKA_WAIT_TIMEOUT     seconds for `wait` (default 90)
 #   KAFKA_STOP_TIMEOUT     seconds between SIGTERM and SIGKILL for `stop` (default 30)
+#   FETCH_PROGRESS_INTERVAL seconds between two progress lines of `fetch` when not on a terminal (default 5)
 # Relative paths are resolved against the repository root.
 set -euo pipefail
 
@@ -71,6 +72,38 @@ lock() {
 }
 
 # --- fetch -----------------------------------------------------------------------------------------------------
+# Reads Maven's output on stdin and reports the download: on a terminal one line rewritten in place, otherwise (logs,
+# CI) a plain line every FETCH_PROGRESS_INTERVAL seconds (default 5) and one at the end, each with the files and the
+# megabytes downloaded so far, the rate and the time spent. Maven cannot say the total beforehand, so no time left.
+fetch_progress() {
+  local every="${FETCH_PROGRESS_INTERVAL:-5}" start=$SECONDS last=$SECONDS files=0 kb=0 line status tty=0
+  if [ -t 1 ] && [ -z "${CI:-}" ]; then tty=1; fi
+  report() {
+    local took=$((SECONDS - start)) mb rate
+    mb="$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')"
+    rate="$(awk -v k="$kb" -v t="$took" 'BEGIN { printf "%.1f", (t > 0 ? k / 1024 / t : 0) }')"
+    if [ "$tty" = 1 ]; then printf '\r\033[Kkafka.sh: fetching: %d files, %s MB, %s MB/s, %d s%s' "$files" "$mb" "$rate" "$took" "$1"
+    else printf 'kafka.sh: fetching: %d files, %s MB, %s MB/s, %d s%s' "$files" "$mb" "$rate" "$took" "$1"; fi
+  }
+  while :; do
+    if IFS= read -r -t "$every" line; then
+      if [[ "$line" =~ Downloaded\ from\ [^:]+:\ .*\(([0-9.]+)\ (B|kB|KB|MB|GB)\ at ]]; then
+        files=$((files + 1))
+        kb="$(awk -v n="${BASH_REMATCH[1]}" -v u="${BASH_REMATCH[2]}" -v k="$kb" 'BEGIN { f = u == "B" ? 1 / 1024 : u == "MB" ? 1024 : u == "GB" ? 1048576 : 1; printf "%.1f", k + n * f }')"
+      fi
+    else
+      status=$?
+      # > 128: no line within the interval (read timed out); anything else: end of Maven's output.
+      [ "$status" -gt 128 ] || break
+    fi
+    if [ $((SECONDS - last)) -ge "$every" ]; then
+      if [ "$tty" = 1 ]; then report ''; else report $'\n'; fi
+      last=$SECONDS
+    fi
+  done
+  report $'\n'
+}
+
 cmd_fetch() {
   if [ -f "$KROOT/$VERSION/.complete" ]; then return 0; fi
   need_maven
@@ -79,12 +112,19 @@ cmd_fetch() {
   lock "$KROOT/$VERSION"
   if [ -f "$KROOT/$VERSION/.complete" ]; then return 0; fi
   say "fetching Kafka $VERSION jars from Maven Central into .kafka/$VERSION/libs ..."
-  local tmp="$KROOT/$VERSION/libs.tmp" start=$SECONDS
+  local tmp="$KROOT/$VERSION/libs.tmp" start=$SECONDS log
+  log="$(mktemp)"
   rm -rf "$tmp" "$LIBS"
-  # Maven 3.8's jansi prints ANSI resets even with -B -q; strip them.
-  mvn -B -q -Dstyle.color=never -f "$pom" "$DEP_PLUGIN:copy-dependencies" \
-    -Dkafka.version="$VERSION" -DincludeScope=runtime -DoutputDirectory="$tmp" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' ||
-    { rm -rf "$KROOT/$VERSION"; die "mvn could not fetch Kafka $VERSION (is Maven Central reachable? does the version exist?)"; }
+  # Maven's own transfer lines ("Downloaded from central: … (12 kB at 1.1 MB/s)") feed fetch_progress; 3.8's jansi
+  # prints ANSI resets even with -B, stripped first. The whole log is shown only when mvn fails.
+  if ! mvn -B -Dstyle.color=never -f "$pom" "$DEP_PLUGIN:copy-dependencies" \
+    -Dkafka.version="$VERSION" -DincludeScope=runtime -DoutputDirectory="$tmp" 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g' | tee "$log" | fetch_progress; then
+    grep -E 'ERROR|FAIL' "$log" | tail -n 20 >&2 || tail -n 20 "$log" >&2
+    rm -f "$log"
+    rm -rf "$KROOT/$VERSION"
+    die "mvn could not fetch Kafka $VERSION (is Maven Central reachable? does the version exist?)"
+  fi
+  rm -f "$log"
   [ -f "$tmp/kafka_2.13-$VERSION.jar" ] || die "fetch incomplete: kafka_2.13-$VERSION.jar missing in $tmp"
   mv "$tmp" "$LIBS"
   touch "$KROOT/$VERSION/.complete"

@@ -9,11 +9,12 @@
  *
  * Idempotent: `up` on a running stack only starts what is missing.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'undici'
 import { canConnect, kafkaScript, repoRoot } from '@ponte/testkit'
 import { prepareDevEnvironment } from './dev-setup.ts'
+import { createProgress, type Progress } from './progress.ts'
 import { services, type StackService } from './stack-services.ts'
 
 const run = `${repoRoot}.run`
@@ -60,6 +61,9 @@ async function startKafka(): Promise<void> {
   if (await canConnect(host!, Number(port))) return
   if (process.env.KAFKA_BROKERS) fail(`Kafka is not reachable at ${kafkaBrokers}`)
   console.log('ponte: starting Kafka (first run fetches the broker from Maven Central)')
+  // The fetch in the foreground, its progress on this terminal (or plain lines in a log); a no-op once fetched.
+  const fetched = spawnSync('bash', [`${repoRoot}scripts/kafka.sh`, 'fetch'], { cwd: repoRoot, stdio: 'inherit' })
+  if (fetched.status !== 0) fail('fetching the Kafka broker failed (see above)')
   try {
     await kafkaScript(['start'])
     await kafkaScript(['wait'])
@@ -102,13 +106,16 @@ async function ready(svc: StackService): Promise<boolean> {
   }
 }
 
-async function waitReady(group: StackService[], timeoutMs = 90_000): Promise<void> {
+async function waitReady(group: StackService[], progress: Progress, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   const pending = new Set(group)
   while (pending.size) {
     for (const svc of [...pending]) {
       if (!pidOf(svc.name)) fail(`${svc.name} exited during start; see .run/logs/${svc.name}.log:\n${tail(svc.name)}`)
-      if (await ready(svc)) pending.delete(svc)
+      if (await ready(svc)) {
+        pending.delete(svc)
+        progress.increment()
+      }
     }
     if (!pending.size) break
     if (Date.now() > deadline) fail(`not ready after ${timeoutMs / 1000} s: ${[...pending].map((s) => s.name).join(', ')} (see .run/logs/)`)
@@ -131,10 +138,17 @@ async function up() {
   const env = await prepare()
   for (const svc of services) await svc.beforeStart?.({ env, databaseUrl })
   const groups = [...new Set(services.map((s) => s.group))].sort((a, b) => a - b)
-  for (const g of groups) {
-    const group = services.filter((s) => s.group === g)
-    for (const svc of group) startService(svc, env)
-    await waitReady(group)
+  // Services become ready one by one (migrations, the demo bank): a bar on a terminal, plain lines in a log.
+  const progress = createProgress({ label: 'ponte', unit: 'services' })
+  try {
+    for (const g of groups) {
+      const group = services.filter((s) => s.group === g)
+      for (const svc of group) startService(svc, env)
+      progress.phase(`starting ${group.map((s) => s.name).join(', ')}`, group.length)
+      await waitReady(group, progress)
+    }
+  } finally {
+    progress.stop()
   }
   console.log('\nPonte is up. Endpoints:')
   for (const svc of services) for (const [label, url] of svc.endpoints) console.log(`  ${label.padEnd(34)} ${url}`)

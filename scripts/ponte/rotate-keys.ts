@@ -23,6 +23,7 @@ import {
 } from '@ponte/pki'
 import { loadConfig } from '../../services/auth-server/src/config.ts'
 import { createKeyStore } from '../../services/auth-server/src/adapters/key-store.ts'
+import { createProgress } from '../progress.ts'
 
 export const summary = 'rotate the auth-server signing/encryption keys, or (--payload-signing) the bank\'s payload-signing key; old ones stay published for a grace period'
 
@@ -83,7 +84,9 @@ export async function run(argv: string[]): Promise<void> {
     const pruned = await keys.prune()
     if (pruned.length) console.log(`retired (grace period over): ${pruned.join(', ')}`)
     if (values.prune) return
-    const { added, retiring } = await keys.rotate(grace)
+    const progress = createProgress({ label: 'rotate-keys', unit: 'keys' })
+    progress.phase('generating and storing the new signing and encryption keys')
+    const { added, retiring } = await keys.rotate(grace).finally(() => progress.stop())
     console.log(`active now: ${added.join(', ')}`)
     if (retiring.length) console.log(`published until ${new Date(Date.now() + grace * 1000).toISOString()}: ${retiring.join(', ')}`)
   } finally {

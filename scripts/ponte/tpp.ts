@@ -9,9 +9,25 @@ import { request } from 'node:https'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { createProgress } from '../progress.ts'
 
 /** One line for `pnpm ponte help`. */
-export const summary = 'onboard a development TPP in the sandbox directory and write its certificates, keys and SSA'
+export const summary = 'a TPP\'s first hour: onboard (sandbox directory), register (DCR), consent, callback, call, pay'
+
+/** The kit's commands (packages/tpp-kit): the same protocol any TPP speaks, on public endpoints only. */
+const KIT = ['register', 'consent', 'payment-consent', 'callback', 'call', 'pay']
+
+const OVERVIEW = `usage: pnpm ponte tpp <subcommand> [args]   (pnpm ponte tpp <subcommand> --help for details)
+
+  onboard           onboard a development TPP in the sandbox directory; writes its bundle (certificates, keys, SSA)
+  register          DCR at the bank with a fresh SSA; keeps the client id and registration access token in the bundle
+  consent           create a data consent and push its authorisation request (PAR); prints the URL for the browser
+  payment-consent   create a Pix payment consent (signed) and push its authorisation request
+  callback          check the URL the browser landed on (state, nonce, id_token) and exchange the code
+  call              one regulated call with everything a TPP sends, printing request and answer
+  pay               pay the authorised payment consent (signed request, idempotency key)
+
+Walkthrough: docs/tpp-first-hour.md`
 
 const USAGE = `usage: pnpm ponte tpp onboard --name NAME --redirect-uri URI [--redirect-uri URI ...] --out DIR [options]
 
@@ -26,7 +42,9 @@ const USAGE = `usage: pnpm ponte tpp onboard --name NAME --redirect-uri URI [--r
   --directory URL        sandbox directory (default $DIRECTORY_SANDBOX_URL or https://127.0.0.1:8446)
   --ca FILE              CA to trust for the directory (default <dev PKI>/root-ca.crt.pem)
   --token TOKEN          sandbox admin token (default $DIRECTORY_SANDBOX_ADMIN_TOKEN)
-  --force                write into a non-empty folder`
+  --force                write into a non-empty folder
+  --count N              bulk onboarding (load tests): N organisations ("NAME 001", …), one bundle each in
+                         DIR/001, DIR/002, …; progress on stderr (a bar on a terminal, a line every 5 s otherwise)`
 
 interface Onboarded {
   softwareStatementId: string
@@ -79,61 +97,38 @@ function expectStatus(what: string, res: { status: number; body: unknown }, stat
   throw new Error(`${what} failed with ${res.status}${detail ? ` (${detail})` : ''}`)
 }
 
-async function onboard(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      name: { type: 'string' },
-      roles: { type: 'string', default: 'DADOS' },
-      'redirect-uri': { type: 'string', multiple: true },
-      'webhook-uri': { type: 'string', multiple: true },
-      'client-name': { type: 'string' },
-      cnpj: { type: 'string' },
-      organisation: { type: 'string' },
-      out: { type: 'string' },
-      directory: { type: 'string' },
-      ca: { type: 'string' },
-      token: { type: 'string' },
-      force: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  })
-  if (values.help) {
-    console.log(USAGE)
-    return
-  }
-  const redirectUris = list(values['redirect-uri'])
-  const missing = [!values.name && '--name', redirectUris.length === 0 && '--redirect-uri', !values.out && '--out'].filter(Boolean)
-  if (missing.length) throw new Error(`missing ${missing.join(', ')}\n\n${USAGE}`)
-  const name = values.name!
-  const out = resolve(values.out!)
-  const directory = (values.directory ?? process.env.DIRECTORY_SANDBOX_URL ?? 'https://127.0.0.1:8446').replace(/\/+$/, '')
-  const pkiDir = process.env.PONTE_DEV_PKI_DIR ?? fileURLToPath(new URL('../../.pki', import.meta.url))
-  const caFile = values.ca ?? join(pkiDir, 'root-ca.crt.pem')
-  const ca = await readFile(caFile, 'utf8').catch(() => {
-    throw new Error(`cannot read the CA file ${caFile} (run make up first, or pass --ca)`)
-  })
-  const token = values.token ?? process.env.DIRECTORY_SANDBOX_ADMIN_TOKEN
+/** What {@link onboardOne} needs: one organisation (or an existing one) and one software statement, written to `out`. */
+interface OnboardOne {
+  name: string
+  clientName: string
+  roles: string[]
+  cnpj?: string
+  organisation?: string
+  redirectUris: string[]
+  webhookUris: string[]
+  out: string
+  directory: string
+  ca: string
+  token: string | undefined
+}
 
-  await mkdir(out, { recursive: true, mode: 0o700 })
-  if (!values.force && (await readdir(out)).length > 0) throw new Error(`${out} is not empty (use --force to write into it)`)
-
-  let organisationId = values.organisation
+/** Creates the organisation (unless given) and a software statement in the sandbox, and writes the bundle. */
+async function onboardOne(o: OnboardOne): Promise<{ organisationId: string; softwareStatementId: string; ss: Onboarded }> {
+  const { directory, ca, token, out, name } = o
+  let organisationId = o.organisation
   if (!organisationId) {
-    const roles = list([values.roles ?? 'DADOS']).map((r) => r.toUpperCase())
     const org = await call<{ organisationId: string }>(directory, ca, token, 'POST', '/sandbox/organisations', {
       name,
-      roles,
-      ...(values.cnpj ? { cnpj: values.cnpj } : {}),
+      roles: o.roles,
+      ...(o.cnpj ? { cnpj: o.cnpj } : {}),
     })
     expectStatus('creating the organisation', org, 201)
     organisationId = org.body.organisationId
   }
   const res = await call<Onboarded>(directory, ca, token, 'POST', `/sandbox/organisations/${encodeURIComponent(organisationId)}/softwarestatements`, {
-    clientName: values['client-name'] ?? name,
-    redirectUris,
-    webhookUris: list(values['webhook-uri']),
+    clientName: o.clientName,
+    redirectUris: o.redirectUris,
+    webhookUris: o.webhookUris,
   })
   expectStatus('creating the software statement', res, 201)
   const ss = res.body
@@ -162,6 +157,78 @@ async function onboard(argv: string[]): Promise<void> {
     await chmod(join(out, file), mode)
   }
 
+  return { organisationId, softwareStatementId: ss.softwareStatementId, ss }
+}
+
+async function onboard(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      name: { type: 'string' },
+      roles: { type: 'string', default: 'DADOS' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'webhook-uri': { type: 'string', multiple: true },
+      'client-name': { type: 'string' },
+      cnpj: { type: 'string' },
+      organisation: { type: 'string' },
+      out: { type: 'string' },
+      directory: { type: 'string' },
+      ca: { type: 'string' },
+      token: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      count: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    console.log(USAGE)
+    return
+  }
+  const redirectUris = list(values['redirect-uri'])
+  const missing = [!values.name && '--name', redirectUris.length === 0 && '--redirect-uri', !values.out && '--out'].filter(Boolean)
+  if (missing.length) throw new Error(`missing ${missing.join(', ')}\n\n${USAGE}`)
+  const name = values.name!
+  const out = resolve(values.out!)
+  const directory = (values.directory ?? process.env.DIRECTORY_SANDBOX_URL ?? 'https://127.0.0.1:8446').replace(/\/+$/, '')
+  const pkiDir = process.env.PONTE_DEV_PKI_DIR ?? fileURLToPath(new URL('../../.pki', import.meta.url))
+  const caFile = values.ca ?? join(pkiDir, 'root-ca.crt.pem')
+  const ca = await readFile(caFile, 'utf8').catch(() => {
+    throw new Error(`cannot read the CA file ${caFile} (run make up first, or pass --ca)`)
+  })
+  const token = values.token ?? process.env.DIRECTORY_SANDBOX_ADMIN_TOKEN
+
+  await mkdir(out, { recursive: true, mode: 0o700 })
+  if (!values.force && (await readdir(out)).length > 0) throw new Error(`${out} is not empty (use --force to write into it)`)
+
+  const count = Number(values.count)
+  if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new Error('--count must be a whole number from 1 to 10000')
+  if (count > 1 && values.cnpj) throw new Error('--cnpj names one organisation: leave it out with --count')
+  const roles = list([values.roles ?? 'DADOS']).map((r) => r.toUpperCase())
+  const common = { roles, redirectUris, webhookUris: list(values['webhook-uri']), directory, ca, token, ...(values.organisation ? { organisation: values.organisation } : {}) }
+  if (count > 1) {
+    // Bulk onboarding: the same calls N times, each bundle in its own folder.
+    const width = String(count).length < 3 ? 3 : String(count).length
+    const progress = createProgress({ label: 'onboard', unit: 'TPPs' })
+    progress.phase(`onboarding ${count} TPPs in ${directory}`, count)
+    const rows: string[] = []
+    try {
+      for (let i = 1; i <= count; i++) {
+        const n = String(i).padStart(width, '0')
+        const dir = join(out, n)
+        await mkdir(dir, { recursive: true, mode: 0o700 })
+        const one = await onboardOne({ ...common, name: `${name} ${n}`, clientName: `${values['client-name'] ?? name} ${n}`, out: dir })
+        rows.push(`${n}  ${one.organisationId}  ${one.softwareStatementId}`)
+        progress.increment()
+      }
+    } finally {
+      progress.stop()
+    }
+    console.log(`${count} TPPs onboarded in the sandbox directory ${directory}, bundles in ${out}/<n>:\n  n${' '.repeat(width + 1)}organisation                          software statement\n${rows.map((r) => `  ${r}`).join('\n')}`)
+    return
+  }
+  const one = await onboardOne({ ...common, name, clientName: values['client-name'] ?? name, out, ...(values.cnpj ? { cnpj: values.cnpj } : {}) })
+  const { organisationId, ss } = one
   const assertion = `${directory}/organisations/${organisationId}/softwarestatements/${ss.softwareStatementId}/assertion`
   console.log(`TPP onboarded in the sandbox directory ${directory}
   organisation        ${organisationId}
@@ -170,7 +237,10 @@ async function onboard(argv: string[]): Promise<void> {
   transport JWKS      ${ss.transportJwksUri}
   bundle              ${out}
 
-Next steps:
+Next: register the client at the bank (DCR with a fresh SSA), then follow docs/tpp-first-hour.md:
+  pnpm ponte tpp register --bundle ${values.out}
+
+What register does, for a client of your own:
   1. The SSA in ssa.jwt is valid for 5 minutes. Get a fresh one with the transport certificate:
        curl --cert ${join(out, 'transport.chain.pem')} --key ${join(out, 'transport.key.pem')} --cacert ${join(out, 'ca-bundle.pem')} \\
          ${assertion}
@@ -188,9 +258,10 @@ Next steps:
 export async function run(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
   if (sub === 'onboard') return onboard(rest)
+  if (sub !== undefined && KIT.includes(sub)) return (await import('@ponte/tpp-kit')).runTpp(sub, rest)
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    console.log(USAGE)
+    console.log(OVERVIEW)
     return
   }
-  throw new Error(`unknown subcommand "${sub}"\n\n${USAGE}`)
+  throw new Error(`unknown subcommand "${sub}"\n\n${OVERVIEW}`)
 }

@@ -18,7 +18,15 @@ export interface SyntheticOptions {
   /** End of the 12-month window of generated transactions (default: now). */
   now?: Date
   log?: (message: string) => void
+  /**
+   * Called when a phase starts (`done` 0; `total` undefined when the phase is one statement) and as the transactions
+   * go in (rows so far of `total`).
+   */
+  progress?: (phase: string, done: number, total?: number) => void
 }
+
+/** Transactions per INSERT statement: the load goes in slices of customers so that its progress can be shown. */
+const SLICE_ROWS = 250_000
 
 /** What {@link seedSynthetic} loaded. */
 export interface SyntheticResult { loaded: boolean; customers: number; transactions: number; seconds: number }
@@ -36,6 +44,7 @@ export async function seedSynthetic(pool: Pool, options: SyntheticOptions): Prom
   if (!Number.isInteger(n) || n < 1 || n > 9_999_999) throw new Error('customers must be an integer between 1 and 9 999 999')
   if (!Number.isInteger(per) || per < 0 || per > 10_000) throw new Error('transactionsPerCustomer must be an integer between 0 and 10 000')
   const log = options.log ?? (() => undefined)
+  const progress = options.progress ?? (() => undefined)
   const now = options.now ?? new Date()
   const started = Date.now()
   const detail = { customers: n, transactionsPerCustomer: per }
@@ -55,10 +64,12 @@ export async function seedSynthetic(pool: Pool, options: SyntheticOptions): Prom
     const big = n * per >= 1_000_000
     await c.query('begin')
     log('removing previous synthetic data')
+    progress('removing previous synthetic data', 0)
     await c.query(`delete from account_transaction where account_id in (select a.id from account a join customer c on c.id = a.owner_id where c.kind = 'PF' and c.cpf >= '90000000000')`)
     await c.query(`delete from customer where kind = 'PF' and cpf >= '90000000000'`)
     await c.query(`delete from seed_run where name = 'synthetic'`)
     log(`inserting ${n} customers and accounts`)
+    progress('customers and accounts', 0)
     await c.query(
       `insert into customer (kind, cpf, name, identification, qualification, financial_relations)
        select 'PF', ($1::bigint + g)::text, 'Cliente Sintético ' || g, '{}', '{}', '{}' from generate_series(1, $2::int) g`,
@@ -78,26 +89,36 @@ export async function seedSynthetic(pool: Pool, options: SyntheticOptions): Prom
     )
     if (big) await c.query(`drop index if exists account_transaction_by_account`)
     log(`inserting ${n * per} transactions`)
-    await c.query(
-      `insert into account_transaction (account_id, booked_at, status, credit_debit, name, type, amount)
-       select a.id,
-              $1::timestamptz - make_interval(secs => (h % 31536000)::double precision),
-              'TRANSACAO_EFETIVADA',
-              case when h % 8 = 0 then 'CREDITO' else 'DEBITO' end,
-              (array['Pix enviado', 'Compra cartão débito', 'Pagamento de boleto', 'TED enviada', 'Saque terminal'])[1 + (h / 7) % 5],
-              (array['PIX', 'CARTAO', 'BOLETO', 'TED', 'SAQUE'])[1 + (h / 7) % 5],
-              1 + ((h / 1024) % 50000) / 100.0
-       from account a
-       join customer c on c.id = a.owner_id and c.kind = 'PF' and c.cpf >= '90000000000'
-       cross join lateral (select g, hashint8extended(a.id * 100003 + g, 42) & 9223372036854775807 as h from generate_series(1, $2::int) g) x`,
-      [now, per],
-    )
+    progress('transactions', 0, n * per)
+    // Slices of customers by CPF (fixed length, so text order is numeric order); the values depend only on the account
+    // and the row number, never on the slicing.
+    const slice = Math.max(1, Math.floor(SLICE_ROWS / Math.max(per, 1)))
+    for (let lo = 1; lo <= n && per > 0; lo += slice) {
+      const hi = Math.min(n, lo + slice - 1)
+      await c.query(
+        `insert into account_transaction (account_id, booked_at, status, credit_debit, name, type, amount)
+         select a.id,
+                $1::timestamptz - make_interval(secs => (h % 31536000)::double precision),
+                'TRANSACAO_EFETIVADA',
+                case when h % 8 = 0 then 'CREDITO' else 'DEBITO' end,
+                (array['Pix enviado', 'Compra cartão débito', 'Pagamento de boleto', 'TED enviada', 'Saque terminal'])[1 + (h / 7) % 5],
+                (array['PIX', 'CARTAO', 'BOLETO', 'TED', 'SAQUE'])[1 + (h / 7) % 5],
+                1 + ((h / 1024) % 50000) / 100.0
+         from account a
+         join customer c on c.id = a.owner_id and c.kind = 'PF' and c.cpf between $3 and $4
+         cross join lateral (select g, hashint8extended(a.id * 100003 + g, 42) & 9223372036854775807 as h from generate_series(1, $2::int) g) x`,
+        [now, per, syntheticCpf(lo), syntheticCpf(hi)],
+      )
+      progress('transactions', hi * per, n * per)
+    }
     if (big) {
       log('building the statement index')
+      progress('building the statement index', 0)
       await c.query(`create index account_transaction_by_account on account_transaction (account_id, booked_at desc, id desc)`)
     }
     await c.query('commit')
     log('analysing')
+    progress('analysing', 0)
     await c.query(`analyze customer, account, balance, account_transaction`)
     const seconds = (Date.now() - started) / 1000
     await c.query(`insert into seed_run (name, detail) values ('synthetic', $1)`, [JSON.stringify({ ...detail, seconds })])

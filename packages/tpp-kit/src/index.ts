@@ -1,0 +1,5 @@
+export { runTpp, USAGES } from './cli.ts'
+export * from './commands.ts'
+export * from './bundle.ts'
+export { DEMO_PIX_KEYS, type PixCreditor } from './demo-pix-keys.ts'
+export { fillPath, parseSample, readSample, type Sample } from './samples.ts'
