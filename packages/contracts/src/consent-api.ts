@@ -35,7 +35,7 @@ export type ConsentSearchResult = z.infer<typeof ConsentSearchResult>
 /** One entry of a consent's audit trail: who changed what, when, why, and the interaction that caused it. */
 export const ConsentAuditEntry = z.object({
   at: z.string(),
-  action: z.enum(['created', 'authorised', 'rejected', 'revoked', 'expired', 'extended', 'consumed']),
+  action: z.enum(['created', 'authorised', 'partially_accepted', 'approved', 'rejected', 'revoked', 'expired', 'extended', 'consumed']),
   actor: z.object({ type: z.enum(['TPP', 'CUSTOMER', 'STAFF', 'SYSTEM']), id: z.string().optional() }),
   /** The internal service that made the call (`gateway`, `auth-server`, `admin`), or `scheduler`. */
   via: z.string(),

@@ -78,8 +78,17 @@ export const ConsentConsumed = z.object({
   type: z.literal('consent.consumed'),
   data: z.object({ ...consentBase, paymentIds: z.array(z.string()) }),
 })
+/**
+ * A payment consent that needs several approvers received one that is not the last: the first (it becomes
+ * `PARTIALLY_ACCEPTED`) or another one in the bank's channels (it stays so). The last approval is `consent.authorised`.
+ */
+export const ConsentApprovalRecorded = z.object({
+  ...eventEnvelope,
+  type: z.literal('consent.approval_recorded'),
+  data: z.object({ ...consentBase, approvals: z.number().int().positive(), approversRequired: z.number().int().min(2), expirationDateTime: z.string().optional() }),
+})
 /** Any event of `ponte.consent.v1`. */
-export const ConsentEvent = z.discriminatedUnion('type', [ConsentCreated, ConsentAuthorised, ConsentRejected, ConsentExtended, ConsentConsumed])
+export const ConsentEvent = z.discriminatedUnion('type', [ConsentCreated, ConsentAuthorised, ConsentRejected, ConsentExtended, ConsentConsumed, ConsentApprovalRecorded])
 export type ConsentEvent = z.infer<typeof ConsentEvent>
 
 /** One regulated API call seen by the gateway (`ponte.api-call.v1`), accepted or refused. Never raw resource ids. */

@@ -177,6 +177,11 @@ export const SelectableResource = z.object({
     number: z.string().regex(/^[0-9]{1,20}$/),
     accountType: z.enum(['CACC', 'SVGS', 'TRAN']),
   }).optional(),
+  /**
+   * Accounts only: how many distinct customers acting for the owner must approve a payment from it (the account's
+   * approval policy, docs/regulation/payments.md#multiple-approvers). Absent = 1.
+   */
+  approversRequired: z.number().int().min(1).max(10).optional(),
 })
 export const SelectableResources = z.object({ resources: z.array(SelectableResource) })
 export type SelectableResource = z.infer<typeof SelectableResource>

@@ -62,7 +62,7 @@ export const InternalPaymentConsent = z.object({
   organisationId: z.string(),
   creationDateTime: z.string(),
   statusUpdateDateTime: z.string(),
-  /** While AWAITING_AUTHORISATION: creation + 5 min; once AUTHORISED: authorisation + 60 min. */
+  /** While AWAITING_AUTHORISATION: creation + 5 min; PARTIALLY_ACCEPTED: the approval deadline; once AUTHORISED: authorisation + 60 min. */
   expirationDateTime: z.string(),
   loggedUser: z.object({ cpf: Cpf }),
   businessEntity: z.object({ cnpj: Cnpj }).optional(),
@@ -76,6 +76,8 @@ export const InternalPaymentConsent = z.object({
   /** The authenticated customer, set at authorisation. */
   authorisedBy: z.object({ cpf: Cpf, cnpj: Cnpj.optional() }).optional(),
   rejectionReason: z.object({ code: z.string(), detail: z.string() }).optional(),
+  /** Consents that need several approvers: how many, and how many have approved so far. */
+  approvals: z.object({ required: z.number().int(), received: z.number().int() }).optional(),
 })
 export type InternalPaymentConsent = z.infer<typeof InternalPaymentConsent>
 
@@ -91,6 +93,12 @@ export const AuthorisePaymentConsentRequest = z.object({
   acr: z.literal('urn:brasil:openbanking:loa3'),
   /** The customer's account to debit: its public id in the core and its Payments API form. */
   debtorAccount: z.object({ resourceId: z.string().min(1).max(100), account: PaymentAccount }),
+  /**
+   * How many distinct customers must approve payments from that account (the core's `approversRequired`); absent = 1.
+   * More than one: the consent becomes PARTIALLY_ACCEPTED until the others approve in the bank's channels
+   * (`/internal/payment-consents/{consentId}/approvals`).
+   */
+  approversRequired: z.number().int().min(1).max(10).optional(),
 })
 export type AuthorisePaymentConsentRequest = z.infer<typeof AuthorisePaymentConsentRequest>
 
@@ -104,6 +112,19 @@ export const ConsumePaymentConsentRequest = z.object({
   paymentIds: z.array(z.string()).max(60),
 })
 export type ConsumePaymentConsentRequest = z.infer<typeof ConsumePaymentConsentRequest>
+
+/**
+ * `POST /internal/payment-consents/{consentId}/approvals` (a bank channel, docs/regulation/payments.md#multiple-approvers):
+ * another approver of a PARTIALLY_ACCEPTED consent decides. The channel authenticated the approver and checked that
+ * they may act for the debtor account. `APPROVE` by a CPF already recorded changes nothing; the last approval needed
+ * makes it AUTHORISED (60 minutes to consume); `REJECT` makes it REJECTED (`REJEITADO_USUARIO`). 422
+ * `CONSENT_STATE_INVALID` from any other status. Answers the updated {@link InternalPaymentConsent}.
+ */
+export const RecordPaymentApprovalRequest = z.object({
+  approver: z.object({ cpf: Cpf }),
+  decision: z.enum(['APPROVE', 'REJECT']),
+})
+export type RecordPaymentApprovalRequest = z.infer<typeof RecordPaymentApprovalRequest>
 
 // ---------------------------------------------------------------------------------------------------------------
 // connectors service (audience `connectors`): the customer's second factor, checked by the core

@@ -9,6 +9,8 @@ import { Browser, formValue, radioValues, signSsa, startAuthServer, startKeystor
 
 const CPF = '76109277673'
 const CNPJ = '12345678000195'
+const PARTNER = '39053344705'
+const PARTNER_CNPJ = '33445566000186'
 const REDIRECT = 'https://tpp.example.com/cb'
 const WEBHOOKS = ['https://tpp.example.com/webhook', 'https://hooks.tpp.example.com/ofb']
 const PAYMENT_ROLES = [{ role: 'DADOS', status: 'Active' }, { role: 'PAGTO', status: 'Active' }]
@@ -27,6 +29,8 @@ describe('auth-server: payment consents (LoA3 with TOTP, payment review, debtor 
       { type: 'ACCOUNT', resourceId: 'acc-002', label: 'Conta poupança', maskedNumber: '•••• 3210', paymentAccount: SAVINGS },
       { type: 'ACCOUNT', resourceId: 'acc-003', label: 'Conta sem Pix', maskedNumber: '•••• 0000' },
       { type: 'CREDIT_CARD_ACCOUNT', resourceId: 'card-1', label: 'Cartão', maskedNumber: '•••• 4444' },
+    ] }], [PARTNER, { password: 'senha-forte-2', name: 'Paulo Alves', businesses: [{ cnpj: PARTNER_CNPJ, name: 'Alves & Rocha Ltda' }], resources: [
+      { type: 'ACCOUNT', resourceId: 'acc-pj-2', label: 'Conta corrente', maskedNumber: '•••• 8001', paymentAccount: { ...CHECKING, number: '000880015' }, approversRequired: 2 },
     ] }]]),
     totpCodes: new Map(),
     totpCalls: [],
@@ -343,6 +347,23 @@ describe('auth-server: payment consents (LoA3 with TOTP, payment review, debtor 
     const ok = await j.post(`${review.url.replace(/\/$/, '')}/confirm`, { decision: 'authorise' }, review.body)
     expect(ok.status).toBe(303)
     expect(consentState.paymentAuthorisations!.find((a) => a.consentId === consentId)?.body.authenticatedUser).toEqual({ cpf: CPF, cnpj: CNPJ })
+  })
+
+  it('an account that needs two approvers: the first approver\'s Autorizar leaves the consent PARTIALLY_ACCEPTED, the TPP gets its code and a token', async () => {
+    await resetThrottle()
+    const consentId = put(aPaymentConsent({ clientId: client.client_id, cpf: PARTNER, businessEntity: { cnpj: PARTNER_CNPJ } }))
+    const j = await start(consentId)
+    await j.login(PARTNER, 'senha-forte-2')
+    connectorsState.totpCodes!.set(PARTNER, '135791')
+    const review = await j.follow((await j.totp('135791')).location!)
+    const ok = await j.post(`${review.url.replace(/\/$/, '')}/confirm`, { decision: 'authorise', debtorAccount: 'acc-pj-2' }, review.body)
+    expect(ok.status).toBe(303)
+    expect(consentState.paymentAuthorisations!.find((a) => a.consentId === consentId)?.body).toMatchObject({ authenticatedUser: { cpf: PARTNER, cnpj: PARTNER_CNPJ }, approversRequired: 2 })
+    expect(consentState.payments!.get(consentId)?.status).toBe('PARTIALLY_ACCEPTED')
+    const cb = await j.follow(ok.location!)
+    const tokens = await oidc.authorizationCodeGrant(j.config, new URL(cb.url), { pkceCodeVerifier: j.verifier, expectedState: j.state, expectedNonce: j.nonce })
+    expect(decodeJwt(tokens.access_token).consent_id).toBe(consentId)
+    expect(tokens.refresh_token).toBeTruthy()
   })
 
   it('data consents keep LoA2: no TOTP step, acr loa2', async () => {

@@ -80,7 +80,7 @@ describe('connectors: customer TOTP (POST /internal/customers/verify-totp)', () 
     expect(bad.json().errors[0]).toBeDefined()
     expect((await verify(DEMO_CUSTOMERS.ana.cpf, '123456', {})).statusCode).toBe(401)
     const rows = await pool.query(`select count(*)::int as n from customer_totp where secret = $1`, [DEMO_TOTP_SECRET])
-    expect(rows.rows[0].n).toBe(3)
+    expect(rows.rows[0].n).toBe(5)
   })
 
   it('gives accounts their Payments API form in the internal resources answer (the payment journey\'s debtor account)', async () => {

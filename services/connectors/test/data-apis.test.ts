@@ -40,7 +40,7 @@ describe('data APIs on the reference core', () => {
   it('loads the demo bank once (second run is a no-op)', async () => {
     expect(await seedDemoBank(f.pool)).toEqual({ loaded: false })
     const { rows } = await f.pool.query(`select count(*)::int as n from customer`)
-    expect(rows[0].n).toBe(4)
+    expect(rows[0].n).toBe(7)
   })
 
   describe('internal customer API', () => {
@@ -63,6 +63,14 @@ describe('data APIs on the reference core', () => {
       expect(person.resources.find((r) => r.resourceId === demoId('ana:checking'))).toMatchObject({ label: 'Conta corrente', maskedNumber: '•••• 2345' })
       const biz = SelectableResources.parse((await f.app.inject({ method: 'GET', url: `/internal/customers/${DEMO_CUSTOMERS.carlos.cpf}/resources?cnpj=${DEMO_CUSTOMERS.business.cnpj}`, headers: await f.token() })).json())
       expect(biz.resources.map((r) => r.type).sort()).toEqual(['ACCOUNT', 'ACCOUNT', 'CREDIT_CARD_ACCOUNT'])
+      expect(biz.resources.some((r) => r.approversRequired !== undefined)).toBe(false)
+      // The business whose payments need two approvers: both partners act for it and see the policy on its account.
+      for (const partner of [DEMO_CUSTOMERS.paulo, DEMO_CUSTOMERS.juliana]) {
+        const login = await f.app.inject({ method: 'POST', url: '/internal/customers/authenticate', headers: await f.token(), payload: { cpf: partner.cpf, password: DEMO_PASSWORD } })
+        expect(AuthenticatedCustomer.parse(login.json()).businesses).toEqual([{ cnpj: DEMO_CUSTOMERS.transport.cnpj, name: DEMO_CUSTOMERS.transport.name }])
+        const two = SelectableResources.parse((await f.app.inject({ method: 'GET', url: `/internal/customers/${partner.cpf}/resources?cnpj=${DEMO_CUSTOMERS.transport.cnpj}`, headers: await f.token() })).json())
+        expect(two.resources).toEqual([expect.objectContaining({ type: 'ACCOUNT', resourceId: demoId('transport:checking'), approversRequired: 2, paymentAccount: expect.objectContaining({ number: '000880015', accountType: 'CACC' }) })])
+      }
       const mariana = SelectableResources.parse((await f.app.inject({ method: 'GET', url: `/internal/customers/${DEMO_CUSTOMERS.mariana.cpf}/resources`, headers: await f.token() })).json())
       expect(mariana.resources).toHaveLength(1)
       const refused = await f.app.inject({ method: 'GET', url: `/internal/customers/${DEMO_CUSTOMERS.mariana.cpf}/resources?cnpj=${DEMO_CUSTOMERS.business.cnpj}`, headers: await f.token() })

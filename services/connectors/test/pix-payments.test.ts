@@ -138,6 +138,27 @@ describe('Pix payments v4/v5 (connectors)', () => {
     expect(f.consent.consumed).toContainEqual({ consentId: unknownKey.consentId, paymentIds: [] })
   })
 
+  it('a PARTIALLY_ACCEPTED consent (several approvers) answers 422 CONSENTIMENTO_PENDENTE_AUTORIZACAO without consuming it; once AUTHORISED it pays', async () => {
+    const now = f.clock.now
+    const today = brasiliaToday(now)
+    for (const [version, spec] of [['v4', v4], ['v5', v5]] as const) {
+      const consent = givenConsent(now, { status: 'PARTIALLY_ACCEPTED' })
+      const before = await available(f.pool, anaChecking)
+      const res = await post(version, consent.consentId, itemsFor(consent, [today], now))
+      expect(res.statusCode).toBe(422)
+      spec.assert('post', '/pix/payments', 422, res.json())
+      expect(res.json().errors[0].code).toBe('CONSENTIMENTO_PENDENTE_AUTORIZACAO')
+      expect(f.consent.consumed.some((c) => c.consentId === consent.consentId)).toBe(false)
+      expect((await f.pool.query('select 1 from payment_consent_use where consent_id = $1', [consent.consentId])).rowCount).toBe(0)
+      expect(await available(f.pool, anaChecking)).toBe(before)
+      // The last approver approved in the bank's channels: the same consent now pays.
+      f.consent.consents.set(consent.consentId, { ...consent, status: 'AUTHORISED' })
+      const paid = await post(version, consent.consentId, itemsFor(consent, [today], now))
+      expect(paid.statusCode, paid.body).toBe(201)
+      expect(f.consent.consumed.some((c) => c.consentId === consent.consentId)).toBe(true)
+    }
+  })
+
   it('balance refused by the rail: the payment is recorded RJCT with SALDO_INSUFICIENTE (asynchronous check of the spec)', async () => {
     const now = f.clock.now
     const consent = givenConsent(now, { amount: '90000.00' })

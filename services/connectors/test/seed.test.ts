@@ -40,7 +40,7 @@ describe('seeding the reference core', () => {
     const resized = await seedSynthetic(pool, { customers: 10, transactionsPerCustomer: 5, now })
     expect(resized.loaded).toBe(true)
     expect((await pool.query(`select count(*)::int as n from customer where cpf >= '90000000000'`)).rows[0].n).toBe(10)
-    expect((await pool.query(`select count(*)::int as n from customer where cpf is null or cpf < '90000000000'`)).rows[0].n).toBe(4)
+    expect((await pool.query(`select count(*)::int as n from customer where cpf is null or cpf < '90000000000'`)).rows[0].n).toBe(7)
 
     const core = createPgCore(pool)
     const who = await core.authenticateCustomer(syntheticCpf(3), SYNTHETIC_PASSWORD)

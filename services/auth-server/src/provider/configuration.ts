@@ -57,6 +57,15 @@ export const EXTRA_CLIENT_METADATA = ['software_id', 'org_id', 'software_roles',
 const PS256 = ['PS256']
 
 /**
+ * Whether a consent in `status` may have tokens: AUTHORISED, or PARTIALLY_ACCEPTED (a payment consent waiting for its
+ * other approvers): the TPP needs its token to pay once the last approver has approved, and until then connectors
+ * answers its payments 422 CONSENTIMENTO_PENDENTE_AUTORIZACAO (docs/regulation/payments.md#multiple-approvers).
+ */
+function tokenable(status: string): boolean {
+  return status === 'AUTHORISED' || status === 'PARTIALLY_ACCEPTED'
+}
+
+/**
  * Builds the oidc-provider instance configured to FAPI-BR v2.1 / DCR-BR v2.1 (docs/regulation/security-profile.md, docs/regulation/dcr.md): private_key_jwt with
  * PS256 only, PAR and signed request objects required, PKCE S256 always, `code id_token` with fragment, encrypted
  * id_tokens (RSA-OAEP / A256GCM), JWT access tokens bound to the client certificate, non-rotating refresh tokens,
@@ -188,13 +197,14 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     expiresWithSession: async () => false,
     // FAPI-BR §5.1 items 13 and 22: refresh tokens are not rotated; issued only for a consent that is still
-    // AUTHORISED, so a CONSUMED payment consent gets none (docs/regulation/security-profile.md#consent-bound-tokens).
+    // AUTHORISED (or a payment consent waiting for its other approvers), so a CONSUMED payment consent gets none
+    // (docs/regulation/security-profile.md#consent-bound-tokens).
     rotateRefreshToken: () => false,
     async issueRefreshToken(_ctx, client, code) {
       const ids = consentIdsOfScopeString(code.scope)
       if (!client.grantTypeAllowed('refresh_token') || ids.length === 0) return false
       const consent = await deps.consents.get(ids[0]!)
-      return consent?.status === 'AUTHORISED'
+      return consent !== undefined && tokenable(consent.status)
     },
     async extraTokenClaims(ctx, token) {
       const client = ctx.oidc.client as unknown as Record<string, unknown> | undefined
@@ -205,7 +215,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (consentIds.length > 0) {
         // §8.1: tokens only for an active, authorised consent of this client (events revoke as well; this closes the gap).
         const consent = await deps.consents.get(consentIds[0]!)
-        if (!consent || consent.clientId !== token.clientId || consent.status !== 'AUTHORISED') {
+        if (!consent || consent.clientId !== token.clientId || !tokenable(consent.status)) {
           throw new errors.InvalidGrant('the consent is not authorised')
         }
         claims.consent_id = consent.consentId

@@ -378,6 +378,9 @@ export async function journeyRoutes(app: PonteServer, opts: JourneyRoutesOptions
         authenticatedUser: { cpf: subject.cpf, ...(payment.businessEntity ? { cnpj: payment.businessEntity.cnpj } : {}) },
         acr: ACR_LOA3,
         debtorAccount: { resourceId: account.resourceId, account: account.paymentAccount },
+        // The account's approval policy (the core's): with several approvers this customer is the first, the consent
+        // becomes PARTIALLY_ACCEPTED and the TPP is sent back as usual (docs/regulation/payments.md#multiple-approvers).
+        ...(account.approversRequired && account.approversRequired > 1 ? { approversRequired: account.approversRequired } : {}),
       })
     } catch (err) {
       if (err instanceof DomainError && err.status >= 400 && err.status < 500) return deny(req, reply, `the consent could not be authorised: ${err.message}`)

@@ -126,9 +126,11 @@ export function consentStandIn(logger: Logger, verifier: ServiceTokenVerifier, s
       if (p.status !== 'AWAITING_AUTHORISATION') throw new DomainError('UNPROCESSABLE_ENTITY', 'state', { ofbCode: 'CONSENT_STATE_INVALID' })
       if (body.authenticatedUser.cpf !== p.loggedUser.cpf || body.acr !== 'urn:brasil:openbanking:loa3') throw new DomainError('FORBIDDEN', 'cpf or acr')
       const at = ofbDateTime()
-      const next: InternalPaymentConsent = { ...p, status: 'AUTHORISED', statusUpdateDateTime: at, authorisedDebtorAccount: body.debtorAccount, authorisedBy: body.authenticatedUser }
+      // Like the consent service: the first of several approvers leaves it PARTIALLY_ACCEPTED.
+      const status = (body.approversRequired ?? 1) > 1 ? 'PARTIALLY_ACCEPTED' as const : 'AUTHORISED' as const
+      const next: InternalPaymentConsent = { ...p, status, statusUpdateDateTime: at, authorisedDebtorAccount: body.debtorAccount, authorisedBy: body.authenticatedUser }
       state.payments!.set(id, next)
-      state.consents.set(id, { ...find(id), status: 'AUTHORISED', statusUpdateDateTime: at })
+      state.consents.set(id, { ...find(id), status, statusUpdateDateTime: at })
       return next
     })
     r.post('/internal/consents/:id/reject', async (req) => {

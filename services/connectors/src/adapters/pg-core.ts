@@ -179,6 +179,12 @@ function paymentAccount(a: Row, ispb: string): { paymentAccount?: NonNullable<Se
   return { paymentAccount: { ispb, ...(branch && /^[0-9]{1,4}$/.test(branch) ? { issuer: branch } : {}), number, accountType } }
 }
 
+/** The account's approval policy, said only when payments from it need more than one approver. */
+function approvers(a: Row): { approversRequired?: number } {
+  const n = Number(a.approvers_required ?? 1)
+  return n > 1 ? { approversRequired: n } : {}
+}
+
 /** The reference core bank on PostgreSQL (schema `core`, see `migrations/`); its Pix rail is `pg-pix.ts`. */
 export function createPgCore(pool: Pool, options: { pix?: Partial<PgPixOptions> } = {}): CoreConnector {
   const q = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as Row[]
@@ -202,11 +208,11 @@ export function createPgCore(pool: Pool, options: { pix?: Partial<PgPixOptions> 
       const who = await q(`select ${OWNER} as id`, ownerParams(owner))
       const id = who[0]?.id
       if (id === null || id === undefined) return undefined
-      const accounts = await q(`select account_id, type, branch_code, number, check_digit from account where owner_id = $1 and status <> 'UNAVAILABLE' order by id`, [id])
+      const accounts = await q(`select account_id, type, branch_code, number, check_digit, approvers_required from account where owner_id = $1 and status <> 'UNAVAILABLE' order by id`, [id])
       const cards = await q(`select c.card_account_id, c.name, (select max(identification_number) from card k where k.card_account_id = c.id) as last from card_account c where c.owner_id = $1 and c.status <> 'UNAVAILABLE' order by c.id`, [id])
       const loans = await q(`select contract_id, product_name, contract_number from loan_contract where owner_id = $1 and status <> 'UNAVAILABLE' order by id`, [id])
       const out: SelectableResource[] = [
-        ...accounts.map((a) => ({ type: 'ACCOUNT' as const, resourceId: a.account_id as string, label: ACCOUNT_LABELS[a.type as string] ?? 'Conta', maskedNumber: last4(a.number as string), ...paymentAccount(a, ispb) })),
+        ...accounts.map((a) => ({ type: 'ACCOUNT' as const, resourceId: a.account_id as string, label: ACCOUNT_LABELS[a.type as string] ?? 'Conta', maskedNumber: last4(a.number as string), ...paymentAccount(a, ispb), ...approvers(a) })),
         ...cards.map((c) => ({ type: 'CREDIT_CARD_ACCOUNT' as const, resourceId: c.card_account_id as string, label: c.name as string, maskedNumber: last4((c.last as string | null) ?? '0000') })),
         ...loans.map((l) => ({ type: 'LOAN' as const, resourceId: l.contract_id as string, label: l.product_name as string, maskedNumber: last4(l.contract_number as string) })),
       ]

@@ -23,6 +23,9 @@ describe('webhook rules', () => {
     expect(webhookTargetOf({ ...base, type: 'consent.created', data: { ...consent, permissions: [] } })).toMatchObject({ kind: 'consent' })
     expect(webhookTargetOf({ ...base, type: 'consent.created', data: { ...consent, kind: 'data', permissions: [] } })).toBeUndefined()
     expect(webhookTargetOf({ ...base, type: 'consent.extended', data: consent })).toBeUndefined()
+    // Several approvers: the first approval (→ PARTIALLY_ACCEPTED) notifies, a later one that is not the last does not.
+    expect(webhookTargetOf({ ...base, type: 'consent.approval_recorded', data: { ...consent, approvals: 1, approversRequired: 3 } })).toMatchObject({ kind: 'consent', resourceId: 'urn:x:1' })
+    expect(webhookTargetOf({ ...base, type: 'consent.approval_recorded', data: { ...consent, approvals: 2, approversRequired: 3 } })).toBeUndefined()
     expect(webhookTargetOf({ ...base, type: 'consent.authorised', data: { ...consent, apiVersion: undefined, resourceIds: [] } })).toBeUndefined()
     expect(webhookTargetOf({ ...base, type: 'consent.authorised', data: { ...consent, apiVersion: 'v3', resourceIds: [] } })).toBeUndefined()
   })

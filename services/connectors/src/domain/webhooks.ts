@@ -21,15 +21,17 @@ const CONSENT_CHANGES: ReadonlySet<string> = new Set(['consent.created', 'consen
 
 /**
  * The notification an event calls for, if any: every payment event (created or status changed), and a payment
- * consent's status changes (created, authorised, rejected, consumed). Data consents, extensions and events without a
- * Payments API version notify nothing (docs/regulation/webhooks.md#notification-paths).
+ * consent's status changes (created, authorised, rejected, consumed, and the first approval of several, which makes it
+ * PARTIALLY_ACCEPTED; a later approval that is not the last changes no status). Data consents, extensions and events
+ * without a Payments API version notify nothing (docs/regulation/webhooks.md#notification-paths).
  */
 export function webhookTargetOf(event: PaymentEvent | ConsentEvent): WebhookTarget | undefined {
   const occurredAt = new Date(event.occurredAt)
   if (event.type === 'payment.created' || event.type === 'payment.status-changed') {
     return { kind: 'payment', resourceId: event.data.paymentId, apiVersion: event.data.apiVersion, clientId: event.data.clientId, occurredAt }
   }
-  if (!CONSENT_CHANGES.has(event.type) || event.data.kind !== 'payment') return undefined
+  const partiallyAccepted = event.type === 'consent.approval_recorded' && event.data.approvals === 1
+  if (!(CONSENT_CHANGES.has(event.type) || partiallyAccepted) || event.data.kind !== 'payment') return undefined
   const version = event.data.apiVersion
   if (version === undefined || !VERSIONS.has(version)) return undefined
   return { kind: 'consent', resourceId: event.data.consentId, apiVersion: version as PaymentsApiVersion, clientId: event.data.clientId, occurredAt }

@@ -11,6 +11,10 @@ export const DEMO_CUSTOMERS = {
   carlos: { cpf: '11144477735', name: 'Carlos Eduardo Lima' },
   business: { cnpj: '11222333000181', name: 'Lima Comércio de Alimentos Ltda' },
   mariana: { cpf: '52998224725', name: 'Mariana Costa Pereira' },
+  /** A business whose payments need two approvers, and the two partners who act for it. */
+  transport: { cnpj: '33445566000186', name: 'Alves & Rocha Transportes Ltda' },
+  paulo: { cpf: '39053344705', name: 'Paulo Henrique Alves' },
+  juliana: { cpf: '28715382630', name: 'Juliana Martins Rocha' },
 } as const
 
 /** The demo Pix keys (README): a merchant at another institution, and the third demo customer's checking account. */
@@ -97,8 +101,55 @@ export const DEMO_TOTP_SECRET = 'PONTEDEMOTOTP234'
 
 /** Gives every demo person the documented TOTP secret; added to an already loaded demo bank too (idempotent). */
 async function seedDemoTotp(c: PoolClient): Promise<void> {
-  const cpfs = [DEMO_CUSTOMERS.ana.cpf, DEMO_CUSTOMERS.carlos.cpf, DEMO_CUSTOMERS.mariana.cpf]
+  const cpfs = [DEMO_CUSTOMERS.ana.cpf, DEMO_CUSTOMERS.carlos.cpf, DEMO_CUSTOMERS.mariana.cpf, DEMO_CUSTOMERS.paulo.cpf, DEMO_CUSTOMERS.juliana.cpf]
   await c.query(`insert into customer_totp (customer_id, secret) select id, $2 from customer where cpf = any($1::text[]) on conflict (customer_id) do nothing`, [cpfs, DEMO_TOTP_SECRET])
+}
+
+/**
+ * The business whose payments need two approvers (docs/regulation/payments.md#multiple-approvers), its two partners
+ * and its checking account. It came after the first demo bank, so it is added to an already loaded one too (once).
+ */
+async function seedDemoApprovers(c: PoolClient, brand: DemoBrand, hash: string, r: ReturnType<typeof prng>, today: string, now: Date): Promise<void> {
+  const { transport, paulo, juliana } = DEMO_CUSTOMERS
+  if ((await c.query(`select 1 from customer where cnpj = $1`, [transport.cnpj])).rowCount) return
+  const partners: number[] = []
+  for (const [i, p] of [paulo, juliana].entries()) {
+    const id = await insertCustomer(c, {
+      kind: 'PF', cpf: p.cpf, name: p.name,
+      ...personal(brand, { cpf: p.cpf, name: p.name, birth: i === 0 ? '1975-03-14' : '1982-11-02', sex: i === 0 ? 'MASCULINO' : 'FEMININO', marital: 'CASADO', email: `${i === 0 ? 'paulo.alves' : 'juliana.rocha'}@example.com`, phone: `98765001${i + 4}`, occupation: 'Empresário', income: '15000.00', patrimony: '600000.00', products: ['OUTROS'], accounts: [] }),
+    })
+    await c.query(`insert into credential (customer_id, password_hash) values ($1, $2)`, [id, hash])
+    partners.push(id)
+  }
+  const bizId = await insertCustomer(c, {
+    kind: 'PJ', cnpj: transport.cnpj, name: transport.name,
+    identification: {
+      businessId: demoId(`business:${transport.cnpj}`),
+      brandName: brand.brandName,
+      companyName: transport.name,
+      tradeName: 'Transportes Alves & Rocha',
+      incorporationDate: '2015-02-10T00:00:00Z',
+      cnpjNumber: transport.cnpj,
+      companiesCnpj: [brand.companyCnpj],
+      parties: [paulo, juliana].map((p) => ({ personType: 'PESSOA_NATURAL', type: 'SOCIO', civilName: p.name, startDate: '2015-02-10T00:00:00Z', shareholding: '0.500000', documentType: 'CPF', documentNumber: p.cpf, documentCountry: 'BRA' })),
+      contacts: {
+        postalAddresses: [address('Avenida das Indústrias, 900', 'Distrito Industrial', 'Campinas', 'SP', '13054700', '3509502')],
+        phones: [{ isMain: true, type: 'FIXO', countryCallingCode: '55', areaCode: '19', number: '32320900' }],
+        emails: [{ isMain: true, email: 'financeiro@alvesrocha.example.com' }],
+      },
+    },
+    qualification: { economicActivities: [{ code: '4930202', isMain: true }], informedRevenue: { frequency: 'ANUAL', amount: { amount: '3600000.00', currency: 'BRL' }, year: 2025 }, informedPatrimony: { amount: { amount: '1200000.00', currency: 'BRL' }, date: '2025-12-31' } },
+    financialRelations: {
+      startDate: '2015-03-02T12:00:00Z',
+      productsServicesType: ['CONTA_DEPOSITO_A_VISTA'],
+      procurators: [paulo, juliana].map((p) => ({ type: 'REPRESENTANTE_LEGAL', cnpjCpfNumber: p.cpf, civilName: p.name })),
+      accounts: [{ compeCode: COMPE, branchCode: '0002', number: '00088001', checkDigit: '5', type: 'CONTA_DEPOSITO_A_VISTA' }],
+    },
+  })
+  for (const id of partners) await c.query(`insert into representative (person_id, business_id, role) values ($1, $2, 'ADMINISTRADOR')`, [id, bizId])
+  const accountId = await insertAccount(c, bizId, { label: 'transport:checking', type: 'CONTA_DEPOSITO_A_VISTA', branch: '0002', number: '00088001', digit: '5', opening: '60000.00' },
+    statement(r, today, now, { amount: '42000.00', payer: '60701190000104', name: 'Recebimento fretes' }, 2))
+  await c.query(`update account set approvers_required = 2 where id = $1`, [accountId])
 }
 
 async function insertCustomer(c: PoolClient, row: { kind: 'PF' | 'PJ'; cpf?: string; cnpj?: string; name: string; identification: object; qualification: object; financialRelations: object }): Promise<number> {
@@ -372,6 +423,7 @@ export async function seedDemoBank(pool: Pool, options: { now?: Date; brand?: De
     }
     const done = await c.query(`select 1 from seed_run where name = $1`, [SEED_NAME])
     if (done.rowCount) {
+      await seedDemoApprovers(c, brand, hash, prng(20_260_102), today, now)
       await seedDemoTotp(c)
       return { loaded: false }
     }
@@ -445,6 +497,7 @@ export async function seedDemoBank(pool: Pool, options: { now?: Date; brand?: De
     for (const [segment, docs] of Object.entries(offers(brand))) {
       for (const [i, d] of docs.entries()) await c.query(`insert into account_offer (segment, position, document) values ($1, $2, $3)`, [segment, i + 1, JSON.stringify(d)])
     }
+    await seedDemoApprovers(c, brand, hash, prng(20_260_102), today, now)
     await seedDemoTotp(c)
     await c.query(`insert into seed_run (name, detail) values ($1, $2)`, [SEED_NAME, JSON.stringify({ day: today })])
     return { loaded: true }

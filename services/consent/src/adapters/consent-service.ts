@@ -6,9 +6,9 @@ import {
   searchConsents, selectConsent, selectIdempotencyKey, updateConsent,
 } from './consent-store.ts'
 import {
-  authorise, authorisePayment, consume, createConsent, createPaymentConsent, dueTransition, extend, parseRequestedExpiry, refusals, reject,
+  approvePayment, authorise, authorisePayment, consume, createConsent, createPaymentConsent, dueTransition, extend, parseRequestedExpiry, refusals, reject,
   revoke, revokeByTpp,
-  type AuthoriseInput, type AuthorisePaymentInput, type Change, type Consent, type Decision, type ExtendInput, type Extension, type RejectInput,
+  type AuthoriseInput, type ApprovePaymentInput, type AuthorisePaymentInput, type Change, type Consent, type Decision, type ExtendInput, type Extension, type RejectInput,
   type RevokeInput,
 } from '../domain/consent.ts'
 import { acceptPaymentConsent, consentError, requestHash } from '../domain/payment-rules.ts'
@@ -79,6 +79,8 @@ export interface ConsentService {
   createPayment(input: CreatePaymentConsentInput, meta: CallMeta): Promise<{ consent: Consent; replayed: boolean }>
   /** The customer approved a payment consent at LoA3 (auth-server). */
   authorisePayment(consentId: string, input: AuthorisePaymentInput, meta: CallMeta): Promise<Consent>
+  /** Another approver's decision on a PARTIALLY_ACCEPTED payment consent, from a bank channel. */
+  approvePayment(consentId: string, input: ApprovePaymentInput, meta: CallMeta): Promise<Consent>
   /** Its payments were initiated (connectors); idempotent. */
   consume(consentId: string, input: { paymentIds: string[]; by: string }, meta: CallMeta): Promise<Consent>
   /** Forgets up to `limit` idempotency keys past their 24 hours; returns how many. */
@@ -239,6 +241,7 @@ export function createConsentService(deps: ConsentServiceDeps): ConsentService {
     },
 
     authorisePayment: (consentId, input, meta) => transition(consentId, meta, (c, now) => authorisePayment(c, input, now)),
+    approvePayment: (consentId, input, meta) => transition(consentId, meta, (c, now) => approvePayment(c, input, now)),
     consume: (consentId, input, meta) => transition(consentId, meta, (c, now) => consume(c, input, now)),
     sweepIdempotencyKeys: (limit) => deleteExpiredIdempotencyKeys(pool, clock.now(), limit),
 

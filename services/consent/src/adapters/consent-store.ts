@@ -100,11 +100,11 @@ export async function updateConsent(client: PoolClient, c: Consent, expectedStat
   const { rowCount } = await client.query(
     `update consents set status = $2, permissions = $3, expiration_date_time = $4, status_updated_at = $5, resources = $6,
        authorised_cpf = $7, authorised_cnpj = $8, acr = $9, rejected_by = $10, rejection_reason = $11, rejection_information = $12,
-       is_linked = $13, link_id = $14, details = $16
+       is_linked = $13, link_id = $14, details = $16, authorisation_deadline = $17
      where consent_id = $1 and status = $15`,
     [c.consentId, c.status, c.permissions, c.expirationDateTime ?? null, c.statusUpdatedAt, JSON.stringify(c.resources),
       c.authorisedCpf ?? null, c.authorisedCnpj ?? null, c.acr ?? null, c.rejection?.rejectedBy ?? null, c.rejection?.reason ?? null,
-      c.rejection?.additionalInformation ?? null, c.isLinked ?? null, c.linkId ?? null, expectedStatus, JSON.stringify(detailsOf(c))],
+      c.rejection?.additionalInformation ?? null, c.isLinked ?? null, c.linkId ?? null, expectedStatus, JSON.stringify(detailsOf(c)), c.authorisationDeadline],
   )
   return rowCount === 1
 }
@@ -165,7 +165,7 @@ export async function listExtensions(q: Queryable, consentId: string, limit: num
  */
 export async function lockDue(client: PoolClient, now: Date, limit: number): Promise<Consent[]> {
   const awaiting = await client.query<ConsentRow>(
-    `select ${COLUMNS} from consents where status = 'AWAITING_AUTHORISATION' and authorisation_deadline <= $1
+    `select ${COLUMNS} from consents where status in ('AWAITING_AUTHORISATION', 'PARTIALLY_ACCEPTED') and authorisation_deadline <= $1
      order by authorisation_deadline limit $2 for update skip locked`, [now, limit])
   const left = limit - awaiting.rows.length
   const expired = left > 0

@@ -1,4 +1,5 @@
 import { DomainError } from '@ponte/platform'
+import { approvalDeadline } from './payment-rules.ts'
 import { resourceTypesOf, type ConsentResource, type PaymentAccount, type PaymentsApiVersion, type Permission } from '@ponte/contracts'
 
 /**
@@ -15,6 +16,10 @@ import { resourceTypesOf, type ConsentResource, type PaymentAccount, type Paymen
  *
  *   AWAITING_AUTHORISATION ─authorisePayment (5 min)─▶ AUTHORISED ─consume (60 min)─▶ CONSUMED
  *            └──────── reject / expire ──────────────────────┴─ reject (technical, security) / expire ─▶ REJECTED
+ *
+ * With several approvers (docs/regulation/payments.md#multiple-approvers) the first approval in the journey makes it
+ * PARTIALLY_ACCEPTED; the others approve in the bank's channels (approvePayment) until AUTHORISED, or one refuses, or
+ * the approval deadline passes (→ REJECTED).
  *
  * REJECTED and CONSUMED are final.
  */
@@ -49,6 +54,10 @@ export interface PaymentConsentDetails {
   authorisedDebtorAccount?: { resourceId: string; account: PaymentAccount }
   /** The payments that consumed it. */
   paymentIds?: string[]
+  /** How many distinct customers must approve it (the debtor account's policy, from the core); absent = 1. */
+  approversRequired?: number
+  /** The approvals recorded so far, in order (the journey's first, then the bank channels'). */
+  approvals?: Array<{ cpf: string; at: string }>
 }
 
 /** The accepted `data` of `CreatePaymentConsent`. */
@@ -93,7 +102,7 @@ export interface Actor {
   id?: string
 }
 
-export type Action = 'created' | 'authorised' | 'rejected' | 'revoked' | 'expired' | 'extended' | 'consumed'
+export type Action = 'created' | 'authorised' | 'partially_accepted' | 'approved' | 'rejected' | 'revoked' | 'expired' | 'extended' | 'consumed'
 
 /** A renewal (`POST /consents/{id}/extends`), as recorded in the extensions history. */
 export interface Extension {
@@ -246,7 +255,8 @@ function paymentReasonFor(reason: RejectionReason): PaymentRejectionCode {
 export function dueTransition(c: Consent, now: Date): Change | undefined {
   const t = now.getTime()
   const payment = c.kind === 'payment'
-  if (c.status === 'AWAITING_AUTHORISATION' && t >= c.authorisationDeadline.getTime()) {
+  // A PARTIALLY_ACCEPTED consent's deadline is its approval deadline (set by authorisePayment).
+  if ((c.status === 'AWAITING_AUTHORISATION' || c.status === 'PARTIALLY_ACCEPTED') && t >= c.authorisationDeadline.getTime()) {
     const reason = payment ? 'TEMPO_EXPIRADO_AUTORIZACAO' : 'CONSENT_EXPIRED'
     return { before: c, after: toRejected(c, now, 'ASPSP', reason), action: 'expired', actor: { type: 'SYSTEM' }, reason }
   }
@@ -485,6 +495,8 @@ export interface AuthorisePaymentInput {
   authenticatedUser: { cpf: string; cnpj?: string }
   acr: string
   debtorAccount: { resourceId: string; account: PaymentAccount }
+  /** How many distinct customers must approve payments from that account (the core's policy); absent = 1. */
+  approversRequired?: number
 }
 
 const notPayment = () => new DomainError('NOT_FOUND', 'payment consent not found')
@@ -515,17 +527,66 @@ export function authorisePayment(c: Consent, input: AuthorisePaymentInput, now: 
     if (named && !sameAccount(named, input.debtorAccount.account)) {
       return { refusal: new DomainError('UNPROCESSABLE_ENTITY', 'the debtor account differs from the one the consent names', { ofbCode: 'DEBTOR_ACCOUNT_MISMATCH', title: 'Conta de origem divergente' }) }
     }
-    const after: Consent = {
+    const required = input.approversRequired ?? 1
+    const fixed: Consent = {
       ...c,
-      status: 'AUTHORISED',
       statusUpdatedAt: now,
-      expirationDateTime: new Date(now.getTime() + PAYMENT_CONSUMPTION_WINDOW_MS),
       authorisedCpf: input.authenticatedUser.cpf,
       acr: input.acr,
       ...(input.authenticatedUser.cnpj ? { authorisedCnpj: input.authenticatedUser.cnpj } : {}),
-      payment: { ...details, authorisedDebtorAccount: { resourceId: input.debtorAccount.resourceId, account: { ...input.debtorAccount.account } } },
+      payment: {
+        ...details,
+        authorisedDebtorAccount: { resourceId: input.debtorAccount.resourceId, account: { ...input.debtorAccount.account } },
+        ...(required > 1 ? { approversRequired: required, approvals: [{ cpf: input.authenticatedUser.cpf, at: now.toISOString() }] } : {}),
+      },
     }
+    if (required > 1) {
+      // docs/regulation/payments.md#multiple-approvers: the first of several; the expiry is the approval deadline.
+      const deadline = approvalDeadline(details.request.payment, c.createdAt)
+      if (!deadline || deadline.getTime() <= now.getTime()) {
+        return { refusal: new DomainError('UNPROCESSABLE_ENTITY', 'the approval deadline for the other approvers has already passed', { ofbCode: 'CONSENT_STATE_INVALID', title: 'Estado do consentimento inválido' }) }
+      }
+      const after: Consent = { ...fixed, status: 'PARTIALLY_ACCEPTED', authorisationDeadline: deadline, expirationDateTime: deadline }
+      return { change: { before: c, after, action: 'partially_accepted', actor: { type: 'CUSTOMER', id: input.authenticatedUser.cpf } } }
+    }
+    const after: Consent = { ...fixed, status: 'AUTHORISED', expirationDateTime: new Date(now.getTime() + PAYMENT_CONSUMPTION_WINDOW_MS) }
     return { change: { before: c, after, action: 'authorised', actor: { type: 'CUSTOMER', id: input.authenticatedUser.cpf } } }
+  })
+}
+
+/** Input of {@link approvePayment}: an approver's decision in the bank's channels. */
+export interface ApprovePaymentInput {
+  /** The approver, authenticated by the bank channel, which also checked they may act for the account. */
+  approverCpf: string
+  decision: 'APPROVE' | 'REJECT'
+  /** The channel that recorded it (audit). */
+  channel: string
+}
+
+/**
+ * Another approver decides on a `PARTIALLY_ACCEPTED` consent (docs/regulation/payments.md#multiple-approvers).
+ * An approval by a CPF already recorded changes nothing (one approver counts once); the last approval needed makes it
+ * `AUTHORISED` with the 60-minute consumption window from now. A refusal makes it `REJECTED` (`REJEITADO_USUARIO`).
+ */
+export function approvePayment(c: Consent, input: ApprovePaymentInput, now: Date): Decision {
+  if (c.kind !== 'payment' || !c.payment) return { refusal: notPayment() }
+  const details = c.payment
+  return guarded(c, now, (after) => refusals.internalState(after.status, 'approve'), () => {
+    if (c.status !== 'PARTIALLY_ACCEPTED') return { refusal: refusals.internalState(c.status, 'approve') }
+    const actor: Actor = { type: 'CUSTOMER', id: input.approverCpf }
+    if (input.decision === 'REJECT') {
+      const reason = 'CUSTOMER_MANUALLY_REJECTED'
+      return { change: { before: c, after: toRejected(c, now, 'USER', reason), action: 'rejected', actor, reason, additionalInformation: `channel ${input.channel}` } }
+    }
+    const approvals = details.approvals ?? []
+    if (approvals.some((a) => a.cpf === input.approverCpf)) return {}
+    const recorded = [...approvals, { cpf: input.approverCpf, at: now.toISOString() }]
+    const payment = { ...details, approvals: recorded }
+    if (recorded.length < (details.approversRequired ?? 1)) {
+      return { change: { before: c, after: { ...c, payment }, action: 'approved', actor, additionalInformation: `channel ${input.channel}` } }
+    }
+    const after: Consent = { ...c, status: 'AUTHORISED', statusUpdatedAt: now, expirationDateTime: new Date(now.getTime() + PAYMENT_CONSUMPTION_WINDOW_MS), payment }
+    return { change: { before: c, after, action: 'authorised', actor, additionalInformation: `channel ${input.channel}` } }
   })
 }
 

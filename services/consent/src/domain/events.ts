@@ -43,6 +43,13 @@ export function eventFor(change: Change, meta: EventMeta): ConsentEvent {
           ...expiry,
         },
       }
+    case 'partially_accepted':
+    case 'approved':
+      return {
+        ...envelope,
+        type: 'consent.approval_recorded',
+        data: { ...base, approvals: c.payment?.approvals?.length ?? 1, approversRequired: c.payment?.approversRequired ?? 2, ...expiry },
+      }
     case 'consumed':
       return { ...envelope, type: 'consent.consumed', data: { ...base, paymentIds: c.payment?.paymentIds ?? [] } }
     case 'extended':

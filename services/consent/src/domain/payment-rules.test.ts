@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { brasiliaToday, canonicalJson, dayNumber, occurrences, requestHash } from './payment-rules.ts'
+import { approvalDeadline, brasiliaToday, canonicalJson, dayNumber, occurrences, requestHash } from './payment-rules.ts'
 
 const day = (n: number) => new Date(n * 86_400_000).toISOString().slice(0, 10)
 const days = (s: Parameters<typeof occurrences>[0]) => {
@@ -9,6 +9,14 @@ const days = (s: Parameters<typeof occurrences>[0]) => {
 }
 
 describe('payment consent rules', () => {
+  it('sets the approval deadline of several approvers at 23:59 Brasília: the request date, or the day before the first settlement', () => {
+    // 22:30 in Brasília on 7 December is already 8 December in UTC: the request date is still the 7th.
+    expect(approvalDeadline({ date: '2026-12-07' }, new Date('2026-12-08T01:30:00Z'))?.toISOString()).toBe('2026-12-08T02:59:00.000Z')
+    // Weekly on Mondays from Thursday 10 December 2026: the first settlement is Monday the 14th.
+    expect(approvalDeadline({ schedule: { weekly: { dayOfWeek: 'SEGUNDA_FEIRA', startDate: '2026-12-10', quantity: 3 } } }, new Date('2026-12-07T15:00:00Z'))?.toISOString())
+      .toBe('2026-12-14T02:59:00.000Z')
+  })
+
   it('takes "today" in Brasília time (UTC−3)', () => {
     expect(day(brasiliaToday(new Date('2026-12-08T02:59:59Z')))).toBe('2026-12-07')
     expect(day(brasiliaToday(new Date('2026-12-08T03:00:00Z')))).toBe('2026-12-08')

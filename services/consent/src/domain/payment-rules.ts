@@ -172,6 +172,20 @@ export function brasiliaToday(now: Date): number {
   return Math.floor((now.getTime() - 3 * 3_600_000) / 86_400_000)
 }
 
+/**
+ * Until when all approvers of a payment consent that needs several must have approved
+ * (docs/regulation/payments.md#multiple-approvers): an immediate payment by 23:59 Brasília on the day it was
+ * requested; a scheduled one by 23:59 Brasília on the day before its first settlement. `undefined` when the accepted
+ * payment has neither a valid date nor a valid schedule (cannot happen for an accepted request).
+ */
+export function approvalDeadline(payment: Record<string, unknown>, requestedAt: Date): Date | undefined {
+  const endOfDay = (day: number) => new Date(day * 86_400_000 + 3 * 3_600_000 + (23 * 60 + 59) * 60_000)
+  if (payment.schedule === undefined) return endOfDay(brasiliaToday(requestedAt))
+  const days = occurrences(payment.schedule as Schedule)
+  if (!Array.isArray(days) || days.length === 0) return undefined
+  return endOfDay(days[0]! - 1)
+}
+
 const WEEKDAYS = ['DOMINGO', 'SEGUNDA_FEIRA', 'TERCA_FEIRA', 'QUARTA_FEIRA', 'QUINTA_FEIRA', 'SEXTA_FEIRA', 'SABADO']
 
 /** The schedule's kinds present (exactly one is valid). */

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { AuthorisePaymentConsentRequest, ConsumePaymentConsentRequest, InternalPaymentConsent } from '@ponte/contracts'
+import { AuthorisePaymentConsentRequest, ConsumePaymentConsentRequest, InternalPaymentConsent, RecordPaymentApprovalRequest } from '@ponte/contracts'
 import { DomainError, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
 import type { FastifyRequest } from 'fastify'
 import type { CallMeta, ConsentService } from '../adapters/consent-service.ts'
@@ -19,7 +19,8 @@ const AuthoriseBody = AuthorisePaymentConsentRequest.extend({ acr: z.string().mi
 /**
  * `/internal/payment-consents` (packages/contracts/src/payments.ts), behind a service token: auth-server reads and
  * authorises during the journey (the customer's refusal uses `/internal/consents/{id}/reject`); connectors reads the
- * consent at payment time and consumes it once the payments are recorded.
+ * consent at payment time and consumes it once the payments are recorded; a bank channel records the other approvers'
+ * decisions on a consent that needs several.
  */
 export async function internalPaymentConsentRoutes(app: PonteServer, opts: InternalPaymentConsentRoutesOptions): Promise<void> {
   const meta = (req: FastifyRequest): CallMeta => ({ via: req.serviceCaller?.iss ?? 'unknown', interactionId: req.interactionId })
@@ -38,6 +39,15 @@ export async function internalPaymentConsentRoutes(app: PonteServer, opts: Inter
       authenticatedUser: { cpf: b.authenticatedUser.cpf, ...(b.authenticatedUser.cnpj ? { cnpj: b.authenticatedUser.cnpj } : {}) },
       acr: b.acr,
       debtorAccount: { resourceId: b.debtorAccount.resourceId, account: b.debtorAccount.account },
+      ...(b.approversRequired ? { approversRequired: b.approversRequired } : {}),
+    }, meta(req)))
+  })
+
+  // A bank channel records another approver's decision (docs/regulation/payments.md#multiple-approvers).
+  app.post('/:consentId/approvals', { schema: { params: ConsentIdParams, body: RecordPaymentApprovalRequest, response: { 200: InternalPaymentConsent } } }, async (req) => {
+    const channel = req.serviceCaller?.iss ?? 'unknown'
+    return toInternalPaymentConsent(await opts.consents.approvePayment(req.params.consentId, {
+      approverCpf: req.body.approver.cpf, decision: req.body.decision, channel,
     }, meta(req)))
   })
 

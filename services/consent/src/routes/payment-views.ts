@@ -53,5 +53,6 @@ export function toInternalPaymentConsent(c: Consent): InternalPaymentConsent {
     ...(p.authorisedDebtorAccount ? { authorisedDebtorAccount: p.authorisedDebtorAccount } : {}),
     ...(c.authorisedCpf ? { authorisedBy: { cpf: c.authorisedCpf, ...(c.authorisedCnpj ? { cnpj: c.authorisedCnpj } : {}) } } : {}),
     ...(c.status === 'REJECTED' && c.rejection ? { rejectionReason: rejectionReason(c) } : {}),
+    ...(p.approversRequired ? { approvals: { required: p.approversRequired, received: p.approvals?.length ?? 0 } } : {}),
   }
 }
