@@ -28,6 +28,7 @@ export function buildApp(deps: AppDeps): PonteServer {
     limiter: deps.limiter,
     upstreams: deps.upstreams,
     events: deps.events,
+    ...(deps.admission ? { admission: deps.admission } : {}),
     openData: deps.openData,
     signed: deps.signed,
     ...(deps.now ? { now: deps.now } : {}),
@@ -41,6 +42,7 @@ export function buildApp(deps: AppDeps): PonteServer {
       limiter: deps.limiter.stats,
       upstreams: deps.upstreams.stats,
       events: deps.events.stats,
+      ...(deps.admission ? { admission: deps.admission.stats } : {}),
       openData: deps.openData.stats,
       policies: deps.policies.size,
     }))

@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto'
 import { TrustStore } from '@ponte/pki'
 import { Agent } from 'undici'
 import { buildApp } from './app.ts'
+import { createAdmission } from './adapters/admission.ts'
 import { createAccessTokenVerifier } from './adapters/access-tokens.ts'
 import { createBankSigner, loadPayloadSigningKey } from './adapters/bank-signer.ts'
 import { createParticipantKeys } from './adapters/participant-keys.ts'
@@ -123,7 +124,8 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
 
   const tokens = createAccessTokenVerifier({ ...config.tokens, dispatcher: jwksDispatcher })
   const limiter = createLimiter({ redis, logger: log, onRedisDown: config.limits.onRedisDown })
-  const unregisterMetrics = registerGatewayMetrics({ tokens, consents, organisations, limiter })
+  const admission = createAdmission(config.overload)
+  const unregisterMetrics = registerGatewayMetrics({ tokens, consents, organisations, limiter, admission })
 
   const app = buildApp({
     serviceAuth: createServiceTokenVerifier(config.service, serviceKeys.publicKeys),
@@ -138,6 +140,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     limiter,
     upstreams,
     events,
+    admission,
     openData: createOpenDataCache(config.openData.ttlMs, undefined, input.now, (path) => (regulatorPaths.has(path) ? config.regulator.cacheTtlMs : undefined)),
     signed: {
       participantKeys,
@@ -151,6 +154,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
   const closers: Closer[] = [
     () => { stopped = true },
     unregisterMetrics,
+    () => admission.close(),
     () => Promise.all(subscriptions.map((s) => s.stop())),
     () => events.close(),
     () => upstreams.close(),
