@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
+import { Env } from '../../services/gateway/src/config.ts'
 import { prepareGatewayBench } from '../gateway-setup.ts'
 import { load, startChild, type BenchResult, type ChildServer } from '../lib.ts'
 import { openLoop } from '../open-loop.ts'
@@ -28,7 +29,8 @@ export async function run(): Promise<BenchResult> {
     const upstream = await startChild(servers, { args: ['upstream', dir] })
     children.push(upstream)
     setUpstreamPort(upstream.info.port as number)
-    const gateway = await startChild(servers, { args: ['gateway', dir], env: { GATEWAY_BENCH_WORKERS: '1' } })
+    // The gateway's defaults for shedding (the bench servers turn the event-loop signal off for the throughput cases).
+    const gateway = await startChild(servers, { args: ['gateway', dir], env: { GATEWAY_BENCH_WORKERS: '1', GATEWAY_BENCH_SET_OVERLOAD_EVENT_LOOP_DELAY_MS: String(Env.shape.OVERLOAD_EVENT_LOOP_DELAY_MS.parse(undefined)) } })
     children.push(gateway)
     const origin = `https://127.0.0.1:${gateway.info.port as number}`
     const url = `${origin}${path}`
