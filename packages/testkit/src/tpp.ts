@@ -1,4 +1,4 @@
-import { randomUUID, webcrypto } from 'node:crypto'
+import { constants, createPrivateKey, randomUUID, sign, webcrypto, type JsonWebKey } from 'node:crypto'
 import * as client from 'openid-client'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { generateEncryptionKey, issueClientCertificate, type DevCa, type IssuedSigningCertificate, type RsaJwkPair } from '@ponte/pki'
@@ -20,6 +20,12 @@ export interface TestTpp {
   fetchWithoutCertificate: typeof globalThis.fetch
   /** The PS256 signing key as a WebCrypto key (openid-client). */
   signingKey(): Promise<webcrypto.CryptoKey>
+  /**
+   * A signed request body (docs/regulation/payments.md#signed-messages): a compact JWS, PS256, `kid` of the signing
+   * key, with `aud` (the endpoint's URL), `iss` (the organisation id), `iat` (now), a fresh `jti`, the body's members
+   * and `claims` (which override any of them).
+   */
+  signRequest(aud: string, body: Record<string, unknown>, claims?: Record<string, unknown>): string
   /**
    * An openid-client configuration of a registered client: private_key_jwt (PS256), mTLS, hybrid `code id_token`
    * and encrypted id_tokens decrypted with {@link encryptionKey}.
@@ -79,6 +85,7 @@ function tppClient(p: TppParts & { certificate: IssuedSigningCertificate | undef
   const withAgent = (dispatcher: Agent) => ((url: string | URL | Request, init?: RequestInit) =>
     undiciFetch(url as string, { ...(init as object), dispatcher } as never) as unknown as Promise<Response>) as typeof globalThis.fetch
   const fetch = withAgent(mtls)
+  const signingKeyObject = createPrivateKey({ key: p.signing.privateJwk as JsonWebKey, format: 'jwk' })
   const signingKey = () => webcrypto.subtle.importKey('jwk', { ...(p.signing.privateJwk as webcrypto.JsonWebKey), alg: 'PS256' }, { name: 'RSA-PSS', hash: 'SHA-256' }, false, ['sign'])
   return {
     orgId,
@@ -90,6 +97,13 @@ function tppClient(p: TppParts & { certificate: IssuedSigningCertificate | undef
     fetch,
     fetchWithoutCertificate: withAgent(plain),
     signingKey,
+    signRequest(aud, body, claims = {}) {
+      const part = (x: unknown) => Buffer.from(JSON.stringify(x)).toString('base64url')
+      const payload = { aud, iss: orgId, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ...body, ...claims }
+      const input = `${part({ alg: 'PS256', typ: 'JWT', kid: p.signing.kid })}.${part(payload)}`
+      const signature = sign('sha256', Buffer.from(input), { key: signingKeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })
+      return `${input}.${signature.toString('base64url')}`
+    },
     async oidc(issuer, clientId, o = {}) {
       const key = await signingKey()
       const decryptionKey = await webcrypto.subtle.importKey('jwk', { ...(p.encryption.privateJwk as webcrypto.JsonWebKey), alg: 'RSA-OAEP', use: undefined, key_ops: undefined }, { name: 'RSA-OAEP', hash: 'SHA-1' }, false, ['decrypt', 'unwrapKey'])

@@ -5,7 +5,7 @@ import { ClientWebhookInfo } from '@ponte/contracts'
 import { createDevCa, type DevCa } from '@ponte/pki'
 import { createTestTpp, listen, testLogger, testSchema, testServiceAuth, type TestTpp } from '@ponte/testkit'
 import { aConsent, aPaymentConsent, connectorsStandIn, consentStandIn, directoryStandIn, type ConnectorsState, type ConsentState, type DirectoryState } from './support/stand-ins.ts'
-import { Browser, formValue, signSsa, startAuthServer, startKeystore, type AuthServerHarness, type Keystore } from './support/harness.ts'
+import { Browser, formValue, radioValues, signSsa, startAuthServer, startKeystore, type AuthServerHarness, type Keystore } from './support/harness.ts'
 
 const CPF = '76109277673'
 const CNPJ = '12345678000195'
@@ -177,7 +177,7 @@ describe('auth-server: payment consents (LoA3 with TOTP, payment review, debtor 
     consentState.payments!.set(c.payment.consentId, c.payment)
     return c.payment.consentId
   }
-  const radios = (html: string) => [...html.matchAll(/type="radio" id="[^"]+" name="debtorAccount" value="([^"]*)"/g)].map((m) => m[1])
+  const radios = (html: string) => radioValues(html, 'debtorAccount')
   async function resetThrottle() {
     const keys = await h.redis.keys(`test:${schema.name}:*`)
     if (keys.length) await h.redis.del(...keys)

@@ -1,7 +1,6 @@
-import { createHmac } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPool, migrate, type Pool, type PonteServer } from '@ponte/platform'
-import { testLogger, testSchema, testServiceAuth, type TestSchema } from '@ponte/testkit'
+import { testLogger, testSchema, testServiceAuth, totpCode, type TestSchema } from '@ponte/testkit'
 import { SelectableResources, VerifyCustomerTotpResult } from '@ponte/contracts'
 import { buildApp } from '../src/app.ts'
 import { createPgCore } from '../src/adapters/pg-core.ts'
@@ -9,19 +8,6 @@ import { createPgCustomerTotp } from '../src/adapters/pg-totp.ts'
 import { createPaginationKeys } from '../src/domain/pagination.ts'
 import { DEMO_CUSTOMERS, DEMO_TOTP_SECRET, demoId, seedDemoBank } from '../src/seed/demo-bank.ts'
 import { migrationsDir, SECRET } from './support.ts'
-
-/** RFC 6238 written out independently of the library under test (HMAC-SHA-1, 6 digits, 30 s). */
-function rfc6238(base32: string, at: Date): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = ''
-  for (const ch of base32) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0')
-  const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)))
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(at.getTime() / 30_000)))
-  const mac = createHmac('sha1', key).update(counter).digest()
-  const offset = mac[mac.length - 1]! & 0xf
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
-}
 
 describe('connectors: customer TOTP (POST /internal/customers/verify-totp)', () => {
   let schema: TestSchema
@@ -60,30 +46,30 @@ describe('connectors: customer TOTP (POST /internal/customers/verify-totp)', () 
 
   it('accepts the current code once, and the codes of the neighbouring steps', async () => {
     const ana = DEMO_CUSTOMERS.ana.cpf
-    const first = await verify(ana, rfc6238(DEMO_TOTP_SECRET, clock.now))
+    const first = await verify(ana, totpCode(DEMO_TOTP_SECRET, clock.now))
     expect(first.statusCode).toBe(200)
     expect(VerifyCustomerTotpResult.parse(first.json())).toEqual({ valid: true })
     // The same code again, even within its window: refused.
-    expect((await verify(ana, rfc6238(DEMO_TOTP_SECRET, clock.now))).json()).toEqual({ valid: false })
+    expect((await verify(ana, totpCode(DEMO_TOTP_SECRET, clock.now))).json()).toEqual({ valid: false })
     // The previous step's code is older than the one used: refused too.
-    expect((await verify(ana, rfc6238(DEMO_TOTP_SECRET, new Date(clock.now.getTime() - 30_000)))).json()).toEqual({ valid: false })
+    expect((await verify(ana, totpCode(DEMO_TOTP_SECRET, new Date(clock.now.getTime() - 30_000)))).json()).toEqual({ valid: false })
     // The next step's code (the customer's phone a little ahead): accepted once.
-    expect((await verify(ana, rfc6238(DEMO_TOTP_SECRET, new Date(clock.now.getTime() + 30_000)))).json()).toEqual({ valid: true })
+    expect((await verify(ana, totpCode(DEMO_TOTP_SECRET, new Date(clock.now.getTime() + 30_000)))).json()).toEqual({ valid: true })
   })
 
   it('refuses a wrong code, a code two steps away and an unknown CPF with the same answer', async () => {
     const carlos = DEMO_CUSTOMERS.carlos.cpf
-    const right = rfc6238(DEMO_TOTP_SECRET, clock.now)
+    const right = totpCode(DEMO_TOTP_SECRET, clock.now)
     const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0')
     expect((await verify(carlos, wrong)).json()).toEqual({ valid: false })
-    expect((await verify(carlos, rfc6238(DEMO_TOTP_SECRET, new Date(clock.now.getTime() + 60_000)))).json()).toEqual({ valid: false })
+    expect((await verify(carlos, totpCode(DEMO_TOTP_SECRET, new Date(clock.now.getTime() + 60_000)))).json()).toEqual({ valid: false })
     expect((await verify('00000000191', right)).json()).toEqual({ valid: false })
     expect((await verify(carlos, right)).json()).toEqual({ valid: true })
   })
 
   it('accepts a code once when the same code arrives several times at once', async () => {
     const mariana = DEMO_CUSTOMERS.mariana.cpf
-    const code = rfc6238(DEMO_TOTP_SECRET, clock.now)
+    const code = totpCode(DEMO_TOTP_SECRET, clock.now)
     const answers = await Promise.all(Array.from({ length: 6 }, async () => (await verify(mariana, code)).json() as { valid: boolean }))
     expect(answers.filter((a) => a.valid)).toHaveLength(1)
   })

@@ -18,7 +18,7 @@ describe('Pix payments v4/v5 (connectors)', () => {
   beforeAll(async () => { f = await paymentsFixture('connectors_payments') })
   afterAll(async () => { await f?.close() })
 
-  async function post(version: 'v4' | 'v5', consentId: string, data: unknown, key = randomUUID(), over: { organisationId?: string } = {}) {
+  async function post(version: 'v4' | 'v5', consentId: string, data: unknown, key: string = randomUUID(), over: { organisationId?: string } = {}) {
     return f.app.inject({ method: 'POST', url: `/open-banking/payments/${version}/pix/payments`, headers: await f.headers({ consentId, key, ...over }), payload: { data } })
   }
   async function events(paymentId: string) {
@@ -234,11 +234,16 @@ describe('Pix payments v4/v5 (connectors)', () => {
     }
   })
 
-  it('malformed bodies and a missing x-idempotency-key answer 422 in the OFB envelope; no payment consent in the token is 403', async () => {
+  it('malformed bodies and a missing or malformed x-idempotency-key answer 422 in the OFB envelope; no payment consent in the token is 403', async () => {
     const consent = givenConsent(f.clock.now)
     const noKey = await f.app.inject({ method: 'POST', url: `${V4}/pix/payments`, headers: await f.headers({ consentId: consent.consentId }), payload: { data: [] } })
     expect(noKey.statusCode).toBe(422)
     expect(noKey.json().errors[0].code).toBe('PARAMETRO_NAO_INFORMADO')
+    for (const key of ['x'.repeat(41), ' padded']) {
+      const badKey = await post('v4', consent.consentId, itemsFor(consent, [brasiliaToday(f.clock.now)], f.clock.now), key)
+      expect([badKey.statusCode, badKey.json().errors[0].code]).toEqual([422, 'PARAMETRO_INVALIDO'])
+      v4.assert('post', '/pix/payments', 422, badKey.json())
+    }
     const bad = await post('v4', consent.consentId, [{ endToEndId: 'x' }])
     expect(bad.statusCode).toBe(422)
     expect(['PARAMETRO_INVALIDO', 'PARAMETRO_NAO_INFORMADO']).toContain(bad.json().errors[0].code)

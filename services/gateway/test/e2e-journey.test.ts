@@ -8,11 +8,10 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import * as oidc from 'openid-client'
-import { Agent, fetch as undiciFetch, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
-import { specValidator, createTppFromParts, waitFor, type TestTpp } from '@ponte/testkit'
+import { specValidator, waitFor, type TestTpp } from '@ponte/testkit'
 import { Browser, checkboxValues, formValue } from '../../auth-server/test/support/harness.ts'
-import { startE2eStack, type E2eStack } from './e2e/stack.ts'
+import { onboardTpp, startE2eStack, type E2eStack } from './e2e/stack.ts'
 
 const CPF = '76109277673'
 const PASSWORD = 'P@ssw0rd-demo'
@@ -42,16 +41,13 @@ interface Answer { status: number; headers: Headers; body: Json; interactionId: 
 describe.each([1, 2])('end to end through the gateway: the whole journey against the services as processes, %i instance(s) of each', (instances) => {
   let stack: E2eStack
   let tpp: TestTpp | undefined
-  let tls: Agent
 
   beforeAll(async () => {
     stack = await startE2eStack({ instances })
-    tls = new Agent({ connect: { ca: stack.pki.caBundlePem } })
   }, 120_000 * instances)
 
   afterAll(async () => {
     await tpp?.close()
-    await tls?.close()
     await stack?.stop()
   }, 60_000)
 
@@ -79,36 +75,11 @@ describe.each([1, 2])('end to end through the gateway: the whole journey against
         if (lines.length) console.error(`--- ${name}\n${lines.join('\n')}`)
       }
     })
-    // 1. Onboard a TPP in the sandbox central directory; fetch a fresh SSA over mTLS with its transport certificate.
-    const post = async (path: string, body: unknown) => {
-      const res = await request(`${stack.sandboxUrl}${path}`, { method: 'POST', dispatcher: tls, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-      const json = await res.body.json() as Record<string, unknown>
-      expect(res.statusCode, JSON.stringify(json)).toBe(201)
-      return json
-    }
-    const organisationId = String((await post('/sandbox/organisations', { name: 'Fintech Jornada', roles: ['DADOS'] })).organisationId)
-    const ss = await post(`/sandbox/organisations/${organisationId}/softwarestatements`, { clientName: 'App Jornada', redirectUris: [REDIRECT], webhookUris: ['https://tpp.example.com.br/webhook'] }) as {
-      softwareStatementId: string; jwksUri: string
-      transport: { chainPem: string; privateKeyPem: string }
-      signing: { privateJwk: Record<string, unknown> }; encryption: { privateJwk: Record<string, unknown> }
-    }
-    tpp = createTppFromParts({
-      orgId: organisationId, softwareId: ss.softwareStatementId, cnpj: '12345678000195', trustPem: stack.pki.caBundlePem,
-      transport: ss.transport,
-      signing: { privateJwk: ss.signing.privateJwk, kid: String(ss.signing.privateJwk.kid) },
-      encryption: { privateJwk: ss.encryption.privateJwk, kid: String(ss.encryption.privateJwk.kid) },
-    })
-    const assertion = await tpp.fetch(`${stack.sandboxUrl}/organisations/${organisationId}/softwarestatements/${ss.softwareStatementId}/assertion`)
-    const ssa = await assertion.text()
-    expect(assertion.status, ssa).toBe(200)
-
-    // 2. DCR at the auth-server over mTLS (it checks the SSA with the directory, which syncs the new organisation).
-    const reg = await tpp.fetch(`${stack.authIssuer}/register`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ software_statement: ssa, redirect_uris: [REDIRECT], webhook_uris: ['https://tpp.example.com.br/webhook'] }),
-    })
-    const client = await reg.json() as Record<string, string>
-    expect(reg.status, JSON.stringify(client)).toBe(201)
+    // 1–2. Onboard a TPP in the sandbox central directory, fetch a fresh SSA over mTLS with its transport certificate,
+    // DCR at the auth-server over mTLS (it checks the SSA with the directory, which syncs the new organisation).
+    const onboarded = await onboardTpp(stack, { name: 'Fintech Jornada', clientName: 'App Jornada', roles: ['DADOS'], redirectUris: [REDIRECT], webhookUris: ['https://tpp.example.com.br/webhook'] })
+    tpp = onboarded.tpp
+    const { client, statement: ss } = onboarded
     expect(client.jwks_uri).toBe(ss.jwksUri)
     const config = await tpp.oidc(stack.authIssuer, client.client_id!)
 
@@ -134,12 +105,10 @@ describe.each([1, 2])('end to end through the gateway: the whole journey against
     }, { key: await tpp.signingKey(), kid: String(ss.signing.privateJwk.kid) })
     const authUrl = await oidc.buildAuthorizationUrlWithPAR(config, jar.searchParams)
     // The customer's browser: TLS trusting the dev CA, no client certificate, redirects followed by hand.
-    const browserAgent = new Agent({ connect: { ca: stack.pki.caBundlePem } })
+    const { browser, close: closeBrowser } = Browser.trusting(stack.pki.caBundlePem)
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>
     let offered: string[]
     try {
-      const browser = new Browser(((url: string, init?: RequestInit) =>
-        undiciFetch(url, { redirect: 'manual', ...(init as object), dispatcher: browserAgent } as never)) as unknown as typeof globalThis.fetch)
       const loginPage = await browser.follow(authUrl.toString(), REDIRECT)
       expect(loginPage.status, loginPage.body).toBe(200)
       const login = await browser.request(`${loginPage.url}/login`, { form: { csrf: formValue(loginPage.body, 'csrf'), cpf: CPF, senha: PASSWORD } })
@@ -159,7 +128,7 @@ describe.each([1, 2])('end to end through the gateway: the whole journey against
       // 5. Token exchange (private_key_jwt over mTLS; the id_token is decrypted and checked by openid-client).
       tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce })
     } finally {
-      await browserAgent.close()
+      await closeBrowser()
     }
     expect(tokens.claims()!.acr).toBe('urn:brasil:openbanking:loa2')
     expect(decodeJwt(tokens.access_token)).toMatchObject({ consent_id: consentId, client_id: client.client_id, aud: stack.gatewayUrl })

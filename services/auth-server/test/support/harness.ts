@@ -173,6 +173,14 @@ export class Browser {
     this.fetchFn = fetchFn
   }
 
+  /** A customer's browser on its own connections: TLS trusting `ca`, no client certificate; `close` ends them. */
+  static trusting(ca: string): { browser: Browser; close(): Promise<void> } {
+    const agent = new Agent({ connect: { ca } })
+    const browser = new Browser(((url: string | URL | Request, init?: RequestInit) =>
+      undiciFetch(url as string, { redirect: 'manual', ...(init as object), dispatcher: agent } as never) as unknown as Promise<Response>) as typeof globalThis.fetch)
+    return { browser, close: () => agent.close() }
+  }
+
   async request(url: string, init: { method?: string; form?: Record<string, string | string[]> } = {}): Promise<{ status: number; location: string | undefined; body: string; headers: Record<string, string> }> {
     const headers: Record<string, string> = {}
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
@@ -218,4 +226,9 @@ export function formValue(html: string, name: string): string {
 /** The values of the resource checkboxes in the consent page. */
 export function checkboxValues(html: string): string[] {
   return [...html.matchAll(/type="checkbox" id="[^"]+" name="resource" value="([^"]*)"/g)].map((m) => m[1]!.replace(/&#(\d+);/g, (_s, n: string) => String.fromCharCode(Number(n))))
+}
+
+/** The values of a radio group in a page (e.g. `debtorAccount` on the payment review page). */
+export function radioValues(html: string, name: string): string[] {
+  return [...html.matchAll(new RegExp(`type="radio" id="[^"]+" name="${name}" value="([^"]*)"`, 'g'))].map((m) => m[1]!)
 }

@@ -63,10 +63,15 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   })
 }
 
+/** `x-idempotency-key` (docs/regulation/payments.md#idempotency): missing → PARAMETRO_NAO_INFORMADO, malformed → PARAMETRO_INVALIDO. */
 function idempotencyKey(req: FastifyRequest): string {
-  const parsed = IdempotencyKey.safeParse(req.headers['x-idempotency-key'])
+  const raw = req.headers['x-idempotency-key']
+  if (raw === undefined) {
+    throw new DomainError('UNPROCESSABLE_ENTITY', 'Parâmetro [x-idempotency-key] obrigatório não informado.', { ofbCode: 'PARAMETRO_NAO_INFORMADO', title: 'Parâmetro não informado.' })
+  }
+  const parsed = IdempotencyKey.safeParse(raw)
   if (!parsed.success) {
-    throw new DomainError('UNPROCESSABLE_ENTITY', 'Cabeçalho x-idempotency-key ausente ou inválido.', { ofbCode: 'PARAMETRO_NAO_INFORMADO', title: 'Parâmetro não informado.' })
+    throw new DomainError('UNPROCESSABLE_ENTITY', 'Parâmetro [x-idempotency-key] não obedece as regras de formatação esperadas.', { ofbCode: 'PARAMETRO_INVALIDO', title: 'Parâmetro inválido.' })
   }
   return parsed.data
 }

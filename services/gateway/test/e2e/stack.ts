@@ -5,7 +5,7 @@
 // URL wired to them), fresh schemas, a fresh service-token key pair and a Redis database of its own.
 import { Agent, request } from 'undici'
 import { loadOrCreateDevPki, type DevPki } from '@ponte/pki'
-import { deleteTopics, freePorts, repoRoot, startServiceProcess, startTcpBalancer, serviceTestEnv, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TcpBalancer, type TestSchema } from '@ponte/testkit'
+import { createTppFromParts, deleteTopics, freePorts, repoRoot, startServiceProcess, startTcpBalancer, serviceTestEnv, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TcpBalancer, type TestSchema, type TestTpp } from '@ponte/testkit'
 import { services } from '../../../../scripts/stack-services.ts'
 
 /** The Redis logical database of these runs: counters (global capacity, login throttle) apart from `make up`'s. */
@@ -69,7 +69,12 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
       AUTH_SERVER_ISSUER: authIssuer, GATEWAY_PUBLIC_URL: gatewayUrl,
     },
     consent: { PORT: String(consent), PUBLIC_BASE_URL: linksBaseUrl },
-    connectors: { PORT: String(connectors), PUBLIC_BASE_URL: linksBaseUrl },
+    // Payments read and consume payment consents; webhooks: the clients' URIs from this run's auth-server, consumers
+    // in groups of their own, retries within a test's patience.
+    connectors: {
+      PORT: String(connectors), PUBLIC_BASE_URL: linksBaseUrl, CONSENT_URL: local(consent), AUTH_SERVER_INTERNAL_URL: authIssuer,
+      WEBHOOK_CONSUMER_GROUP: `test.connectors.webhooks.${schemas.connectors!.name}`, WEBHOOK_POLL_MS: '200', WEBHOOK_INITIAL_BACKOFF_MS: '200',
+    },
     // A private policy topic: this run's traffic service must not rewrite the one a running `make up` reads.
     traffic: { PORT: String(traffic), TRAFFIC_POLICY_TOPIC: policyTopic },
     // Not on the journey's path, started so that every service runs (and scales out) as under `make up`.
@@ -84,6 +89,8 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
       PORT: String(gateway), AUTH_JWKS_URL: `${authIssuer}/jwks`, AUTH_ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
       CONSENT_URL: local(consent), CONNECTORS_URL: local(connectors), DIRECTORY_URL: local(directory), TRAFFIC_URL: local(traffic),
       GATEWAY_INSTANCE_ID: `e2e-${schemas.consent!.name.slice(-12)}`, TRAFFIC_POLICY_TOPIC: policyTopic,
+      // The `aud` of signed requests: the endpoint's URL under the gateway's public names of this run.
+      PUBLIC_BASE_URLS: `${gatewayUrl},https://127.0.0.1:${gateway}`,
     },
   }
   const readyUrl: Record<string, string> = {
@@ -149,4 +156,63 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
   }
   const output = (name: string) => [...running.entries()].filter(([k]) => k === name || k.startsWith(`${name}#`)).flatMap(([, p]) => p.output)
   return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, output, balancers, stop }
+}
+
+/** A software statement as the sandbox directory's onboarding answers it (the bundle a TPP keeps). */
+export interface SandboxSoftwareStatement {
+  softwareStatementId: string
+  jwksUri: string
+  transport: { chainPem: string; privateKeyPem: string }
+  signing: { privateJwk: Record<string, unknown> }
+  encryption: { privateJwk: Record<string, unknown> }
+  /** With webhook URIs: the server certificate of the TPP's webhook host. */
+  webhookServer?: { chainPem: string; privateKeyPem: string; hostnames: string[] }
+}
+
+/** A TPP onboarded in the stack's sandbox directory and registered at its auth-server. */
+export interface OnboardedTpp {
+  tpp: TestTpp
+  organisationId: string
+  statement: SandboxSoftwareStatement
+  /** The DCR answer (201). */
+  client: Record<string, unknown> & { client_id: string }
+}
+
+/**
+ * Onboards a TPP in the sandbox directory (organisation, software statement), fetches a fresh SSA over mTLS with its
+ * transport certificate, and registers it (DCR) with the statement's redirect and webhook URIs.
+ */
+export async function onboardTpp(stack: E2eStack, o: { name: string; clientName: string; roles: string[]; redirectUris: string[]; webhookUris: string[] }): Promise<OnboardedTpp> {
+  const tls = new Agent({ connect: { ca: stack.pki.caBundlePem } })
+  const post = async (path: string, body: unknown) => {
+    const res = await request(`${stack.sandboxUrl}${path}`, { method: 'POST', dispatcher: tls, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const json = await res.body.json() as Record<string, unknown>
+    if (res.statusCode !== 201) throw new Error(`sandbox ${path} answered ${res.statusCode}: ${JSON.stringify(json)}`)
+    return json
+  }
+  let tpp: TestTpp | undefined
+  try {
+    const organisationId = String((await post('/sandbox/organisations', { name: o.name, roles: o.roles })).organisationId)
+    const statement = await post(`/sandbox/organisations/${organisationId}/softwarestatements`, { clientName: o.clientName, redirectUris: o.redirectUris, webhookUris: o.webhookUris }) as unknown as SandboxSoftwareStatement
+    tpp = createTppFromParts({
+      orgId: organisationId, softwareId: statement.softwareStatementId, cnpj: '12345678000195', trustPem: stack.pki.caBundlePem, transport: statement.transport,
+      signing: { privateJwk: statement.signing.privateJwk, kid: String(statement.signing.privateJwk.kid) },
+      encryption: { privateJwk: statement.encryption.privateJwk, kid: String(statement.encryption.privateJwk.kid) },
+    })
+    const assertion = await tpp.fetch(`${stack.sandboxUrl}/organisations/${organisationId}/softwarestatements/${statement.softwareStatementId}/assertion`)
+    const ssa = await assertion.text()
+    if (assertion.status !== 200) throw new Error(`SSA: ${assertion.status} ${ssa}`)
+    const reg = await tpp.fetch(`${stack.authIssuer}/register`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ software_statement: ssa, redirect_uris: o.redirectUris, ...(o.webhookUris.length ? { webhook_uris: o.webhookUris } : {}) }),
+    })
+    const client = await reg.json() as OnboardedTpp['client']
+    if (reg.status !== 201) throw new Error(`DCR: ${reg.status} ${JSON.stringify(client)}`)
+    return { tpp, organisationId, statement, client }
+  } catch (err) {
+    await tpp?.close()
+    throw err
+  } finally {
+    await tls.close()
+  }
 }
