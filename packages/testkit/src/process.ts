@@ -7,6 +7,8 @@ export interface ServiceProcess {
   address: string
   /** Every line it wrote (stdout and stderr). */
   output: string[]
+  /** Its process id (for resource readings under /proc). */
+  pid: number
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
@@ -34,7 +36,7 @@ export function startServiceProcess(name: string, env: Record<string, string>, t
             const entry = JSON.parse(line) as { address?: string; msg?: string }
             if (entry.address && entry.msg?.endsWith('listening')) {
               clearTimeout(timer)
-              resolve({ address: entry.address, output, stop: async (signal = 'SIGTERM') => { child.kill(signal); return exited } })
+              resolve({ address: entry.address, output, pid: child.pid!, stop: async (signal = 'SIGTERM') => { child.kill(signal); return exited } })
             }
           } catch { /* not JSON */ }
         }

@@ -22,6 +22,8 @@ export interface E2eStack {
   sandboxUrl: string
   /** Every line each process wrote (all instances of the service), for failure reports. */
   output(name: string): string[]
+  /** Every running process: `name` (with `#n` for the n-th instance when several) and pid. */
+  processes(): Array<{ name: string; pid: number }>
   /** With several instances: the balancer in front of each service, by service name. */
   balancers: Map<string, TcpBalancer[]>
   /** Stops every process (SIGTERM, then SIGKILL) and drops every schema. Safe to call after a failed start. */
@@ -155,7 +157,8 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     throw err
   }
   const output = (name: string) => [...running.entries()].filter(([k]) => k === name || k.startsWith(`${name}#`)).flatMap(([, p]) => p.output)
-  return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, output, balancers, stop }
+  const processes = () => [...running.entries()].map(([name, p]) => ({ name, pid: p.pid }))
+  return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, output, processes, balancers, stop }
 }
 
 /** A software statement as the sandbox directory's onboarding answers it (the bundle a TPP keeps). */
