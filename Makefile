@@ -5,7 +5,7 @@ ROOT := $(CURDIR)
 export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/.tools/pnpm/node_modules/.bin:$(ROOT)/node_modules/.bin:$(PATH)
 export KAFKAJS_NO_PARTITIONER_WARNING := 1
 
-.PHONY: up down logs status test typecheck lint unit bench install toolchain kafka-up kafka-down clean help console-dev fuzz
+.PHONY: up down logs status test typecheck lint unit bench install toolchain kafka-up kafka-down clean help console-dev fuzz soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -58,6 +58,9 @@ bench: install ## Benchmarks (loopback, bounded); writes docs/benchmarks.md
 	@command -v haproxy >/dev/null || { echo "bench: installing Debian's haproxy (the gateway's peer in the comparison)"; \
 	  (apt-get install -y -qq haproxy >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq haproxy)) || echo "bench: haproxy unavailable; the peer row is skipped"; }
 	@node bench/run.ts
+
+soak: install ## The platform held at 300 req/s with journeys and payments for 30 min (SOAK_MINUTES, SOAK_RATE); writes docs/operations/soak.md
+	@node bench/soak.ts
 
 kafka-up: ## Start the project's Kafka broker only
 	@bash scripts/kafka.sh start && bash scripts/kafka.sh wait

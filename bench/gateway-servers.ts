@@ -114,6 +114,9 @@ if (role === 'upstream') {
     DIRECTORY_URL: up,
     TRAFFIC_URL: 'http://127.0.0.1:9',
     GLOBAL_TPS_DEFAULT: '1000000',
+    // Shedding on event-loop delay off: the throughput cases measure the path, not the machine's other tenants
+    // (bench/cases/gateway-overload.ts turns it on with GATEWAY_BENCH_SET_OVERLOAD_EVENT_LOOP_DELAY_MS).
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
     GATEWAY_INSTANCE_ID: `bench-${randomUUID().slice(0, 6)}`,
     // Its own Redis database, so the bench's load never counts against a running `make up` gateway's capacity.
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/15',

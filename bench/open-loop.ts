@@ -20,12 +20,17 @@ export interface OpenLoopOptions {
   headers: Record<string, string>
   tls?: { cert: string; key: string; ca: string; servername?: string }
   connections?: number
+  /** Also report the count and latency of each status apart (`statuses` of the row). */
+  byStatus?: boolean
 }
+
+/** Latency of the answers with one status (ms). */
+export interface StatusLatency { count: number; p50: number; p95: number; p99: number }
 
 const pctl = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0)
 const r2 = (n: number) => Math.round(n * 100) / 100
 
-async function measure(name: string, o: OpenLoopOptions): Promise<BenchRow> {
+async function measure(name: string, o: OpenLoopOptions): Promise<BenchRow & { statuses?: Record<string, StatusLatency> }> {
   const url = new URL(o.origin)
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`benchmarks target loopback only, not ${url.hostname}`)
   const connections = o.connections ?? 16
@@ -37,6 +42,7 @@ async function measure(name: string, o: OpenLoopOptions): Promise<BenchRow> {
   let errors = 0
   let non2xx = 0
   const total = latencies.length
+  const perStatus = new Map<number, number[]>()
   const start = performance.now()
   const inflight: Promise<void>[] = []
   let sent = 0
@@ -48,7 +54,13 @@ async function measure(name: string, o: OpenLoopOptions): Promise<BenchRow> {
         inflight.push(pool.request({ method: 'GET', path: o.path, headers: o.headers }).then(async (res) => {
           await res.body.dump()
           if (res.statusCode < 200 || res.statusCode >= 300) non2xx++
-          latencies[done++] = performance.now() - scheduled
+          const latency = performance.now() - scheduled
+          latencies[done++] = latency
+          if (o.byStatus) {
+            const list = perStatus.get(res.statusCode)
+            if (list) list.push(latency)
+            else perStatus.set(res.statusCode, [latency])
+          }
         }, () => { errors++ }))
       }
       if (sent >= total) return resolve()
@@ -60,11 +72,17 @@ async function measure(name: string, o: OpenLoopOptions): Promise<BenchRow> {
   const elapsed = (performance.now() - start) / 1000
   await pool.close()
   const sorted = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b)
-  return { case: name, requestsPerSecond: Math.round(done / elapsed), p50: r2(pctl(sorted, 50)), p95: r2(pctl(sorted, 95)), p99: r2(pctl(sorted, 99)), errors, non2xx }
+  const statuses = o.byStatus
+    ? Object.fromEntries([...perStatus].map(([status, list]) => {
+      list.sort((a, b) => a - b)
+      return [String(status), { count: list.length, p50: r2(pctl(list, 50)), p95: r2(pctl(list, 95)), p99: r2(pctl(list, 99)) }]
+    }))
+    : undefined
+  return { case: name, requestsPerSecond: Math.round(done / elapsed), p50: r2(pctl(sorted, 50)), p95: r2(pctl(sorted, 95)), p99: r2(pctl(sorted, 99)), errors, non2xx, ...(statuses ? { statuses } : {}) }
 }
 
 /** Runs one open-loop measurement in a fresh process and returns its row. */
-export function openLoop(name: string, o: OpenLoopOptions): Promise<BenchRow> {
+export function openLoop(name: string, o: OpenLoopOptions): Promise<BenchRow & { statuses?: Record<string, StatusLatency> }> {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify({ name, ...o })], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (c) => { out += String(c) })
@@ -73,7 +91,7 @@ export function openLoop(name: string, o: OpenLoopOptions): Promise<BenchRow> {
     child.once('exit', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('{'))
       if (code !== 0 || !line) return reject(new Error(`open-loop run "${name}" failed (exit ${code})`))
-      resolve(JSON.parse(line) as BenchRow)
+      resolve(JSON.parse(line) as BenchRow & { statuses?: Record<string, StatusLatency> })
     })
   })
 }

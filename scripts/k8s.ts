@@ -48,7 +48,7 @@ export interface K8sService {
 export const k8sServices: K8sService[] = [
   { name: 'gateway', port: 8443, tls: true, public: true, calls: ['consent', 'connectors', 'directory', 'traffic', 'auth-server'], uses: ['redis', 'kafka'],
     resources: { cpuRequest: '1000m', cpuLimit: '2000m', memoryRequest: '384Mi', memoryLimit: '768Mi' }, replicas: { min: 2, max: 20 }, migrates: false,
-    env: { GATEWAY_WORKERS: '2', AUTH_JWKS_URL: 'https://auth-server:8444/jwks', CONSENT_URL: 'http://consent:3001', CONNECTORS_URL: 'http://connectors:3003', DIRECTORY_URL: 'http://directory:3005', TRAFFIC_URL: 'http://traffic:3002', AUTH_CA_FILE: '/etc/ponte/tls/internal-ca.crt' } },
+    env: { GATEWAY_WORKERS: '2', SHUTDOWN_DRAIN_DELAY_MS: '5000', AUTH_JWKS_URL: 'https://auth-server:8444/jwks', CONSENT_URL: 'http://consent:3001', CONNECTORS_URL: 'http://connectors:3003', DIRECTORY_URL: 'http://directory:3005', TRAFFIC_URL: 'http://traffic:3002', AUTH_CA_FILE: '/etc/ponte/tls/internal-ca.crt' } },
   { name: 'auth-server', port: 8444, tls: true, public: true, calls: ['consent', 'connectors', 'directory'], uses: ['postgres', 'redis', 'kafka', 'external-https'],
     resources: { cpuRequest: '1000m', cpuLimit: '2000m', memoryRequest: '320Mi', memoryLimit: '640Mi' }, replicas: { min: 2, max: 10 }, migrates: true,
     env: { CONSENT_URL: 'http://consent:3001', CONNECTORS_URL: 'http://connectors:3003', DIRECTORY_URL: 'http://directory:3005' },

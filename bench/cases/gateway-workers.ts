@@ -4,14 +4,8 @@
  * worker processes sharing the listener (GATEWAY_WORKERS=2, the gateway's own primary), in interleaved rounds against
  * the same upstream stand-in. The scaling factor is the median of the per-round ratios.
  */
-import { constants, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generateServiceKeyPair } from '@ponte/platform'
-import { issueClientCertificate, loadOrCreateDevPki } from '@ponte/pki'
-import { repoRoot } from '@ponte/testkit'
+import { prepareGatewayBench } from '../gateway-setup.ts'
 import { load, startChild, type BenchResult, type BenchRow, type ChildServer } from '../lib.ts'
 
 const ROUNDS = Math.max(1, Number(process.env.GATEWAY_BENCH_ROUNDS ?? 3))
@@ -22,40 +16,14 @@ const log = (msg: string) => process.stderr.write(`gateway-workers bench: ${msg}
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2 }
 
 export async function run(): Promise<BenchResult> {
-  const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)
-  const dir = mkdtempSync(join(tmpdir(), 'ponte-gw-workers-'))
-  const orgId = randomUUID()
-  const client = await issueClientCertificate(pki.ca, { orgId, softwareStatementId: randomUUID(), cnpj: '11222333000181', commonName: 'bench.tpp.local' })
-  const caPem = readFileSync(pki.files.caBundle)
-  writeFileSync(`${dir}/ca.pem`, caPem)
-  writeFileSync(`${dir}/server.chain.pem`, readFileSync(pki.files.serverChain))
-  writeFileSync(`${dir}/server.key.pem`, readFileSync(pki.files.serverPrivateKey))
-  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 })
-  writeFileSync(`${dir}/jwks.json`, JSON.stringify({ keys: [{ ...keys.publicKey.export({ format: 'jwk' }), kid: 'bench', alg: 'PS256', use: 'sig' }] }))
-  const consentId = `urn:ponte:${randomUUID()}`
-  const now = Math.floor(Date.now() / 1000)
-  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
-  const input = `${b64({ alg: 'PS256', kid: 'bench', typ: 'at+jwt' })}.${b64({ iss: 'https://auth.bench', aud: 'https://gateway.bench', sub: 'bench-user', iat: now, exp: now + 900, client_id: 'bench-client', scope: `openid accounts consent:${consentId}`, consent_id: consentId, cnf: { 'x5t#S256': client.x5tS256 } })}`
-  const token = `${input}.${sign('sha256', Buffer.from(input), { key: keys.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString('base64url')}`
-  const service = generateServiceKeyPair()
-  const setup: Record<string, unknown> = {
-    orgId,
-    servicePrivateKeyPem: service.privateKeyPem,
-    servicePublicKeyPem: service.publicKeyPem,
-    consent: { consentId, status: 'AUTHORISED', clientId: 'bench-client', permissions: ['ACCOUNTS_READ', 'RESOURCES_READ'], resources: [{ type: 'ACCOUNT', resourceId: 'acc-1' }], customer: { cpf: '76109277673' } },
-    organisation: { organisationId: orgId, name: 'Bench TPP', cnpj: '11222333000181', status: 'Active', roles: [{ role: 'DADOS', status: 'Active' }] },
-  }
-  writeFileSync(`${dir}/setup.json`, JSON.stringify(setup))
-  const tlsOptions = { cert: client.chainPem, key: client.privateKeyPem, ca: caPem, rejectUnauthorized: true, servername: 'localhost' }
-  const path = '/open-banking/accounts/v2/accounts/acc-1'
-  const headers = { authorization: `Bearer ${token}`, 'x-fapi-interaction-id': randomUUID() }
+  const { dir, path, headers, tls, setUpstreamPort } = await prepareGatewayBench('gw-workers')
+  const tlsOptions = { ...tls, rejectUnauthorized: true }
 
   const children: ChildServer[] = []
   try {
     const upstream = await startChild(servers, { args: ['upstream', dir] })
     children.push(upstream)
-    setup.upstreamPort = upstream.info.port
-    writeFileSync(`${dir}/setup.json`, JSON.stringify(setup))
+    setUpstreamPort(upstream.info.port as number)
     const one = await startChild(servers, { args: ['gateway', dir], env: { GATEWAY_BENCH_WORKERS: '1' } })
     children.push(one)
     const two = await startChild(servers, { args: ['gateway', dir], env: { GATEWAY_BENCH_WORKERS: '2' } })

@@ -1,4 +1,5 @@
-import type { PonteServer } from './server.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { beginDrain, type PonteServer } from './server.ts'
 import { startMetricsListener } from './metrics.ts'
 
 /** Something to release at shutdown, after the HTTP server stopped taking requests. */
@@ -15,10 +16,16 @@ export interface RunServiceOptions {
   shutdownTimeoutMs: number
   /** Where to serve `GET /metrics` (a listener of its own); none when absent. */
   metrics?: { host: string; port: number }
+  /**
+   * On SIGTERM, how long to keep serving while draining (readiness 503, `connection: close` on every answer) before
+   * the listener closes, so a load balancer stops sending new connections first. Default 0. Part of the grace period.
+   */
+  drainDelayMs?: number
 }
 
 /**
- * Listens and wires SIGTERM/SIGINT to a graceful stop: readiness turns red, the server stops accepting, in-flight
+ * Listens and wires SIGTERM/SIGINT to a graceful stop: readiness turns red (and with `drainDelayMs` the server goes on
+ * serving that long, closing each keep-alive connection after its answer), the server stops accepting, in-flight
  * requests finish, then every closer runs; the process exits 0, or 1 when the grace period runs out.
  */
 export async function runService(options: RunServiceOptions): Promise<string> {
@@ -42,6 +49,10 @@ export async function runService(options: RunServiceOptions): Promise<string> {
     }, options.shutdownTimeoutMs)
     timer.unref()
     try {
+      if (options.drainDelayMs) {
+        beginDrain(app)
+        await sleep(options.drainDelayMs)
+      }
       await app.close()
       await metrics?.close()
       for (const close of options.closers ?? []) await close()

@@ -40,6 +40,17 @@ export interface ServerOptions {
   httpMetrics?: boolean
 }
 
+const draining = new WeakSet<object>()
+
+/**
+ * Starts draining a server before it closes: `/readyz` and `/healthz` answer 503 so load balancers take it out of
+ * rotation, and every answer carries `connection: close` so clients move their keep-alive connections elsewhere,
+ * while requests are still served in full.
+ */
+export function beginDrain(app: PonteServer): void {
+  draining.add(app)
+}
+
 /** The fastify instance every Ponte service uses, with zod schemas as the type provider. */
 export type PonteServer = FastifyInstance<Server | HttpsServer, IncomingMessage, ServerResponse, Logger, ZodTypeProvider>
 
@@ -134,6 +145,7 @@ export function createServer(options: ServerOptions): PonteServer {
   app.setSerializerCompiler(serializerCompiler)
 
   let closing = false
+  const stopping = () => closing || draining.has(app)
   app.decorateRequest('interactionId', '')
   app.decorateRequest('interactionIdValid', false)
 
@@ -205,10 +217,11 @@ export function createServer(options: ServerOptions): PonteServer {
 
   const checks = options.readiness ?? []
   app.get('/healthz', { logLevel: 'silent' }, async (_req, reply) => {
-    return reply.code(closing ? 503 : 200).send({ status: closing ? 'closing' : 'ok' })
+    const down = stopping()
+    return reply.code(down ? 503 : 200).send({ status: down ? 'closing' : 'ok' })
   })
   app.get('/readyz', { logLevel: 'silent' }, async (_req, reply) => {
-    if (closing) return reply.code(503).send({ status: 'closing', checks: {} })
+    if (stopping()) return reply.code(503).send({ status: 'closing', checks: {} })
     const results = await Promise.all(checks.map(async (c) => {
       const timeoutMs = c.timeoutMs ?? 2_000
       let timer: NodeJS.Timeout | undefined
@@ -228,6 +241,10 @@ export function createServer(options: ServerOptions): PonteServer {
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks: Object.fromEntries(results) })
   })
 
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (draining.has(app)) reply.header('connection', 'close')
+    done(null, payload)
+  })
   app.addHook('preClose', async () => { closing = true })
   return app
 }

@@ -5,6 +5,11 @@ export interface TcpBalancer {
   port: number
   /** Connections handed to each backend so far, by backend port. */
   connections: Map<number, number>
+  /**
+   * Takes a backend out of rotation (new connections only; open ones go on), or back in, as a load balancer does when
+   * the backend's readiness check fails or passes again.
+   */
+  setInRotation(backend: number, inRotation: boolean): void
   close(): Promise<void>
 }
 
@@ -15,12 +20,15 @@ export interface TcpBalancer {
 export async function startTcpBalancer(backends: number[], port = 0): Promise<TcpBalancer> {
   const sockets = new Set<Socket>()
   const connections = new Map(backends.map((b) => [b, 0]))
+  const out = new Set<number>()
   let next = 0
   const server = createServer((client) => {
     sockets.add(client)
     client.pause()
     const attempt = (tries: number) => {
-      const backend = backends[next++ % backends.length]!
+      const live = out.size ? backends.filter((b) => !out.has(b)) : backends
+      if (!live.length) { client.destroy(); sockets.delete(client); return }
+      const backend = live[next++ % live.length]!
       const upstream = createConnection({ host: '127.0.0.1', port: backend })
       upstream.once('connect', () => {
         connections.set(backend, (connections.get(backend) ?? 0) + 1)
@@ -33,7 +41,7 @@ export async function startTcpBalancer(backends: number[], port = 0): Promise<Tc
       })
       upstream.once('error', () => {
         upstream.destroy()
-        if (tries + 1 < backends.length) attempt(tries + 1)
+        if (tries + 1 < live.length) attempt(tries + 1)
         else { client.destroy(); sockets.delete(client) }
       })
     }
@@ -43,6 +51,7 @@ export async function startTcpBalancer(backends: number[], port = 0): Promise<Tc
   return {
     port: (server.address() as { port: number }).port,
     connections,
+    setInRotation: (backend, inRotation) => { if (inRotation) out.delete(backend); else out.add(backend) },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy()
       sockets.clear()

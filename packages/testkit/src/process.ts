@@ -85,5 +85,8 @@ export async function serviceTestEnv(serviceTokenEnv: Record<string, string>, op
     OTEL_EXPORTER_OTLP_ENDPOINT: '',
     // Any free port: tests run side by side and next to `make up`.
     METRICS_PORT: '0',
+    // The gateway's event-loop shedding signal measures the whole machine's contention when test files run side by
+    // side; tests of behaviour keep it off, services/gateway/test/overload.test.ts and the benchmarks turn it on.
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
   }
 }

@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto'
 import { TrustStore } from '@ponte/pki'
 import { Agent } from 'undici'
 import { buildApp } from './app.ts'
+import { createAdmission } from './adapters/admission.ts'
 import { createAccessTokenVerifier } from './adapters/access-tokens.ts'
 import { createBankSigner, loadPayloadSigningKey, watchPayloadSigningKey } from './adapters/bank-signer.ts'
 import { createParticipantKeys } from './adapters/participant-keys.ts'
@@ -140,7 +141,8 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
 
   const tokens = createAccessTokenVerifier({ ...config.tokens, dispatcher: jwksDispatcher })
   const limiter = createLimiter({ redis, logger: log, onRedisDown: config.limits.onRedisDown })
-  const unregisterMetrics = registerGatewayMetrics({ tokens, consents, organisations, limiter })
+  const admission = createAdmission(config.overload)
+  const unregisterMetrics = registerGatewayMetrics({ tokens, consents, organisations, limiter, admission })
 
   const app = buildApp({
     serviceAuth: createServiceTokenVerifier(config.service, serviceKeys.publicKeys),
@@ -155,6 +157,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     limiter,
     upstreams,
     events,
+    admission,
     openData: createOpenDataCache(config.openData.ttlMs, undefined, input.now, (path) => (regulatorPaths.has(path) ? config.regulator.cacheTtlMs : undefined)),
     controls,
     signed: {
@@ -170,6 +173,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     () => { stopped = true },
     stopKeyWatch,
     unregisterMetrics,
+    () => admission.close(),
     () => Promise.all(subscriptions.map((s) => s.stop())),
     () => events.close(),
     () => upstreams.close(),

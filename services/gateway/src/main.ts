@@ -30,7 +30,7 @@ if (workers > 1 && cluster.isPrimary) {
     host: config.http.host,
     port: config.http.port,
     closers: [...gateway.closers, () => events.close(), ...runtime.closers],
-    shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics,
+    shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics, drainDelayMs: config.drainDelayMs,
   })
   runtime.logger.info({ address, policies: gateway.policies.size, ...(cluster.isWorker ? { worker: process.pid } : {}) }, 'gateway listening')
 }

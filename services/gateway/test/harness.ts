@@ -72,7 +72,7 @@ export async function startWorld() {
   const consentsById = new Map<string, ConsentLookup>()
   const orgs = new Map<string, OrganisationSummary>()
   const seen: SeenCall[] = []
-  const connectors = { nextStatus: 200, paginationEcho: true, keyStatusHeader: false }
+  const connectors = { nextStatus: 200, paginationEcho: true, keyStatusHeader: false, delayMs: 0 }
   // Stand-ins of the payments owners: what they saw, and the status they answer next.
   const payments = { seen: [] as SeenPaymentCall[], nextStatus: 201 }
   const orgKeys = new Map<string, Array<Record<string, unknown>>>()
@@ -117,6 +117,7 @@ export async function startWorld() {
       seen.push({ url: req.url, ctx: req.serviceCaller?.ctx, headers: { ...req.headers } })
     })
     i.get('/open-banking/accounts/v2/accounts/:accountId', async (req, reply) => {
+      if (connectors.delayMs) await new Promise((resolve) => setTimeout(resolve, connectors.delayMs))
       reply.header('x-v', '2.5.1')
       if (connectors.nextStatus !== 200) return reply.code(connectors.nextStatus).send({ errors: [{ code: 'NAO_ENCONTRADO', title: 'x', detail: 'x' }], meta: { requestDateTime: '2026-01-01T00:00:00Z' } })
       return ACCOUNT_BODY((req.params as { accountId: string }).accountId)
@@ -158,6 +159,11 @@ export async function startWorld() {
   const bankSigningFile = join(dir, 'bank-signing.pem')
   const encryptedKey = createPrivateKey(bankSigning.privateKeyPem).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: BANK_SIGNING_PASSPHRASE }) as string
   writeFileSync(bankSigningFile, `${bankSigning.chainPem.trim()}\n${encryptedKey}`)
+  // The listener's certificate as files, for gateways started as processes.
+  const serverCertFile = join(dir, 'server.pem')
+  const serverKeyFile = join(dir, 'server-key.pem')
+  writeFileSync(serverCertFile, server.chainPem)
+  writeFileSync(serverKeyFile, server.privateKeyPem)
 
   const infra = testInfra()
   const env = {
@@ -175,6 +181,8 @@ export async function startWorld() {
     DIRECTORY_URL: directoryUrl,
     TRAFFIC_URL: 'http://127.0.0.1:9',
     GLOBAL_TPS_DEFAULT: '100000',
+    // Load shedding on event-loop delay off (see serviceTestEnv); test/overload.test.ts turns it on where it is under test.
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
     EVENT_FLUSH_MS: '50',
     CLIENT_CERT_HEADER: 'x-client-cert',
     TRUSTED_PROXIES: '10.255.255.1',
@@ -261,6 +269,8 @@ export async function startWorld() {
     get jwksFetches() { return jwksFetches },
     get participantKeyFetches() { return participantKeyFetches },
     startGateway, tpp, token, consentFor, call,
+    /** The environment of a gateway started as a process (`startServiceProcess`) against this world. */
+    processEnv: { ...env, TLS_CERT_FILE: serverCertFile, TLS_KEY_FILE: serverKeyFile } as Record<string, string>,
     async close() {
       for (const g of gateways) {
         await g.app.close()

@@ -1,4 +1,5 @@
 import { registerMetricSource } from '@ponte/platform'
+import type { AdmissionStats } from './admission.ts'
 import type { LimiterStats } from './limiter.ts'
 
 /** The gateway components whose counters `/metrics` reports. */
@@ -7,6 +8,7 @@ export interface GatewayMetricsInput {
   consents: { stats: { hits: number; misses: number } }
   organisations: { stats: { hits: number; misses: number } }
   limiter: { stats: LimiterStats }
+  admission?: { stats: AdmissionStats }
 }
 
 /**
@@ -35,5 +37,17 @@ export function registerGatewayMetrics(input: GatewayMetricsInput): () => void {
     registerMetricSource('ponte_gateway_limiter_redis_failures_total', 'Limiter calls that could not reach Redis', 'counter',
       () => [{ labels: {}, value: limiter.redisFailures }]),
   ]
+  const admission = input.admission?.stats
+  if (admission) {
+    unregister.push(
+      registerMetricSource('ponte_gateway_shed_total', 'Regulated calls answered 529 by load shedding before any work, by signal (docs/decisions/gateway-load-shedding.md)', 'counter',
+        () => [
+          { labels: { reason: 'in_flight' }, value: admission.shedInFlight },
+          { labels: { reason: 'event_loop_delay' }, value: admission.shedEventLoop },
+        ]),
+      registerMetricSource('ponte_gateway_in_flight', 'Regulated calls in progress in this process', 'gauge', () => [{ labels: {}, value: admission.inFlight }]),
+      registerMetricSource('ponte_gateway_event_loop_delay_ms', 'Mean event-loop delay of the last 100 ms window (the shedding signal)', 'gauge', () => [{ labels: {}, value: admission.eventLoopDelayMs }]),
+    )
+  }
   return () => { for (const u of unregister) u() }
 }

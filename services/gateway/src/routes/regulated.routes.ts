@@ -1,17 +1,20 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { PonteServer } from '@ponte/platform'
+import type { Admission } from '../adapters/admission.ts'
 import type { CallEvents } from '../adapters/call-events.ts'
 import type { UpstreamResponse } from '../adapters/upstream.ts'
 import { stagesFor } from '../domain/pipeline.ts'
+import { refuse } from '../domain/refusals.ts'
 import { routerPath, type RouteSpec } from '../domain/route-table.ts'
 import { createStages, newCall, type CallFacts, type Stage, type StageDeps } from './stages.ts'
 import { apiVersionKey } from '../domain/operator-controls.ts'
-import { refuse } from '../domain/refusals.ts'
 
 /** What the regulated routes are built from. */
 export interface RegulatedRoutesOptions extends StageDeps {
   routes: readonly RouteSpec[]
   events: CallEvents
+  /** Load shedding (adapters/admission.ts); every call is admitted when absent. */
+  admission?: Admission
   now?: () => number
 }
 
@@ -40,6 +43,24 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
   // Bodies pass through untouched: the owning service parses and validates them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1_048_576 }, (_req, body, done) => done(null, body))
+
+  // Load shedding first, before any body is read or any check runs: a shed call costs little, so refusals stay fast on
+  // a saturated process. The regulator's endpoints (served by trace) are never shed (docs/decisions/gateway-load-shedding.md).
+  const admission = o.admission
+  if (admission) {
+    app.addHook('onRequest', (req, reply, done) => {
+      const { route } = req.routeOptions.config as unknown as RouteConfig
+      if (route.service === 'trace') return done()
+      const shed = admission.admit()
+      if (shed) {
+        req.gatewayCall = { route, errorCode: 'SITE_OVERLOADED', ttfbMs: 0 }
+        return done(refuse('SITE_OVERLOADED', shed === 'in_flight' ? 'too many calls in progress; retry shortly' : 'the gateway is overloaded; retry shortly', { 'retry-after': '1' }))
+      }
+      let released = false
+      reply.raw.once('close', () => { if (!released) { released = true; admission.release() } })
+      done()
+    })
+  }
 
   function send(reply: FastifyReply, route: RouteSpec, facts: CallFacts, res: UpstreamResponse, started: number) {
     reply.code(res.status)
