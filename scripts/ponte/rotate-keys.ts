@@ -25,7 +25,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!Number.isInteger(grace) || grace < 0) throw new Error('--grace must be a whole number of seconds')
   const config = loadConfig(process.env)
   for (const w of config.warnings) console.warn(`WARNING: ${w}`)
-  const pool = createPool({ url: config.db.url, schema: config.db.schema, max: 2 })
+  const pool = createPool({ url: config.db.directUrl, schema: config.db.schema, max: 2 })
   try {
     const keys = createKeyStore(pool, config.masterKey)
     if (values.list) {

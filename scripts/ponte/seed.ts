@@ -30,7 +30,8 @@ export async function run(argv: string[]): Promise<void> {
     console.log('usage: pnpm ponte seed [--customers N] [--transactions-per-customer M]\n  loads the demo bank (idempotent) and, with --customers, N synthetic customers')
     return
   }
-  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/ponte'
+  // A session connection: the synthetic load holds a session advisory lock across its transactions.
+  const url = process.env.DATABASE_DIRECT_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/ponte'
   const schema = process.env.DB_SCHEMA ?? 'core'
   await migrate({ url, schema, dir: migrationsDir })
   const pool = createPool({ url, schema, max: 2 })

@@ -15,6 +15,12 @@ export interface PoolOptions {
   /** Client-side statement timeout in ms (default 10 000). */
   statementTimeoutMs?: number
   applicationName?: string
+  /**
+   * `transaction`: `url` goes through a transaction-pooling PgBouncer, which refuses startup options and would hand a
+   * session `SET` to other clients; nothing session-scoped is sent, and the URL's role must carry `search_path` and
+   * `statement_timeout` (`ALTER ROLE … SET`, docs/decisions/platform-pgbouncer.md). Checked by {@link assertSearchPath}.
+   */
+  pooler?: 'none' | 'transaction'
 }
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/
@@ -28,17 +34,32 @@ export function assertSchemaName(name: string): string {
 /** A PostgreSQL pool whose connections use the service's schema; errors on idle clients are logged, not thrown. */
 export function createPool(options: PoolOptions, log?: Logger): pg.Pool {
   const schema = assertSchemaName(options.schema)
+  const session = options.pooler === 'transaction'
+    ? {}
+    : { statement_timeout: options.statementTimeoutMs ?? 10_000, options: `-c search_path=${schema},public` }
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
-    statement_timeout: options.statementTimeoutMs ?? 10_000,
     connectionTimeoutMillis: 3_000,
     idleTimeoutMillis: 30_000,
     application_name: options.applicationName ?? schema,
-    options: `-c search_path=${schema},public`,
+    ...session,
   })
   pool.on('error', (err) => log?.warn({ err }, 'idle PostgreSQL client failed'))
   return pool
+}
+
+/**
+ * Throws unless the pool's connections resolve unqualified names in `schema`: behind a transaction pooler the role's
+ * `search_path` decides it, and a role set up for another schema must stop the service before it writes anywhere.
+ */
+export async function assertSearchPath(pool: pg.Pool, schema: string): Promise<void> {
+  const { rows } = await pool.query<{ schema: string | null; user: string }>('select current_schema() as schema, current_user as user')
+  const found = rows[0]
+  if (found?.schema !== schema) {
+    throw new Error(`PostgreSQL role ${found?.user ?? '?'} resolves names in schema ${found?.schema ?? '(none)'}, not ${schema}: ` +
+      `with DATABASE_POOLER=transaction run \`ALTER ROLE "${found?.user ?? '<role>'}" SET search_path = ${schema}, public\` (docs/operations/postgres.md)`)
+  }
 }
 
 /** A readiness check body for a pool: one round trip. */

@@ -24,6 +24,8 @@ export async function enqueueEvent<S extends z.ZodType<EnvelopedEvent>>(
 /** Options of {@link createOutboxRelay}. */
 export interface OutboxRelayOptions {
   pool: Pool
+  /** Where the LISTEN connection comes from (default `pool`): a session connection behind a transaction pooler. */
+  listenPool?: Pool | undefined
   publisher: EventPublisher
   logger: Logger
   /** Polling interval in ms when idle (a NOTIFY wakes it earlier). Default 250. */
@@ -130,7 +132,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   void (async () => {
     try {
-      listener = await pool.connect()
+      listener = await (options.listenPool ?? pool).connect()
       await listener.query('listen ponte_outbox')
       listener.on('notification', () => wake())
     } catch (err) {

@@ -14,3 +14,5 @@ export { testLogger, listen, testServiceAuth, freePort, freePorts } from './help
 export { rawRequest } from './raw-http.ts'
 export type { RawResponse, RawRequestOptions } from './raw-http.ts'
 export { createTestTpp, createTppFromParts, type TestTpp, type TestTppOptions, type TppParts } from './tpp.ts'
+export { startPgBouncer, startPrivatePostgres } from './postgres-servers.ts'
+export type { PgBouncer, PrivatePostgres } from './postgres-servers.ts'

@@ -23,7 +23,7 @@ if (config.seedDemoStaff) {
 
 const client = (baseUrl: string, audience: string) => createInternalClient({ baseUrl, audience, issuer, timeoutMs: config.services.timeoutMs })
 const upstream = { consent: client(config.services.consentUrl, 'consent'), traffic: client(config.services.trafficUrl, 'traffic'), directory: client(config.services.directoryUrl, 'directory') }
-const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: runtime.logger })
+const relay = createOutboxRelay({ pool, listenPool: runtime.sessionPool, publisher: runtime.publisher!, logger: runtime.logger })
 
 const app = buildApp({
   serviceAuth,

@@ -39,7 +39,7 @@ const certificates = { header: config.proxy.clientCertHeader, trustedProxies: co
 const keyStore = createKeyStore(pool, config.masterKey)
 const created = await keyStore.ensureKeys()
 if (created.length) logger.info({ kids: created }, 'created the initial signing and encryption keys')
-const clients = createClientCache(pool, createPgAdapter(pool), { schema: config.db.schema, logger })
+const clients = createClientCache(pool, createPgAdapter(pool), { schema: config.db.schema, logger, listenPool: runtime.sessionPool })
 await clients.listen().catch((err: unknown) => logger.warn({ err }, 'client change listener not started; clients are read from the database'))
 const adapter = clients.adapter
 const replay = createRedisReplayStore(redis)

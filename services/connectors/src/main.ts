@@ -68,7 +68,7 @@ if (runtime.publisher && runtime.kafka) {
   // The payment topic is created if missing (a Kafka outage only delays events: they wait in the outbox).
   await ensureTopics(runtime.kafka, [{ topic: topics.payment, ...topicSettings[topics.payment] }])
     .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not ensure the payment topic; the relay retries publishing'))
-  const relay = createOutboxRelay({ pool: runtime.pool, publisher: runtime.publisher, logger: log })
+  const relay = createOutboxRelay({ pool: runtime.pool, listenPool: runtime.sessionPool, publisher: runtime.publisher, logger: log })
   runtime.closers.unshift(() => relay.stop())
 }
 
