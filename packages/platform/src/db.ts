@@ -46,6 +46,9 @@ export function createPool(options: PoolOptions, log?: Logger): pg.Pool {
     ...session,
   })
   pool.on('error', (err) => log?.warn({ err }, 'idle PostgreSQL client failed'))
+  // A connection lost while a client is checked out (a restart between two statements of a transaction) is reported
+  // by that client's next query; the event itself must not go unheard, or it would end the process.
+  pool.on('connect', (client) => client.on('error', (err) => log?.warn({ err: err.message }, 'PostgreSQL connection lost')))
   return pool
 }
 
@@ -60,6 +63,25 @@ export async function assertSearchPath(pool: pg.Pool, schema: string): Promise<v
     throw new Error(`PostgreSQL role ${found?.user ?? '?'} resolves names in schema ${found?.schema ?? '(none)'}, not ${schema}: ` +
       `with DATABASE_POOLER=transaction run \`ALTER ROLE "${found?.user ?? '<role>'}" SET search_path = ${schema}, public\` (docs/operations/postgres.md)`)
   }
+}
+
+/** SQLSTATEs of a server that is going away or not yet accepting work (classes 08 and 57P, too many connections). */
+const UNAVAILABLE_STATES = /^(08...|57P0[1-4]|53300)$/
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|not queryable|Client was closed|the database system is (starting up|shutting down|in recovery mode)/
+
+/**
+ * True when `err` (or its cause) says PostgreSQL cannot be reached right now: refused or dropped connections, a
+ * server shutting down or starting up, the pool's connect timeout. Such a request is answered 503, not 500: nothing
+ * was committed (its transaction was rolled back with the connection) and a retry may succeed.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message, errors } = e as { code?: unknown; message?: unknown; errors?: unknown }
+    if (typeof code === 'string' && (UNAVAILABLE_STATES.test(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE')) return true
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true
+    if (Array.isArray(errors) && errors.some((x) => isDatabaseUnavailable(x))) return true
+  }
+  return false
 }
 
 /** A readiness check body for a pool: one round trip. */
@@ -115,17 +137,19 @@ export async function migrate(options: MigrateOptions): Promise<{ applied: strin
 /** Runs `fn` in a transaction on one client; commits on success and rolls back on any error. */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect()
+  let result: T
   try {
     await client.query('begin')
-    const result = await fn(client)
+    result = await fn(client)
     await client.query('commit')
-    return result
   } catch (err) {
-    await client.query('rollback').catch(() => undefined)
+    // A connection that failed is not returned to the pool: the next transaction gets a fresh one.
+    const broken = await client.query('rollback').then(() => false, () => true)
+    client.release(broken || isDatabaseUnavailable(err))
     throw err
-  } finally {
-    client.release()
   }
+  client.release()
+  return result
 }
 
 /** Creates the database of `url` when it does not exist (connecting to the server's `postgres` database). */

@@ -81,20 +81,20 @@ describe('PostgreSQL through PgBouncer in transaction mode', () => {
     await ensureTopics(kafka, [{ topic, partitions: 1, compacted: false }])
     const seen: string[] = []
     const sub = await subscribe({ kafka, groupId: `g-${randomUUID()}`, topic, schema: Thing, logger, fromBeginning: true, handler: async (e) => { seen.push(e.id) } })
-    // Polling once a minute: the event arrives within the wait only if the NOTIFY reached the relay's LISTEN.
-    const relay = createOutboxRelay({ pool, listenPool: session, publisher, logger, intervalMs: 60_000 })
+    // Polling every five minutes: the event arrives within the wait only if the NOTIFY reached the relay's LISTEN.
+    const relay = createOutboxRelay({ pool, listenPool: session, publisher, logger, intervalMs: 300_000 })
     try {
       await waitFor(async () => (await session.query(`select 1 from pg_stat_activity where query = 'listen ponte_outbox'`)).rowCount! > 0 || undefined,
-        { timeoutMs: 10_000, what: 'the relay to listen' })
+        { timeoutMs: 30_000, what: 'the relay to listen' })
       await relay.flush()
       const id = randomUUID()
       await withTransaction(pool, (c) => enqueueEvent(c, { topic, key: 'k', schema: Thing, event: { id, type: 'thing.changed', data: { thingId: 'k' } } }))
-      await waitFor(() => seen.includes(id) || undefined, { timeoutMs: 30_000, what: 'the event at the consumer' })
+      await waitFor(() => seen.includes(id) || undefined, { timeoutMs: 90_000, what: 'the event at the consumer' })
       expect((await pool.query<{ n: number }>('select count(*)::int as n from outbox where published_at is null')).rows[0]!.n).toBe(0)
     } finally {
       await relay.stop()
       await sub.stop()
       await publisher.disconnect().catch(() => undefined)
     }
-  }, 60_000)
+  }, 180_000)
 })
