@@ -63,6 +63,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let running: Promise<number> | undefined
   let wake: () => void = () => undefined
   let listener: PoolClient | undefined
+  // Set when the LISTEN connection is lost (a PostgreSQL restart): the relay keeps polling; the client is not reused.
+  let listenerLost = false
 
   async function relayBatch(): Promise<number> {
     const client = await pool.connect()
@@ -133,6 +135,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   void (async () => {
     try {
       listener = await (options.listenPool ?? pool).connect()
+      listener.on('error', () => { listenerLost = true })
       await listener.query('listen ponte_outbox')
       listener.on('notification', () => wake())
     } catch (err) {
@@ -172,8 +175,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wake()
       await done
       if (listener) {
-        await listener.query('unlisten ponte_outbox').catch(() => undefined)
-        listener.release()
+        await listener.query('unlisten ponte_outbox').catch(() => { listenerLost = true })
+        listener.release(listenerLost)
       }
     },
   }
