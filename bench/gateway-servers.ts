@@ -8,13 +8,17 @@
  *                    from the worker-thread producer),
  *                    pointed at the upstream; the bench organisation's limits are raised so none bites, but every
  *                    counter is still written by the one script per request
+ * The payments case (bench/cases/gateway-payments.ts) points the gateway at the real consent and connectors services
+ * instead (`consentUrl`, `connectorsUrl` in setup.json); the upstream then serves only the JWKS and the directory.
  * Each prints `{"port":N}` when listening. GATEWAY_BENCH_WORKERS=N runs the gateway role as N worker processes on one
  * listener under the gateway's own primary (services/gateway/src/adapters/workers.ts).
  */
 import cluster from 'node:cluster'
-import { existsSync, readFileSync } from 'node:fs'
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire, syncBuiltinESMExports } from 'node:module'
 import { Writable } from 'node:stream'
 import { randomUUID } from 'node:crypto'
+import type * as NodeCrypto from 'node:crypto'
 import { createServer as createHttpServer } from 'node:http'
 import { policyIdOf } from '@ponte/contracts'
 import { createKafka, createLogger, createPublisher, fapiTlsOptions, parsePublicKeys } from '@ponte/platform'
@@ -33,6 +37,11 @@ const setup = JSON.parse(readFileSync(`${dir}/setup.json`, 'utf8')) as {
   servicePublicKeyPem: string
   upstreamPort?: number
   paymentConsent?: Record<string, unknown>
+  /** The real consent and connectors services, when a case runs them (else the upstream stand-in serves both). */
+  consentUrl?: string
+  connectorsUrl?: string
+  /** Endpoints (`METHOD /path`) whose per-organisation limits are lifted besides GET /accounts/{accountId}. */
+  limitEndpoints?: string[]
 }
 const accountBody = {
   data: { compeCode: '001', branchCode: '6272', number: '94088392', checkDigit: '4', type: 'CONTA_DEPOSITO_A_VISTA', subtype: 'INDIVIDUAL', currency: 'BRL' },
@@ -100,8 +109,8 @@ if (role === 'upstream') {
     AUTH_JWKS_URL: `${up}/jwks`,
     AUTH_ISSUER: 'https://auth.bench',
     ACCESS_TOKEN_AUDIENCE: 'https://gateway.bench',
-    CONSENT_URL: up,
-    CONNECTORS_URL: up,
+    CONSENT_URL: setup.consentUrl ?? up,
+    CONNECTORS_URL: setup.connectorsUrl ?? up,
     DIRECTORY_URL: up,
     TRAFFIC_URL: 'http://127.0.0.1:9',
     GLOBAL_TPS_DEFAULT: '1000000',
@@ -112,13 +121,35 @@ if (role === 'upstream') {
     // Experiments: GATEWAY_BENCH_SET_<NAME>=value sets the gateway's <NAME>.
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('GATEWAY_BENCH_SET_')).map(([k, v]) => [k.slice('GATEWAY_BENCH_SET_'.length), v])),
   }
+  // GATEWAY_BENCH_JWS_CPU=<file>: the CPU time of every RSA-PSS sign and verify (the signed messages' JWS: the TPP's
+  // request verified, the answer signed) is measured on the calling thread (process.threadCpuUsage around each
+  // synchronous call) and the totals written to <file> at shutdown. Installed before the gateway's modules load.
+  const jwsCpu = { sign: { calls: 0, us: 0 }, verify: { calls: 0, us: 0 } }
+  if (process.env.GATEWAY_BENCH_JWS_CPU) {
+    const require = createRequire(import.meta.url)
+    const crypto = require('node:crypto') as typeof NodeCrypto
+    const pss = (o: unknown) => typeof o === 'object' && o !== null && (o as { padding?: number }).padding === crypto.constants.RSA_PKCS1_PSS_PADDING
+    const timed = <F extends (...a: never[]) => unknown>(fn: F, slot: { calls: number; us: number }, keyArg: number): F => ((...args: Parameters<F>) => {
+      if (!pss(args[keyArg]) || typeof args[args.length - 1] === 'function') return fn(...args)
+      const t0 = process.threadCpuUsage()
+      const out = fn(...args)
+      const t = process.threadCpuUsage(t0)
+      slot.calls += 1
+      slot.us += t.user + t.system
+      return out
+    }) as F
+    crypto.sign = timed(crypto.sign, jwsCpu.sign, 2)
+    crypto.verify = timed(crypto.verify, jwsCpu.verify, 2)
+    syncBuiltinESMExports()
+  }
   // GATEWAY_BENCH_GATEWAY_SRC=<dir under services/gateway> runs another copy of the sources (before/after comparisons).
   const src = `../services/gateway/${process.env.GATEWAY_BENCH_GATEWAY_SRC ?? 'src'}`
   const { composeGateway } = (await import(`${src}/compose.ts`)) as { composeGateway: typeof ComposeGateway }
   const { loadConfig } = (await import(`${src}/config.ts`)) as { loadConfig: typeof LoadConfig }
   const config = loadConfig(env)
-  // Logs below warn go nowhere; the serialisation cost of what is logged is kept.
-  const logger = createLogger({ service: 'gateway', level: 'warn', destination: new Writable({ write(_c, _e, cb) { cb() } }) })
+  // Logs below warn go nowhere; the serialisation cost of what is logged is kept (GATEWAY_BENCH_LOG_FILE: appended there).
+  const logFile = process.env.GATEWAY_BENCH_LOG_FILE
+  const logger = createLogger({ service: 'gateway', level: 'warn', destination: logFile ? createWriteStream(logFile, { flags: 'a' }) : new Writable({ write(_c, _e, cb) { cb() } }) })
   const kafka = createKafka({ brokers: [...config.kafka.brokers], clientId: 'gateway-bench', logger })
   // As main.ts: api-call events produced from a worker thread (GATEWAY_BENCH_EVENTS_IN_LOOP=1: in the request loop).
   const publisher = process.env.GATEWAY_BENCH_EVENTS_IN_LOOP === '1' ? createPublisher(kafka) : createWorkerPublisher({ brokers: [...config.kafka.brokers], clientId: 'gateway-bench-events', logLevel: 'warn' })
@@ -130,9 +161,11 @@ if (role === 'upstream') {
   await new Promise((r) => setTimeout(r, 3_000))
   g.policies.apply({ id: randomUUID(), source: 'bench', occurredAt: at, version: 1, type: 'traffic.policy.upserted',
     data: { policyId: policyIdOf({ kind: 'global-tps', scope: 'override' }), kind: 'global-tps', limit: 1_000_000, enabled: true, updatedAt: at } })
-  for (const kind of ['tpm', 'monthly'] as const) {
-    g.policies.apply({ id: randomUUID(), source: 'bench', occurredAt: at, version: 1, type: 'traffic.policy.upserted',
-      data: { policyId: policyIdOf({ kind, scope: 'override', organisationId: setup.orgId, endpoint }), kind, endpoint, organisationId: setup.orgId, limit: 1_000_000_000, enabled: true, updatedAt: at } })
+  for (const e of [endpoint, ...(setup.limitEndpoints ?? [])]) {
+    for (const kind of ['tpm', 'monthly'] as const) {
+      g.policies.apply({ id: randomUUID(), source: 'bench', occurredAt: at, version: 1, type: 'traffic.policy.upserted',
+        data: { policyId: policyIdOf({ kind, scope: 'override', organisationId: setup.orgId, endpoint: e }), kind, endpoint: e, organisationId: setup.orgId, limit: 1_000_000_000, enabled: true, updatedAt: at } })
+    }
   }
   await g.app.listen({ host: '127.0.0.1', port: 0 })
   const port = (g.app.server.address() as { port: number }).port
@@ -144,6 +177,7 @@ if (role === 'upstream') {
       for (const c of g.closers) await c()
       // What happened to the api-call events under load (published, dropped), for the bench's notes.
       process.stderr.write(`gateway bench events: ${JSON.stringify(g.events.stats)}\n`)
+      if (process.env.GATEWAY_BENCH_JWS_CPU) writeFileSync(process.env.GATEWAY_BENCH_JWS_CPU, JSON.stringify(jwsCpu))
       await ('disconnect' in publisher ? publisher.disconnect() : publisher.close())
       process.exit(0)
     })().catch((err: unknown) => { console.error(err); process.exit(1) })

@@ -2,7 +2,8 @@
  * `make bench`: runs the benchmark cases one after the other (loopback only, bounded runs) and writes
  * docs/benchmarks.md with the machine, the command and the figures.
  *   node bench/run.ts                 every case
- *   node bench/run.ts platform-overhead consent-lookup    only these cases
+ *   node bench/run.ts platform-overhead consent-lookup    only these cases (their sections of docs/benchmarks.md are
+ *                                                         replaced, each marked with its date)
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -44,22 +45,40 @@ const lines = [
   `- Command: \`make bench\`${wanted.length ? ` (cases: ${names.join(', ')})` : ''}`,
   '',
 ]
-for (const { name, result, error } of results) {
-  lines.push(`## ${result?.title ?? name}`, '')
-  if (error) { lines.push(`Failed: ${error}`, ''); continue }
-  lines.push(result!.description, '', '| case | requests/s | p50 ms | p99 ms | errors | non-2xx |', '|---|---:|---:|---:|---:|---:|')
-  for (const r of result!.rows) lines.push(`| ${r.case}${r.note ? ` (${r.note})` : ''} | ${r.requestsPerSecond} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors ?? 0} | ${r.non2xx ?? 0} |`)
-  if (result!.notes?.length) lines.push('', ...result!.notes.map((n) => `- ${n}`))
-  lines.push('')
+/** One case's section of docs/benchmarks.md. */
+function section(name: string, result: BenchResult | undefined, error: string | undefined, partial: boolean): string[] {
+  const out = [`## ${result?.title ?? name}`, '']
+  if (partial) out.push(`_Measured by \`node bench/run.ts ${name}\` on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} (the other sections come from the full run above)._`, '')
+  if (error) return [...out, `Failed: ${error}`, '']
+  out.push(result!.description, '', '| case | requests/s | p50 ms | p99 ms | errors | non-2xx |', '|---|---:|---:|---:|---:|---:|')
+  for (const r of result!.rows) out.push(`| ${r.case}${r.note ? ` (${r.note})` : ''} | ${r.requestsPerSecond} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors ?? 0} | ${r.non2xx ?? 0} |`)
+  if (result!.notes?.length) out.push('', ...result!.notes.map((n) => `- ${n}`))
+  return [...out, '']
 }
+for (const { name, result, error } of results) lines.push(...section(name, result, error, false))
 const out = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
 if (!wanted.length) {
   writeFileSync(out, lines.join('\n'))
   // The capacity model's inputs are these figures: docs/operations/capacity.md follows them.
   const { capacityPath, regenerate } = await import('../scripts/capacity.ts')
   writeFileSync(capacityPath, regenerate(readFileSync(capacityPath, 'utf8'), lines.join('\n')))
+} else {
+  // A partial run replaces (or adds) the sections of the cases it ran, each marked with its own date; the rest of the
+  // file stays as the last full run wrote it. Failed cases leave their section alone.
+  let doc = readFileSync(out, 'utf8')
+  for (const { name, result, error } of results) {
+    if (error || !result) continue
+    const text = section(name, result, error, true).join('\n')
+    const start = doc.indexOf(`\n## ${result.title}\n`)
+    if (start < 0) { doc = `${doc.trimEnd()}\n\n${text}`; continue }
+    const next = doc.indexOf('\n## ', start + 1)
+    doc = `${doc.slice(0, start + 1)}${text}${next < 0 ? '' : doc.slice(next)}`
+  }
+  writeFileSync(out, doc)
+  const { capacityPath, regenerate } = await import('../scripts/capacity.ts')
+  writeFileSync(capacityPath, regenerate(readFileSync(capacityPath, 'utf8'), doc))
+  console.log(`(partial run: the sections of ${names.join(', ')} in ${out} updated)`)
 }
-else console.log(`(partial run: ${out} not rewritten)`)
 console.log(lines.join('\n'))
 await releaseInfra()
 if (results.some((r) => r.error)) process.exitCode = 1

@@ -360,11 +360,13 @@ export const CorePixDebit = z.object({
 export type CorePixDebit = z.infer<typeof CorePixDebit>
 
 /**
- * Where a Pix payment stands in the core. `PENDING`: debited, awaiting settlement (Payments API ACPD); `SETTLED`:
+ * Where a Pix payment stands in the core. `HELD`: debited, held by the core for analysis before settlement (Payments
+ * API PDNG; it becomes `PENDING` when released, `REJECTED` or `CANCELLED` with the debit returned); `PENDING`:
+ * debited, awaiting settlement (Payments API ACPD); `SETTLED`:
  * credited to the creditor (ACSC); `REJECTED`: refused at initiation (nothing debited) or at settlement (debit
  * returned), with a reason (RJCT); `CANCELLED`: cancelled before settlement, debit returned.
  */
-export const CorePixStatus = z.enum(['PENDING', 'SETTLED', 'REJECTED', 'CANCELLED'])
+export const CorePixStatus = z.enum(['HELD', 'PENDING', 'SETTLED', 'REJECTED', 'CANCELLED'])
 export type CorePixStatus = z.infer<typeof CorePixStatus>
 
 /** Why the core rejected a Pix payment (a subset of the Payments API `EnumRejectionReasonTypeGetPix`). */

@@ -23,5 +23,7 @@ export { certificateToDer, derToPem, pemToDer, splitPemBundle, toX509Certificate
 export type { CertificateInput } from './pem.ts'
 export { TrustStore, verifyCertificateChain } from './verify.ts'
 export type { ChainFailureReason, ChainVerificationOptions, ChainVerificationResult } from './verify.ts'
-export { DEV_PAYLOAD_SIGNING_FILE, DEV_PAYLOAD_SIGNING_PASSPHRASE, loadOrCreateDevPayloadSigningKey, payloadSigningJwk, readPayloadSigningKey } from './payload-signing.ts'
+export { DEV_PAYLOAD_SIGNING_FILE, DEV_PAYLOAD_SIGNING_PASSPHRASE, issueDevPayloadSigningKey, loadOrCreateDevPayloadSigningKey, payloadSigningJwk, readPayloadSigningKey, readPublishedSigningKeys } from './payload-signing.ts'
 export type { PayloadSigningJwk, PayloadSigningKey } from './payload-signing.ts'
+export { listPayloadSigningKeys, prunePayloadSigningKeys, rotatePayloadSigningKey } from './payload-signing-rotation.ts'
+export type { PayloadSigningKeyInfo } from './payload-signing-rotation.ts'

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { DevCa } from './ca.ts'
 import { issueSigningCertificate } from './issue.ts'
@@ -75,13 +75,38 @@ export async function loadOrCreateDevPayloadSigningKey(
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  const issued = await issueSigningCertificate(ca, { orgId: o.orgId, cnpj: o.cnpj, commonName: o.commonName })
-  const encrypted = createPrivateKey(issued.privateKeyPem).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: o.passphrase }) as string
+  const pem = await issueDevPayloadSigningKey(ca, o)
   try {
-    await writeFile(file, `${issued.chainPem.trim()}\n${encrypted}`, { flag: 'wx', mode: 0o600 })
+    await writeFile(file, pem, { flag: 'wx', mode: 0o600 })
     return { file, created: true }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { file, created: false }
     throw err
   }
+}
+
+/**
+ * The public keys to publish (`application.jwks`) from `entries`: certificate chain files, or folders whose `*.pem`
+ * files are each a chain (the `published/` folder `pnpm ponte rotate-keys --payload-signing` keeps). Read on each call,
+ * so a rotation shows without a restart; one JWK per `kid`.
+ */
+export async function readPublishedSigningKeys(entries: readonly string[]): Promise<PayloadSigningJwk[]> {
+  const files: string[] = []
+  for (const entry of entries) {
+    if ((await stat(entry)).isDirectory()) files.push(...(await readdir(entry)).filter((f) => f.endsWith('.pem')).sort().map((f) => join(entry, f)))
+    else files.push(entry)
+  }
+  const byKid = new Map<string, PayloadSigningJwk>()
+  for (const f of files) {
+    const jwk = payloadSigningJwk(await readFile(f, 'utf8'))
+    byKid.set(jwk.kid, jwk)
+  }
+  return [...byKid.values()]
+}
+
+/** Development only: a new payload-signing key issued by the dev CA, as one PEM text (chain + encrypted PKCS#8 key). */
+export async function issueDevPayloadSigningKey(ca: DevCa, o: { orgId: string; cnpj: string; commonName: string; passphrase: string }): Promise<string> {
+  const issued = await issueSigningCertificate(ca, { orgId: o.orgId, cnpj: o.cnpj, commonName: o.commonName })
+  const encrypted = createPrivateKey(issued.privateKeyPem).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: o.passphrase }) as string
+  return `${issued.chainPem.trim()}\n${encrypted}`
 }

@@ -24,6 +24,8 @@ export const Env = z.object({
   PIX_SETTLEMENT_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500).describe('How often the reference core\'s settlement job looks for due Pix payments (also woken at each due time by the process that made the debit)'),
   PIX_SETTLEMENT_REJECT_ALL: envBoolean(false).describe('Reject every Pix settlement of the reference core (PAGAMENTO_RECUSADO_SPI; the debit is returned) — to exercise failed payments'),
   PIX_REJECTED_CREDITOR_ACCOUNT: z.string().regex(/^[0-9]{1,20}$/).default('99999999').describe('Creditor account number whose Pix settlements the reference core rejects (PAGAMENTO_RECUSADO_SPI) — the per-payment hook for failed payments'),
+  PIX_ANALYSIS_THRESHOLD: z.string().regex(/^\d{1,15}\.\d{2}$/).optional().describe('Pix debits of at least this amount are held for analysis by the reference core (payment status PDNG, cancellable by the customer as CANCELADO_PENDENCIA) before settlement; unset: none is held'),
+  PIX_ANALYSIS_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000).describe('How long the reference core holds a debit for analysis (PIX_ANALYSIS_THRESHOLD) before sending it to settlement'),
   CONSENT_URL: z.url().default('http://127.0.0.1:3001').describe('Base URL of the consent service (internal payment-consent API: read and consume a payment consent at payment time)'),
   CONSENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(15_000).default(3_000).describe('Timeout of one call to the consent service'),
   PAYMENTS_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000).describe('How often the payments scheduler debits due Pix payments (scheduled for today in Brasília, or left received) and follows debits to settlement'),
@@ -76,6 +78,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
       pollMs: e.PIX_SETTLEMENT_POLL_MS,
       rejectAll: e.PIX_SETTLEMENT_REJECT_ALL,
       rejectedCreditorAccount: e.PIX_REJECTED_CREDITOR_ACCOUNT,
+      analysisThreshold: e.PIX_ANALYSIS_THRESHOLD,
+      analysisMs: e.PIX_ANALYSIS_MS,
     },
     webhooks: {
       enabled: e.WEBHOOKS_ENABLED,

@@ -40,6 +40,8 @@ if (config.core.kind === 'http') {
   const http = createHttpCore({ ...config.core.http, baseUrl: url, logger: log })
   runtime.closers.push(() => http.close())
   core = http
+  // The external core's TOTP check (core-api.yaml `POST /customers/verify-totp`): LoA3 for payment consents.
+  totp = { verify: (cpf, code) => http.verifyTotp(cpf, code) }
 } else {
   if (!runtime.pool) throw new Error('the postgres core needs DATABASE_URL')
   // The reference core's Pix settlement job: due payments are picked from the database (SKIP LOCKED), so they

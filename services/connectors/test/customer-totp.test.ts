@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPool, migrate, type Pool, type PonteServer } from '@ponte/platform'
 import { testLogger, testSchema, testServiceAuth, type TestSchema } from '@ponte/testkit'
@@ -8,20 +7,7 @@ import { createPgCore } from '../src/adapters/pg-core.ts'
 import { createPgCustomerTotp } from '../src/adapters/pg-totp.ts'
 import { createPaginationKeys } from '../src/domain/pagination.ts'
 import { DEMO_CUSTOMERS, DEMO_TOTP_SECRET, demoId, seedDemoBank } from '../src/seed/demo-bank.ts'
-import { migrationsDir, SECRET } from './support.ts'
-
-/** RFC 6238 written out independently of the library under test (HMAC-SHA-1, 6 digits, 30 s). */
-function rfc6238(base32: string, at: Date): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = ''
-  for (const ch of base32) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0')
-  const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)))
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(at.getTime() / 30_000)))
-  const mac = createHmac('sha1', key).update(counter).digest()
-  const offset = mac[mac.length - 1]! & 0xf
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
-}
+import { migrationsDir, rfc6238, SECRET } from './support.ts'
 
 describe('connectors: customer TOTP (POST /internal/customers/verify-totp)', () => {
   let schema: TestSchema

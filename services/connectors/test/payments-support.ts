@@ -129,18 +129,22 @@ export interface PaymentsFixture {
   close(): Promise<void>
 }
 
+/** The reference core's analysis hold (PDNG) for {@link paymentsFixture}: off unless a threshold is given. */
+export interface AnalysisOptions { analysisThreshold?: string; analysisMs?: number }
+
 /**
  * `connect` opens the service's pool on the migrated schema (default: directly); a test may go through a pooler.
  */
-export async function paymentsFixture(prefix: string, o: { connect?: (schema: TestSchema) => Promise<Pool> } = {}): Promise<PaymentsFixture> {
+export async function paymentsFixture(prefix: string, options: AnalysisOptions & { connect?: (schema: TestSchema) => Promise<Pool> } = {}): Promise<PaymentsFixture> {
+  const { connect, ...analysis } = options
   const schema = testSchema(prefix)
   await migrate({ url: schema.databaseUrl, schema: schema.name, dir: migrationsDir })
-  const pool = await (o.connect?.(schema) ?? Promise.resolve(createPool({ url: schema.databaseUrl, schema: schema.name, max: 12 })))
+  const pool = await (connect?.(schema) ?? Promise.resolve(createPool({ url: schema.databaseUrl, schema: schema.name, max: 12 })))
   await seedDemoBank(pool)
   const auth = testServiceAuth()
   const gateway = auth.issuer('gateway')
   const clock = { now: new Date() }
-  const coreOn = (p: Pool) => createPgCore(p, { pix: { ispb: ISPB, dailyLimit: '100000.00', settlementDelayMs: 1_000, clock: () => clock.now } })
+  const coreOn = (p: Pool) => createPgCore(p, { pix: { ispb: ISPB, dailyLimit: '100000.00', settlementDelayMs: 1_000, clock: () => clock.now, ...analysis } })
   const core = coreOn(pool)
   const settlement = createPixSettlement(pool, { ispb: ISPB, pollMs: 60_000, rejectAll: false, rejectedCreditorAccount: REJECTED_ACCOUNT, clock: () => clock.now })
   const consent = await startConsentStub(auth.verifier('consent'))

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { createPool, migrate, type Pool, type PonteServer } from '@ponte/platform'
 import { testLogger, testSchema, testServiceAuth, type TestSchema } from '@ponte/testkit'
@@ -80,3 +81,16 @@ export const ALL_PERMISSIONS: Permission[] = [
   'CREDIT_CARDS_ACCOUNTS_BILLS_TRANSACTIONS_READ', 'LOANS_READ', 'LOANS_WARRANTIES_READ', 'LOANS_SCHEDULED_INSTALMENTS_READ', 'LOANS_PAYMENTS_READ',
   'CUSTOMERS_PERSONAL_IDENTIFICATIONS_READ', 'CUSTOMERS_PERSONAL_ADITTIONALINFO_READ', 'CUSTOMERS_BUSINESS_IDENTIFICATIONS_READ', 'CUSTOMERS_BUSINESS_ADITTIONALINFO_READ',
 ]
+
+/** RFC 6238 written out independently of the library under test (HMAC-SHA-1, 6 digits, 30 s). */
+export function rfc6238(base32: string, at: Date): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = ''
+  for (const ch of base32) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0')
+  const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)))
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(Math.floor(at.getTime() / 30_000)))
+  const mac = createHmac('sha1', key).update(counter).digest()
+  const offset = mac[mac.length - 1]! & 0xf
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
+}

@@ -55,7 +55,7 @@ export const Env = z.object({
   BANK_CNPJ: z.string().regex(/^[0-9A-Z]{12}\d{2}$/).default('12345678000195').describe('CNPJ of the bank running Ponte'),
   BANK_AUTHORISATION_SERVER_ID: z.string().min(1).max(40).default('6a0c8d2e-1f3b-4c5d-8e9f-a0b1c2d3e4f5').describe('Directory id of the bank\'s authorisation server'),
   AUTH_SERVER_ISSUER: httpsUrl.default('https://localhost:8444').describe('Issuer of the bank\'s authorisation server (its discovery document is `<issuer>/.well-known/openid-configuration`)'),
-  PAYLOAD_SIGNING_CERT_FILES: envList([]).describe('The bank\'s payload-signing certificates (PEM chains) the sandbox publishes at `/{BANK_ORGANISATION_ID}/application.jwks`, comma-separated: the current one (the gateway\'s PAYLOAD_SIGNING_CERT_FILE) and previous ones still valid; with ALLOW_DEV_DEFAULTS the dev key of the dev PKI folder'),
+  PAYLOAD_SIGNING_CERT_FILES: envList([]).describe('The bank\'s payload-signing certificates (PEM chains) the sandbox publishes at `/{BANK_ORGANISATION_ID}/application.jwks`, comma-separated: the current one (the gateway\'s PAYLOAD_SIGNING_CERT_FILE) and previous ones still valid, or folders whose `*.pem` files are published (`pnpm ponte rotate-keys --payload-signing <dir>` keeps `<dir>/published`); with ALLOW_DEV_DEFAULTS the dev key of the dev PKI folder'),
   GATEWAY_PUBLIC_URL: httpsUrl.default('https://localhost:8443').describe('Public base URL of the bank\'s regulated APIs (the gateway)'),
 })
 

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { bootService, createOutboxRelay, createPool, fapiTlsOptions, loadTls, migrate, orExit, pingDatabase, runService } from '@ponte/platform'
-import { DEV_PAYLOAD_SIGNING_PASSPHRASE, loadOrCreateDevPayloadSigningKey, loadOrCreateDevPki, payloadSigningJwk, TrustStore, type DevPki } from '@ponte/pki'
+import { DEV_PAYLOAD_SIGNING_PASSPHRASE, loadOrCreateDevPayloadSigningKey, loadOrCreateDevPki, readPublishedSigningKeys, TrustStore, type DevPki } from '@ponte/pki'
 import type { JWK } from 'jose'
 import { createDirectoryHttp, createUndiciFetch } from './adapters/http.ts'
 import { createKeystore } from './adapters/keystore.ts'
@@ -31,7 +30,8 @@ const repoPki = fileURLToPath(new URL('../../../.pki', import.meta.url))
 
 /**
  * The bank's published payload-signing keys (docs/decisions/gateway-signed-messages.md): the certificates of
- * PAYLOAD_SIGNING_CERT_FILES, read at each request so a rotation needs no restart; with ALLOW_DEV_DEFAULTS and none
+ * PAYLOAD_SIGNING_CERT_FILES (files, or folders of `*.pem` such as rotate-keys' `published/`), read at each request so a
+ * rotation needs no restart; with ALLOW_DEV_DEFAULTS and none
  * configured, the dev key the gateway signs with (created in the dev PKI folder by whichever starts first).
  */
 async function bankSigningKeys(pki: DevPki): Promise<() => Promise<JWK[]>> {
@@ -42,7 +42,7 @@ async function bankSigningKeys(pki: DevPki): Promise<() => Promise<JWK[]>> {
     log.warn({ file }, 'WARNING: ALLOW_DEV_DEFAULTS: the sandbox publishes the DEV payload-signing key of the bank; set PAYLOAD_SIGNING_CERT_FILES')
     files = [file]
   }
-  return async () => Promise.all(files.map(async (f) => payloadSigningJwk(await readFile(f, 'utf8')) as unknown as JWK))
+  return async () => (await readPublishedSigningKeys(files)) as unknown as JWK[]
 }
 
 // --- sandbox directory (development only), started first so the connector's first sync can reach it ---

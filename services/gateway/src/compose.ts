@@ -9,7 +9,7 @@ import { TrustStore } from '@ponte/pki'
 import { Agent } from 'undici'
 import { buildApp } from './app.ts'
 import { createAccessTokenVerifier } from './adapters/access-tokens.ts'
-import { createBankSigner, loadPayloadSigningKey } from './adapters/bank-signer.ts'
+import { createBankSigner, loadPayloadSigningKey, watchPayloadSigningKey } from './adapters/bank-signer.ts'
 import { createParticipantKeys } from './adapters/participant-keys.ts'
 import { createReplayGuard } from './adapters/replay-guard.ts'
 import { createCallEvents, type CallEvents } from './adapters/call-events.ts'
@@ -76,6 +76,10 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     source: (id) => directoryClient.find('GET', `/internal/organisations/${encodeURIComponent(id)}`, OrganisationSummary),
   })
   const signingKey = await loadPayloadSigningKey(config.signed, config.allowDevDefaults, log)
+  const signer = createBankSigner({ organisationId: config.signed.bank.organisationId, kid: signingKey.kid, privateKey: signingKey.privateKey })
+  // Configured key files are followed, so a rotation needs no restart (the dev key is never rotated in place).
+  const { certFile, keyFile, passphrase } = config.signed
+  const stopKeyWatch = certFile && keyFile && passphrase ? watchPayloadSigningKey(signer, { certFile, keyFile, passphrase }, config.signed.reloadMs, log) : () => undefined
   const participantKeys = createParticipantKeys({
     maxAgeMs: config.signed.keysMaxAgeMs,
     cooldownMs: config.signed.keysCooldownMs,
@@ -142,7 +146,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     signed: {
       participantKeys,
       replay: createReplayGuard(redis),
-      signer: createBankSigner({ organisationId: config.signed.bank.organisationId, kid: signingKey.kid, privateKey: signingKey.privateKey }),
+      signer,
       publicBaseUrls: config.signed.publicBaseUrls,
     },
     ...(input.now ? { now: input.now } : {}),
@@ -150,6 +154,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
   await Promise.all(subscriptions.map((s) => s.ready))
   const closers: Closer[] = [
     () => { stopped = true },
+    stopKeyWatch,
     unregisterMetrics,
     () => Promise.all(subscriptions.map((s) => s.stop())),
     () => events.close(),

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import { CoreAccountType, CoreCardTransactionType, CoreChannelKind, CoreCreditDebit, CoreOfferSegment, ConsentResource, CorePixDebit, CorePixKeyType, type CoreConnector, type CoreOwner } from '@ponte/contracts'
+import { CoreAccountType, CoreCardTransactionType, CoreChannelKind, CoreCreditDebit, CoreOfferSegment, ConsentResource, CorePixDebit, CorePixKeyType, VerifyCustomerTotpRequest, type CoreConnector, type CoreOwner } from '@ponte/contracts'
 import { DomainError } from '@ponte/platform'
+import type { CustomerTotp } from './pg-totp.ts'
 import { z } from 'zod'
 
 /**
@@ -8,7 +9,7 @@ import { z } from 'zod'
  * connector is tested against, and a starting point for a bank writing an adapter in front of its own core. It has
  * no authentication of its own; put it on a private network or behind mTLS.
  */
-export function createCoreApiServer(core: CoreConnector, options: { logger?: boolean } = {}): FastifyInstance {
+export function createCoreApiServer(core: CoreConnector, options: { logger?: boolean; totp?: CustomerTotp } = {}): FastifyInstance {
   const app = Fastify({ logger: options.logger ?? false })
   const int = (v: unknown, d: number) => (v === undefined ? d : Number(v))
   const owner = (req: FastifyRequest): CoreOwner => {
@@ -32,6 +33,14 @@ export function createCoreApiServer(core: CoreConnector, options: { logger?: boo
     const body = z.object({ cpf: z.string(), password: z.string() }).parse(req.body)
     return found(await core.authenticateCustomer(body.cpf, body.password), { code: () => reply.code(401) })
   })
+  // The customer's TOTP check (LoA3 of payment consents), when the core holds the customers' secrets.
+  const totp = options.totp
+  if (totp) {
+    app.post('/customers/verify-totp', async (req) => {
+      const { cpf, code } = VerifyCustomerTotpRequest.parse(req.body)
+      return { valid: await totp.verify(cpf, code, new Date()) }
+    })
+  }
   app.get('/customers/:cpf/resources', async (req, reply) => {
     const resources = await core.selectableResources({ cpf: P(req).cpf!, cnpj: Qy(req).cnpj })
     return resources ? { resources } : reply.code(404).send({ error: 'not_found' })

@@ -1,7 +1,7 @@
 import { Agent, request, errors as undiciErrors } from 'undici'
 import { z } from 'zod'
 import { DomainError, type Logger } from '@ponte/platform'
-import { CoreAnswers, CoreRegistration, type CoreConnector, type CoreOwner } from '@ponte/contracts'
+import { CoreAnswers, CoreRegistration, VerifyCustomerTotpResult, type CoreConnector, type CoreOwner } from '@ponte/contracts'
 import { createCircuitBreaker, type CircuitBreaker } from '../domain/circuit-breaker.ts'
 
 /** Options of {@link createHttpCore}. */
@@ -22,6 +22,11 @@ export interface HttpCoreOptions {
 /** The HTTP connector, with its circuit breaker exposed for readiness and tests. */
 export interface HttpCore extends CoreConnector {
   breaker: CircuitBreaker
+  /**
+   * The customer's TOTP check (`POST /customers/verify-totp`): whether `code` is the customer's current code, not used
+   * before. The core keeps the secret and its own clock; never retried (a check may claim the code).
+   */
+  verifyTotp(cpf: string, code: string): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -128,6 +133,9 @@ export function createHttpCore(options: HttpCoreOptions): HttpCore {
   return {
     breaker,
     close: () => agent.close(),
+    async verifyTotp(cpf, code) {
+      return (await required(call('POST', '/customers/verify-totp', VerifyCustomerTotpResult, { body: { cpf, code } }), 'TOTP check (POST /customers/verify-totp)')).valid
+    },
     authenticateCustomer: (cpf, password) => call('POST', '/customers/authenticate', CoreAnswers.authenticatedCustomer, { body: { cpf, password } }),
     async selectableResources(owner) {
       const r = await get(`/customers/${e(owner.cpf)}/resources`, z.object({ resources: CoreAnswers.selectableResources }), { query: { cnpj: owner.cnpj } })

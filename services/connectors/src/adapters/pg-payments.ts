@@ -302,6 +302,9 @@ export function createPayments(o: PaymentsOptions): Payments {
     return { status: 201, payments: await readPayments(o.pool, 'consent_id = $1', [consentId]) }
   }
 
+  /** The core owner of a stored payment (the consent's customer, and the business for a business consent). */
+  const ownerOf = (r: Row) => ({ cpf: r.owner_cpf as string, ...(r.owner_cnpj ? { cnpj: r.owner_cnpj as string } : {}) })
+
   /** Debits one due payment under its row lock; the rail call is idempotent by end-to-end id. */
   async function debit(paymentId: string): Promise<boolean> {
     return withTransaction(o.pool, async (c) => {
@@ -318,7 +321,7 @@ export function createPayments(o: PaymentsOptions): Payments {
       const account = r.creditor_account as { ispb: string; issuer?: string; number: string; accountType: 'CACC' | 'SVGS' | 'TRAN' }
       let result: CorePixPayment | undefined
       try {
-        result = await o.rail.initiatePix({ cpf: r.owner_cpf as string, ...(r.owner_cnpj ? { cnpj: r.owner_cnpj as string } : {}) }, {
+        result = await o.rail.initiatePix(ownerOf(r), {
           endToEndId: r.end_to_end_id as string,
           debtorAccountId: r.debtor_resource_id as string,
           amount: r.amount as string,
@@ -340,6 +343,11 @@ export function createPayments(o: PaymentsOptions): Payments {
       // A debit the core refused (balance, limit, same account) never reached settlement: ACCP → RJCT.
       if (result.status === 'REJECTED' && !result.debitTransactionId) {
         await move(c, r, 'RJCT', now, { rejection: result.rejectionReason ?? { code: 'PAGAMENTO_RECUSADO_DETENTORA', detail: 'Pagamento recusado.' } })
+        return true
+      }
+      // The core holds the debit for analysis: PDNG until it is released, rejected or cancelled (followSettlement).
+      if (result.status === 'HELD') {
+        await move(c, r, 'PDNG', now)
         return true
       }
       await move(c, r, 'ACPD', now)
@@ -370,18 +378,35 @@ export function createPayments(o: PaymentsOptions): Payments {
   }
 
   async function followSettlement(): Promise<number> {
-    const { rows } = await o.pool.query(`select payment_id from pix_payment_initiation where status = 'ACPD' order by status_updated_at limit 500`)
+    const { rows } = await o.pool.query(`select payment_id from pix_payment_initiation where status in ('ACPD', 'PDNG') order by status_updated_at limit 500`)
     let n = 0
     for (const { payment_id: id } of rows) {
       try {
         const changed = await withTransaction(o.pool, async (c) => {
-          const { rows: locked } = await c.query(`select ${COLS} from pix_payment_initiation where payment_id = $1 and status = 'ACPD' for update skip locked`, [id])
+          const { rows: locked } = await c.query(`select ${COLS} from pix_payment_initiation where payment_id = $1 and status in ('ACPD', 'PDNG') for update skip locked`, [id])
           const r = locked[0] as Row | undefined
           if (!r) return false
-          const core = await o.rail.pixPayment({ cpf: r.owner_cpf as string, ...(r.owner_cnpj ? { cnpj: r.owner_cnpj as string } : {}) }, r.end_to_end_id as string)
-          if (!core || core.status === 'PENDING') return false
+          const core = await o.rail.pixPayment(ownerOf(r), r.end_to_end_id as string)
+          if (!core || core.status === 'HELD') return false
           const to = fromCoreStatus(core.status)
           const now = clock()
+          if (r.status === 'PDNG') {
+            // The analysis ended: released to settlement (PDNG → ACCP → ACPD, and ACSC if already settled), refused, or
+            // cancelled in the core (a cancellation whose commit here was lost, or one made at the bank).
+            if (to === 'CANC') {
+              await move(c, r, 'CANC', now, { cancellation: { reason: 'CANCELADO_PENDENCIA', cancelledFrom: 'DETENTORA', cancelledAt: ofbDateTime(now), cancelledBy: { document: { identification: r.owner_cpf, rel: 'CPF' } } } })
+              return true
+            }
+            if (to === 'RJCT') {
+              await move(c, r, 'RJCT', now, { rejection: core.rejectionReason ?? { code: 'PAGAMENTO_RECUSADO_DETENTORA', detail: 'Pagamento recusado na análise.' } })
+              return true
+            }
+            await move(c, r, 'ACCP', now)
+            await move(c, r, 'ACPD', now)
+            if (to === 'ACSC') await move(c, r, 'ACSC', now)
+            return true
+          }
+          if (core.status === 'PENDING') return false
           if (to === 'ACSC') await move(c, r, 'ACSC', now)
           else await move(c, r, 'RJCT', now, { rejection: core.rejectionReason ?? { code: 'PAGAMENTO_RECUSADO_SPI', detail: 'Liquidação não concluída.' } })
           return true
@@ -403,6 +428,13 @@ export function createPayments(o: PaymentsOptions): Payments {
   async function cancelRow(c: PoolClient, r: Row, cancelledBy: { identification: string; rel: string }, now: Date): Promise<boolean> {
     const reason = cancellationReason({ status: r.status as PixPaymentStatus, paymentDate: r.payment_date as string }, now)
     if (!reason) return false
+    if (r.status === 'PDNG') {
+      // The core holds the debit: it must cancel it (and return the money) first. If its analysis has just ended, the
+      // payment has left PDNG and can no longer be cancelled; followSettlement records where it went. A crash after the
+      // core cancelled rolls this back; followSettlement then finds the core's CANCELLED and records the CANC.
+      const core = await o.rail.cancelPix(ownerOf(r), r.end_to_end_id as string)
+      if (core?.status !== 'CANCELLED') return false
+    }
     await move(c, r, 'CANC', now, { cancellation: { reason, cancelledFrom: 'INICIADORA', cancelledAt: ofbDateTime(now), cancelledBy: { document: cancelledBy } } })
     return true
   }

@@ -1,6 +1,6 @@
 import { DomainError, withTransaction, type Pool, type PoolClient } from '@ponte/platform'
 import type { CoreOwner, CorePixDebit, CorePixPayment, CorePixRail } from '@ponte/contracts'
-import { brasiliaDay, decideDebit, pixKeyHasType, stripZeros } from '../domain/pix.ts'
+import { brasiliaDay, decideDebit, heldForAnalysis, pixKeyHasType, stripZeros } from '../domain/pix.ts'
 
 /** Options of the reference core's Pix rail. */
 export interface PgPixOptions {
@@ -10,6 +10,13 @@ export interface PgPixOptions {
   dailyLimit: string
   /** How long after the debit a payment becomes due for settlement. */
   settlementDelayMs: number
+  /**
+   * Debits of at least this amount are held for analysis (`HELD`, Payments API PDNG) before settlement; absent: none
+   * (docs/regulation/payments.md#payment-statuses).
+   */
+  analysisThreshold?: string | undefined
+  /** How long a held debit stays in analysis before it goes to settlement. */
+  analysisMs?: number
   clock?: () => Date
   /** Called after a debit with the instant it becomes due (lets the settlement job wake up on time). */
   onDebited?: (due: Date) => void
@@ -145,21 +152,24 @@ export function createPgPixRail(pool: Pool, options: PgPixOptions): CorePixRail 
         const { rows: bal } = await c.query(`select available::text from balance where account_id = $1 for update`, [a.id])
         const day = brasiliaDay(now)
         const { rows: spent } = await c.query(
-          `select coalesce(sum(amount), 0)::text as spent from pix_payment where debtor_customer_id = $1 and status in ('PENDING', 'SETTLED') and created_at >= $2 and created_at < $3`,
+          `select coalesce(sum(amount), 0)::text as spent from pix_payment where debtor_customer_id = $1 and status in ('HELD', 'PENDING', 'SETTLED') and created_at >= $2 and created_at < $3`,
           [a.owner_id, day.start, day.end],
         )
         const sameAccount = debit.creditor.ispb === options.ispb && stripZeros(debit.creditor.issuer) === stripZeros(String(a.branch_code ?? '0'))
           && stripZeros(debit.creditor.number) === stripZeros(a.number as string)
         const decision = decideDebit({ amount: debit.amount, available: bal[0]?.available ?? '0.00', spentToday: spent[0].spent, dailyLimit: a.daily_limit as string, sameAccount })
-        const due = new Date(now.getTime() + options.settlementDelayMs)
+        const held = decision.ok && heldForAnalysis(debit.amount, options.analysisThreshold)
+        // A held debit is released to settlement when its analysis ends; the settlement job then settles it at once.
+        const due = new Date(now.getTime() + (held ? options.analysisMs ?? 60_000 : options.settlementDelayMs))
+        const status = !decision.ok ? 'REJECTED' : held ? 'HELD' : 'PENDING'
         const { rows: ins } = await c.query(
           `insert into pix_payment (end_to_end_id, debtor_customer_id, debtor_account_id, amount, creditor_ispb, creditor_issuer, creditor_number, creditor_account_type,
-             creditor_document, creditor_name, remittance_information, status, rejection_code, rejection_detail, settle_after, created_at, status_updated_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+             creditor_document, creditor_name, remittance_information, status, rejection_code, rejection_detail, settle_after, release_after, created_at, status_updated_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
            on conflict (end_to_end_id) do nothing returning id`,
           [debit.endToEndId, a.owner_id, a.id, debit.amount, debit.creditor.ispb, debit.creditor.issuer, debit.creditor.number, debit.creditor.accountType,
-            debit.creditor.document, debit.creditor.name, debit.remittanceInformation ?? null, decision.ok ? 'PENDING' : 'REJECTED',
-            decision.ok ? null : decision.code, decision.ok ? null : decision.detail, decision.ok ? due : null, now],
+            debit.creditor.document, debit.creditor.name, debit.remittanceInformation ?? null, status,
+            decision.ok ? null : decision.code, decision.ok ? null : decision.detail, status === 'PENDING' ? due : null, held ? due : null, now],
         )
         // Another customer's call took this end-to-end id between our check and our insert.
         if (!ins.length) return 'exists' as const
@@ -188,13 +198,13 @@ export function createPgPixRail(pool: Pool, options: PgPixOptions): CorePixRail 
       const now = clock()
       const r = await withTransaction(pool, async (c) => {
         const p = await read(owner, endToEndId, c, 'for update of p')
-        if (!p || p.status !== 'PENDING') return p
+        if (!p || (p.status !== 'PENDING' && p.status !== 'HELD')) return p
         await c.query(`select 1 from balance where account_id = $1 for update`, [p.debtor_account_pk])
         const line = await bookPixLine(c, {
           accountId: Number(p.debtor_account_pk), at: now, creditDebit: 'CREDITO', name: `Pix cancelado - estorno - ${String(p.creditor_name)}`, amount: p.amount as string,
           partie: { document: p.creditor_document as string, ispb: p.creditor_ispb as string, issuer: p.creditor_issuer as string, number: p.creditor_number as string },
         })
-        await c.query(`update pix_payment set status = 'CANCELLED', settle_after = null, reversal_transaction_id = $2, status_updated_at = $3 where id = $1`, [p.id, line, now])
+        await c.query(`update pix_payment set status = 'CANCELLED', settle_after = null, release_after = null, reversal_transaction_id = $2, status_updated_at = $3 where id = $1`, [p.id, line, now])
         return read(owner, endToEndId, c)
       })
       return r ? toPixPayment(r) : undefined

@@ -30,6 +30,8 @@ export interface PixSettlement {
  * pending for the next sweep (nothing lives only in memory). Each payment is finished in its own transaction,
  * touching one balance row, so concurrent sweeps, debits and cancellations cannot deadlock.
  *
+ * Held debits (analysis, Payments API PDNG) whose hold is over are released to settlement first.
+ *
  * Settled: a creditor account of this bank is credited (statement line + balance). Rejected: the debit is returned
  * to the debtor account, with the reason (`PAGAMENTO_RECUSADO_SPI`).
  */
@@ -87,8 +89,20 @@ export function createPixSettlement(pool: Pool, options: PixSettlementOptions): 
     })
   }
 
+  /** Ends the analysis of held debits whose hold is over: they go to settlement (due at once). */
+  async function releaseHeld(now: Date): Promise<void> {
+    const { rows } = await pool.query(
+      `update pix_payment set status = 'PENDING', settle_after = release_after, release_after = null, status_updated_at = $1
+       where id in (select id from pix_payment where status = 'HELD' and release_after <= $1 order by release_after limit 500 for update skip locked)
+       returning end_to_end_id`,
+      [now],
+    )
+    for (const r of rows) options.logger?.info({ endToEndId: r.end_to_end_id }, 'pix analysis released')
+  }
+
   async function sweep(): Promise<number> {
     let n = 0
+    await releaseHeld(clock())
     while (await settleOne(clock())) n += 1
     return n
   }

@@ -219,7 +219,8 @@ const NEXT: Record<PixPaymentStatus, readonly PixPaymentStatus[]> = {
   RCVD: ['ACCP', 'RJCT', 'SCHD', 'PDNG'],
   SCHD: ['ACCP', 'CANC', 'RJCT'],
   PDNG: ['ACCP', 'CANC', 'RJCT'],
-  ACCP: ['ACPD', 'RJCT'],
+  // ACCP → PDNG: Ponte's checks passed, then the core held the debit for analysis.
+  ACCP: ['ACPD', 'RJCT', 'PDNG'],
   ACPD: ['ACSC', 'RJCT'],
   ACSC: [],
   RJCT: [],
@@ -241,8 +242,8 @@ export function cancellationReason(p: { status: PixPaymentStatus; paymentDate: s
 }
 
 /** The payment status a core Pix status maps to (the core's codes follow the Payments API: docs/decisions/connectors-pix-rail.md). */
-export function fromCoreStatus(s: 'PENDING' | 'SETTLED' | 'REJECTED' | 'CANCELLED'): PixPaymentStatus {
-  return ({ PENDING: 'ACPD', SETTLED: 'ACSC', REJECTED: 'RJCT', CANCELLED: 'CANC' } as const)[s]
+export function fromCoreStatus(s: 'HELD' | 'PENDING' | 'SETTLED' | 'REJECTED' | 'CANCELLED'): PixPaymentStatus {
+  return ({ HELD: 'PDNG', PENDING: 'ACPD', SETTLED: 'ACSC', REJECTED: 'RJCT', CANCELLED: 'CANC' } as const)[s]
 }
 
 /** CRC16/CCITT-FALSE (poly 0x1021, init 0xFFFF): the BR Code's checksum (EMV tag 63). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { brasiliaDay, decideDebit, fromCents, pixKeyHasType, settlementOutcome, toCents } from './pix.ts'
+import { brasiliaDay, decideDebit, heldForAnalysis, fromCents, pixKeyHasType, settlementOutcome, toCents } from './pix.ts'
 
 describe('Pix rules of the reference core', () => {
   it('tells key types apart by their format', () => {
@@ -27,6 +27,13 @@ describe('Pix rules of the reference core', () => {
     expect(decideDebit({ ...base, amount: '100.01' })).toMatchObject({ ok: false, code: 'VALOR_ACIMA_LIMITE' })
     expect(decideDebit({ ...base, available: '99.99' })).toMatchObject({ ok: false, code: 'SALDO_INSUFICIENTE' })
     expect(decideDebit({ ...base, sameAccount: true })).toMatchObject({ ok: false, code: 'CONTAS_ORIGEM_DESTINO_IGUAIS' })
+  })
+
+  it('holds debits at or above the analysis threshold, none without one', () => {
+    expect(heldForAnalysis('999.99', '1000.00')).toBe(false)
+    expect(heldForAnalysis('1000.00', '1000.00')).toBe(true)
+    expect(heldForAnalysis('1000.01', '1000.00')).toBe(true)
+    expect(heldForAnalysis('1000000.00', undefined)).toBe(false)
   })
 
   it('takes the Brasília calendar day, not the UTC one', () => {

@@ -80,6 +80,14 @@ export interface SettlementRules {
   rejectedCreditorAccount: string
 }
 
+/**
+ * Whether the reference core holds a debit for analysis (Payments API PDNG, docs/regulation/payments.md#payment-statuses):
+ * amounts at or above the threshold, when one is set.
+ */
+export function heldForAnalysis(amount: string, threshold: string | undefined): boolean {
+  return threshold !== undefined && toCents(amount) >= toCents(threshold)
+}
+
 /** The outcome of settling a pending payment; `creditorFound` is false for an account of this bank that does not exist. */
 export function settlementOutcome(p: { creditorNumber: string; creditorInBank: boolean; creditorFound: boolean }, rules: SettlementRules): { status: 'SETTLED' } | ({ status: 'REJECTED' } & PixRefusal) {
   if (rules.rejectAll) return { status: 'REJECTED', code: 'PAGAMENTO_RECUSADO_SPI', detail: 'Liquidação recusada pelo arranjo Pix (recusa configurada no núcleo de referência).' }
