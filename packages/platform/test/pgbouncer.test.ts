@@ -84,7 +84,8 @@ describe('PostgreSQL through PgBouncer in transaction mode', () => {
     // Polling every five minutes: the event arrives within the wait only if the NOTIFY reached the relay's LISTEN.
     const relay = createOutboxRelay({ pool, listenPool: session, publisher, logger, intervalMs: 300_000 })
     try {
-      await waitFor(async () => (await session.query(`select 1 from pg_stat_activity where query = 'listen ponte_outbox'`)).rowCount! > 0 || undefined,
+      // This relay's own session (its pool is named after the schema), not another service listening on the server.
+      await waitFor(async () => (await session.query(`select 1 from pg_stat_activity where query = 'listen ponte_outbox' and application_name = $1`, [schema.name])).rowCount! > 0 || undefined,
         { timeoutMs: 30_000, what: 'the relay to listen' })
       await relay.flush()
       const id = randomUUID()
