@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { benchmarksPath, capacityPath, readInputs, regenerate, size } from './capacity.ts'
+import { assumptions, benchmarksPath, capacityPath, readInputs, regenerate, size } from './capacity.ts'
 
 const bench = readFileSync(benchmarksPath, 'utf8')
 
@@ -34,5 +34,15 @@ describe('capacity model (docs/operations/capacity.md)', () => {
     expect(slowRedis.bottleneck).toMatch(/^Redis primary .*past it/)
     const slowTokens = size(3_000, { ...inputs, redisCpuUs: { ...inputs.redisCpuUs, value: 1 }, tokensPerProcess: { ...inputs.tokensPerProcess, value: 5 } })
     expect(slowTokens.bottleneck).toMatch(/^auth-server token signing/)
+  })
+
+  it('through the pooler, server connections follow the transactions in flight, not the pods', () => {
+    const inputs = readInputs(bench)
+    const base = size(30_000, inputs)
+    const slower = size(30_000, inputs, { ...assumptions, pgTransactionMs: assumptions.pgTransactionMs * 2 })
+    expect(slower.pooler.serverConnections).toBeGreaterThanOrEqual(2 * base.pooler.serverConnections - 1)
+    expect(slower.pooler.clientConnections).toBe(base.pooler.clientConnections)
+    expect(base.pooler.serverConnections).toBeLessThan(base.pooler.clientConnections)
+    expect(base.pooler.maxConnections).toBe(base.pooler.serverConnections + base.pooler.directConnections + assumptions.pgReservedConnections)
   })
 })

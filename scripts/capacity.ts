@@ -90,6 +90,14 @@ export const assumptions = {
   redisUtilisation: 0.6,
   /** The largest single PostgreSQL primary planned for (cores). */
   pgMaxCores: 32,
+  /** Mean time a transaction holds a server connection (a few statements, PostgreSQL in the same zone), ms. */
+  pgTransactionMs: 2,
+  /** api-call events trace stores per transaction (its batches). */
+  traceBatch: 100,
+  /** DATABASE_POOL_MAX of every pod (the default). */
+  podPoolMax: 10,
+  /** Connections kept free on the primary for operators, replication and monitoring. */
+  pgReservedConnections: 20,
 }
 
 export interface Step {
@@ -99,6 +107,8 @@ export interface Step {
   consent: { cores: number; pods: number }
   trace: { pods: number }
   postgres: { writesPerSecond: number; cores: number }
+  /** PgBouncer in transaction mode (docs/operations/postgres.md#sizing-with-the-pooler). */
+  pooler: { transactionsPerSecond: number; serverConnections: number; clientConnections: number; directConnections: number; maxConnections: number }
   kafka: { partitions: number; brokers: number; mbPerSecond: number }
   redis: { utilisation: number; primaries: number }
   bottleneck: string
@@ -120,6 +130,18 @@ export function size(rate: number, inputs: Inputs, a = assumptions): Step {
   // Row writes: each call stored by trace, each consent creation (consent, audit, outbox) and each token (grant row).
   const writes = rate + rate * a.consentCreateShare * 3 + tokens
   const pgCores = Math.max(2, ceil(writes / (a.pgWritesPerCore * a.targetUtilisation)))
+  // Through the pooler: one transaction per call at the owning service (the data read, or the consent's), tokens two
+  // (client and grant), consent creations and cache misses one each, trace one per batch. Server connections busy at
+  // once are transactions/s × their duration (Little's law), sized at the utilisation target; clients are every pod's
+  // pool; direct connections one LISTEN per relaying pod and one per auth-server pod.
+  const transactions = rate + tokens * 2 + rate * (a.consentCreateShare + a.consentMissShare) + rate / a.traceBatch
+  const serverConnections = Math.max(10, ceil((transactions * a.pgTransactionMs) / 1000 / a.targetUtilisation))
+  const authPods = Math.max(2, authCores)
+  const consentPods = Math.max(2, consentCores)
+  const dbPods = authPods + consentPods + tracePods + 4 * 2 // connectors, directory, traffic, admin at 2 each
+  const clientConnections = dbPods * a.podPoolMax
+  const directConnections = dbPods + authPods
+  const maxConnections = serverConnections + directConnections + a.pgReservedConnections
   const mb = (rate * a.eventBytes) / 1e6
   const brokers = Math.max(3, ceil(mb / a.kafkaMbPerBroker) * 3)
   const partitions = Math.max(6, tracePods * 2)
@@ -143,10 +165,11 @@ export function size(rate: number, inputs: Inputs, a = assumptions): Step {
   return {
     rate,
     gateway: { cores: gatewayCores, pods: gatewayPods },
-    authServer: { cores: authCores, pods: Math.max(2, authCores) },
-    consent: { cores: consentCores, pods: Math.max(2, consentCores) },
+    authServer: { cores: authCores, pods: authPods },
+    consent: { cores: consentCores, pods: consentPods },
     trace: { pods: tracePods },
     postgres: { writesPerSecond: Math.round(writes), cores: pgCores },
+    pooler: { transactionsPerSecond: Math.round(transactions), serverConnections, clientConnections, directConnections, maxConnections },
     kafka: { partitions, brokers, mbPerSecond: Math.round(mb * 10) / 10 },
     redis: { utilisation: Math.round(redisUse * 100) / 100, primaries: redisPrimaries },
     bottleneck,
@@ -180,7 +203,8 @@ export function render(inputs: Inputs): string {
       `${assumptions.consentMissShare * 100} % consent-cache misses, every tier sized at ${assumptions.targetUtilisation * 100} % CPU (the HPA target), ` +
       `PostgreSQL ${fmt(assumptions.pgWritesPerCore)} row writes/s per core, an api-call event of ${assumptions.eventBytes} bytes, ` +
       `${assumptions.kafkaMbPerBroker} MB/s per Kafka broker, a Redis primary at most ${assumptions.redisUtilisation * 100} % busy. ` +
-      `Ceilings for the first bottleneck: the HPAs' maxReplicas in infra/k8s, a PostgreSQL primary of ${assumptions.pgMaxCores} cores, one Redis primary, three Kafka brokers.`,
+      `Ceilings for the first bottleneck: the HPAs' maxReplicas in infra/k8s, a PostgreSQL primary of ${assumptions.pgMaxCores} cores, one Redis primary, three Kafka brokers. ` +
+      `Pooler: a transaction holds a server connection ${assumptions.pgTransactionMs} ms on average, trace stores ${assumptions.traceBatch} events per transaction, every pod's pool is ${assumptions.podPoolMax} (DATABASE_POOL_MAX), ${assumptions.pgReservedConnections} connections reserved on the primary.`,
     '',
     '### Sizes',
     '',
@@ -192,6 +216,8 @@ export function render(inputs: Inputs): string {
     `| trace | ${steps.map((s) => `${s.trace.pods} pods`).join(' | ')} |`,
     `| connectors, directory, traffic, admin | ${steps.map(() => '2 pods each (the bank core sets connectors\' pace)').join(' | ')} |`,
     `| PostgreSQL primary | ${steps.map((s) => `${s.postgres.cores} cores (${fmt(s.postgres.writesPerSecond)} row writes/s) + a standby`).join(' | ')} |`,
+    `| PgBouncer (transaction mode) | ${steps.map((s) => `${fmt(s.pooler.transactionsPerSecond)} transactions/s: ${s.pooler.serverConnections} server connections for ${fmt(s.pooler.clientConnections)} client connections`).join(' | ')} |`,
+    `| PostgreSQL max_connections | ${steps.map((s) => `≥ ${s.pooler.maxConnections} (pooled ${s.pooler.serverConnections}, direct ${s.pooler.directConnections}, reserved ${assumptions.pgReservedConnections})`).join(' | ')} |`,
     `| Kafka | ${steps.map((s) => `${s.kafka.brokers} brokers, ${s.kafka.partitions} partitions on ponte.api-call.v1, ${s.kafka.mbPerSecond} MB/s`).join(' | ')} |`,
     `| Redis | ${steps.map((s) => `${s.redis.primaries} primar${s.redis.primaries > 1 ? 'ies (Cluster)' : 'y + replica (Sentinel)'}, ${Math.round(s.redis.utilisation * 100)} % of one core in all`).join(' | ')} |`,
     `| first bottleneck | ${steps.map((s) => s.bottleneck).join(' | ')} |`,

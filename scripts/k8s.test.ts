@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -22,6 +23,11 @@ const models: Record<string, () => Promise<{ validate(): void } & (new (o: Obj) 
 }
 
 const overlays = ['dev', 'production']
+
+/** What an operator puts in a Secret key, shaped so the service's parsing accepts it (URLs, or 32 random bytes). */
+const secretValue = (key: string) => key.endsWith('_URL')
+  ? `postgres://ponte@pgbouncer:6432/ponte`
+  : randomBytes(32).toString('base64')
 const rendered = (path: string) => build(join(k8sRoot, path)) as Obj[]
 const byKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind)
 
@@ -85,13 +91,42 @@ describe('infra/k8s', () => {
       const pols = byKind(objs, 'NetworkPolicy')
       expect(pols.find((p) => p.metadata.name === 'default-deny')!.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] })
       const from = (name: string) => pols.find((p) => p.metadata.name === name)!.spec.ingress.flatMap((r: Obj) => (r.from ?? []).map((f: Obj) => f.podSelector.matchLabels['app.kubernetes.io/name'])).sort()
-      expect(from('consent')).toEqual(['admin', 'auth-server', 'gateway'])
+      expect(from('consent')).toEqual(['admin', 'auth-server', 'connectors', 'gateway'])
       expect(from('traffic')).toEqual(['admin', 'gateway'])
-      expect(from('trace')).toEqual(['admin'])
+      expect(from('trace')).toEqual(['admin', 'gateway'])
+      expect(from('auth-server')).toEqual([]) // public: anyone on its port
       // The gateway keeps nothing in PostgreSQL: no egress to 5432/6432.
       const gwPorts = pols.find((p) => p.metadata.name === 'gateway')!.spec.egress.flatMap((r: Obj) => r.ports.map((p: Obj) => p.port))
       expect(gwPorts).not.toContain(5432)
       expect(gwPorts).toContain(6379)
+    })
+
+    it('each Deployment gives its service every setting it requires (its own loadConfig; in production without ALLOW_DEV_DEFAULTS), every file it names mounted', async () => {
+      const shared = byKind(objs, 'ConfigMap').find((o) => o.metadata.name === 'ponte-config')!.data as Record<string, string>
+      for (const svc of k8sServices) {
+        const c = byKind(objs, 'Deployment').find((o) => o.metadata.name === svc.name)!.spec.template.spec.containers[0]
+        const env: Record<string, string> = {}
+        for (const from of c.envFrom ?? []) if (from.configMapRef?.name === 'ponte-config') Object.assign(env, shared)
+        for (const e of c.env ?? []) env[e.name] = e.value ?? secretValue(e.valueFrom.secretKeyRef.key)
+        if (overlay === 'production') expect(env.ALLOW_DEV_DEFAULTS, svc.name).toBeUndefined()
+        // The service's own parsing and production checks: what `main.ts` would refuse to start with.
+        const config = await import(`../services/${svc.name}/src/config.ts`) as { Env: { shape: object }; loadConfig(e: Record<string, string>): unknown }
+        expect(() => config.loadConfig(env), svc.name).not.toThrow()
+        // No URL left at its development default (this machine): each neighbour is named in the cluster (the sandbox
+        // directory is off in production).
+        const parsed = (config.Env as unknown as { parse(e: object): Record<string, unknown> }).parse(env)
+        for (const [key, v] of Object.entries(parsed)) {
+          if (overlay === 'production' && key.endsWith('_URL') && !key.includes('SANDBOX') && typeof v === 'string') expect(v, `${svc.name} ${key}`).not.toMatch(/\/\/(127\.0\.0\.1|localhost)[:/]/)
+        }
+        // Every file a setting of this service names (`*_FILE`, `*_FILES`, `@/path` values) is inside a mounted volume.
+        const mounts = (c.volumeMounts as Obj[]).map((m) => `${String(m.mountPath)}/`)
+        for (const key of Object.keys(config.Env.shape)) {
+          const v = env[key]
+          if (v === undefined) continue
+          const files = v.startsWith('@/') ? [v.slice(1)] : key.endsWith('_FILE') ? [v] : key.endsWith('_FILES') || key === 'DIRECTORY_TRUST_ANCHORS' ? v.split(',') : []
+          for (const f of files) expect(mounts.some((m) => f.startsWith(m)), `${svc.name} ${key}=${f} is not under a mounted volume`).toBe(true)
+        }
+      }
     })
 
     it('the migration Job migrates every schema-owning service with --migrate-only', () => {

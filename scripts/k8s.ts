@@ -37,7 +37,21 @@ export interface K8sService {
   env?: Record<string, string>
   /** Secret keys (of the `ponte-secrets` Secret) given as environment variables. */
   secretEnv?: string[]
+  /** Secrets mounted as files, besides the service-token keys (see {@link fileSecrets}). */
+  mounts?: Array<keyof typeof fileSecrets>
 }
+
+/**
+ * The Secrets mounted as files, by volume name: the Secret and where it appears (infra/k8s/README.md#secrets-never-in-the-image-never-in-the-manifests).
+ */
+export const fileSecrets = {
+  /** Server certificate and key, client-certificate trust anchors (ICP-Brasil), the internal CA of the auth-server. */
+  tls: { secretName: 'ponte-tls', mountPath: '/etc/ponte/tls' },
+  /** The bank's payload-signing (BRSEAL) certificate and its encrypted key: the gateway signs payment answers. */
+  'payload-signing': { secretName: 'ponte-payload-signing', mountPath: '/etc/ponte/payload-signing' },
+  /** The bank's transport (BRCAC) client certificate, presented on webhook deliveries to TPPs. */
+  'webhook-client': { secretName: 'ponte-webhook-client', mountPath: '/etc/ponte/webhook-client' },
+} as const
 
 /**
  * The services and the architecture's flows (README.md's diagram). Resources: idle RSS measured per process is
@@ -46,32 +60,44 @@ export interface K8sService {
  * per core), the auth-server signs a PS256 token in about 290 µs plus the client assertion's checks.
  */
 export const k8sServices: K8sService[] = [
-  { name: 'gateway', port: 8443, tls: true, public: true, calls: ['consent', 'connectors', 'directory', 'traffic', 'auth-server'], uses: ['redis', 'kafka'],
+  { name: 'gateway', port: 8443, tls: true, public: true, calls: ['consent', 'connectors', 'directory', 'traffic', 'trace', 'auth-server'], uses: ['redis', 'kafka'],
     resources: { cpuRequest: '1000m', cpuLimit: '2000m', memoryRequest: '384Mi', memoryLimit: '768Mi' }, replicas: { min: 2, max: 20 }, migrates: false,
-    env: { GATEWAY_WORKERS: '2', SHUTDOWN_DRAIN_DELAY_MS: '5000', AUTH_JWKS_URL: 'https://auth-server:8444/jwks', CONSENT_URL: 'http://consent:3001', CONNECTORS_URL: 'http://connectors:3003', DIRECTORY_URL: 'http://directory:3005', TRAFFIC_URL: 'http://traffic:3002', AUTH_CA_FILE: '/etc/ponte/tls/internal-ca.crt' } },
+    env: {
+      GATEWAY_WORKERS: '2', SHUTDOWN_DRAIN_DELAY_MS: '5000', AUTH_JWKS_URL: 'https://auth-server:8444/jwks', CONSENT_URL: 'http://consent:3001', CONNECTORS_URL: 'http://connectors:3003', DIRECTORY_URL: 'http://directory:3005', TRAFFIC_URL: 'http://traffic:3002', TRACE_URL: 'http://trace:3004', AUTH_CA_FILE: '/etc/ponte/tls/internal-ca.crt',
+      PAYLOAD_SIGNING_CERT_FILE: '/etc/ponte/payload-signing/certificate.pem', PAYLOAD_SIGNING_KEY_FILE: '/etc/ponte/payload-signing/private-key.pem',
+    },
+    secretEnv: ['PAYLOAD_SIGNING_KEY_PASSPHRASE'], mounts: ['tls', 'payload-signing'] },
   { name: 'auth-server', port: 8444, tls: true, public: true, calls: ['consent', 'connectors', 'directory'], uses: ['postgres', 'redis', 'kafka', 'external-https'],
     resources: { cpuRequest: '1000m', cpuLimit: '2000m', memoryRequest: '320Mi', memoryLimit: '640Mi' }, replicas: { min: 2, max: 10 }, migrates: true,
     env: { CONSENT_URL: 'http://consent:3001', CONNECTORS_URL: 'http://connectors:3003', DIRECTORY_URL: 'http://directory:3005' },
-    secretEnv: ['KEYS_MASTER_KEY', 'COOKIE_SECRET'] },
+    secretEnv: ['KEYS_MASTER_KEY', 'COOKIE_SECRET'], mounts: ['tls'] },
   { name: 'consent', port: 3001, tls: false, public: false, calls: [], uses: ['postgres', 'kafka'],
     resources: { cpuRequest: '500m', cpuLimit: '1000m', memoryRequest: '256Mi', memoryLimit: '512Mi' }, replicas: { min: 2, max: 10 }, migrates: true },
-  { name: 'connectors', port: 3003, tls: false, public: false, calls: [], uses: ['postgres', 'kafka', 'external-https'],
+  // Payment consents from consent at payment time; webhook deliveries to the TPPs over mTLS (external-https), their
+  // URIs from the auth-server.
+  { name: 'connectors', port: 3003, tls: false, public: false, calls: ['consent', 'auth-server'], uses: ['postgres', 'kafka', 'external-https'],
     resources: { cpuRequest: '500m', cpuLimit: '1000m', memoryRequest: '256Mi', memoryLimit: '512Mi' }, replicas: { min: 2, max: 10 }, migrates: true,
-    secretEnv: ['PAGINATION_KEY_SECRET'] },
+    env: {
+      CONSENT_URL: 'http://consent:3001', AUTH_SERVER_INTERNAL_URL: 'https://auth-server:8444', AUTH_SERVER_CA_FILE: '/etc/ponte/tls/internal-ca.crt',
+      WEBHOOK_CLIENT_CERT_FILE: '/etc/ponte/webhook-client/tls.crt', WEBHOOK_CLIENT_KEY_FILE: '/etc/ponte/webhook-client/tls.key',
+    },
+    secretEnv: ['PAGINATION_KEY_SECRET'], mounts: ['tls', 'webhook-client'] },
   { name: 'traffic', port: 3002, tls: false, public: false, calls: [], uses: ['postgres', 'redis', 'kafka'],
     resources: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '256Mi', memoryLimit: '512Mi' }, replicas: { min: 2, max: 4 }, migrates: true },
-  { name: 'trace', port: 3004, tls: false, public: false, calls: [], uses: ['postgres', 'kafka'],
-    resources: { cpuRequest: '250m', cpuLimit: '1000m', memoryRequest: '256Mi', memoryLimit: '512Mi' }, replicas: { min: 2, max: 10 }, migrates: true },
+  // Serves the regulator's endpoints to the gateway; reads TPP certificate expiry from the directory connector.
+  { name: 'trace', port: 3004, tls: false, public: false, calls: ['directory'], uses: ['postgres', 'kafka'],
+    resources: { cpuRequest: '250m', cpuLimit: '1000m', memoryRequest: '256Mi', memoryLimit: '512Mi' }, replicas: { min: 2, max: 10 }, migrates: true,
+    env: { DIRECTORY_URL: 'http://directory:3005' } },
   { name: 'directory', port: 3005, tls: false, public: false, calls: [], uses: ['postgres', 'kafka', 'external-https'],
     resources: { cpuRequest: '250m', cpuLimit: '1000m', memoryRequest: '256Mi', memoryLimit: '512Mi' }, replicas: { min: 2, max: 6 }, migrates: true,
-    env: { DIRECTORY_SANDBOX_ENABLED: 'false' } },
+    env: { DIRECTORY_SANDBOX_ENABLED: 'false', DIRECTORY_TRUST_ANCHORS: '/etc/ponte/tls/ca.crt' }, mounts: ['tls'] },
   // The console's API calls the internal APIs of the pages' owners; single sign-on reaches the bank's OpenID Provider.
   { name: 'admin', port: 3000, tls: false, public: true, calls: ['consent', 'traffic', 'directory', 'connectors', 'trace', 'auth-server'], uses: ['postgres', 'redis', 'kafka', 'external-https'],
     resources: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '256Mi', memoryLimit: '512Mi' }, replicas: { min: 2, max: 4 }, migrates: true,
     env: {
       CONSENT_URL: 'http://consent:3001', TRAFFIC_URL: 'http://traffic:3002', DIRECTORY_URL: 'http://directory:3005', CONNECTORS_URL: 'http://connectors:3003', TRACE_URL: 'http://trace:3004',
       AUTH_SERVER_URL: 'https://auth-server:8444', AUTH_SERVER_CA_FILE: '/etc/ponte/tls/internal-ca.crt',
-    } },
+    }, mounts: ['tls'] },
 ]
 
 /** Ports of the servers Ponte uses but does not run in the cluster (managed or operator-run). */
@@ -92,7 +118,8 @@ function container(svc: K8sService, command?: string[]): Obj {
     { name: 'SERVICE', value: svc.name },
     { name: 'PORT', value: String(svc.port) },
     ...Object.entries(svc.env ?? {}).map(([name, value]) => ({ name, value })),
-    ...['DATABASE_URL'].filter(() => svc.uses.includes('postgres')).map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: 'ponte-secrets', key } } })),
+    // Each service its own database role (through the pooler) and the direct URL for migrations and LISTEN.
+    ...['DATABASE_URL', 'DATABASE_DIRECT_URL'].filter(() => svc.uses.includes('postgres')).map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: `ponte-db-${svc.name}`, key } } })),
     ...(svc.secretEnv ?? []).map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: 'ponte-secrets', key } } })),
   ]
   return {
@@ -112,7 +139,7 @@ function container(svc: K8sService, command?: string[]): Obj {
     volumeMounts: [
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'service-token', mountPath: '/etc/ponte/service-token', readOnly: true },
-      ...(svc.tls || svc.name === 'gateway' ? [{ name: 'tls', mountPath: '/etc/ponte/tls', readOnly: true }] : []),
+      ...(svc.mounts ?? []).map((name) => ({ name, mountPath: fileSecrets[name].mountPath, readOnly: true })),
     ],
   }
 }
@@ -121,7 +148,7 @@ function volumes(svc: K8sService): Obj[] {
   return [
     { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
     { name: 'service-token', secret: { secretName: 'ponte-service-token', defaultMode: 0o440 } },
-    ...(svc.tls || svc.name === 'gateway' ? [{ name: 'tls', secret: { secretName: 'ponte-tls', defaultMode: 0o440 } }] : []),
+    ...(svc.mounts ?? []).map((name) => ({ name, secret: { secretName: fileSecrets[name].secretName, defaultMode: 0o440 } })),
   ]
 }
 
@@ -213,12 +240,11 @@ function migrateJob(): Obj {
           restartPolicy: 'OnFailure',
           automountServiceAccountToken: false,
           securityContext: podSecurity,
-          // Each container gets its service's whole environment (its configuration is checked before migrating) with
-          // DATABASE_URL pointed at PostgreSQL directly (DATABASE_MIGRATION_URL), not at a pooler.
+          // Each container gets its service's whole environment (its configuration is checked before migrating);
+          // `--migrate-only` migrates over DATABASE_DIRECT_URL (PostgreSQL itself: the lock is a session advisory lock).
           containers: migrating.map((svc) => {
             const c = container({ ...svc, resources: { cpuRequest: '100m', cpuLimit: '500m', memoryRequest: '192Mi', memoryLimit: '384Mi' } },
               ['sh', '-c', 'cd services/$SERVICE && exec node src/main.ts --migrate-only'])
-            c.env = (c.env as Obj[]).map((e) => e.name === 'DATABASE_URL' ? { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'ponte-secrets', key: 'DATABASE_MIGRATION_URL' } } } : e)
             delete c.ports
             return c
           }),

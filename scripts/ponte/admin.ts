@@ -40,8 +40,8 @@ export async function run(argv: string[]): Promise<void> {
     return
   }
   const config = loadConfig(process.env)
-  await migrate({ url: config.db.url, schema: config.db.schema, dir: fileURLToPath(new URL('../../services/admin/migrations', import.meta.url)) })
-  const pool = createPool({ url: config.db.url, schema: config.db.schema, max: 2 })
+  await migrate({ url: config.db.directUrl, schema: config.db.schema, dir: fileURLToPath(new URL('../../services/admin/migrations', import.meta.url)) })
+  const pool = createPool({ url: config.db.directUrl, schema: config.db.schema, max: 2 })
   try {
     if (sub === 'verify-audit') {
       const verdict = await createAuditStore(pool).verify()

@@ -74,7 +74,7 @@ export async function run(argv: string[]): Promise<void> {
   if (values['payload-signing']) return payloadSigning(values['payload-signing'], { grace, prune: values.prune, list: values.list, cert: values.cert, key: values.key }, process.env)
   const config = loadConfig(process.env)
   for (const w of config.warnings) console.warn(`WARNING: ${w}`)
-  const pool = createPool({ url: config.db.url, schema: config.db.schema, max: 2 })
+  const pool = createPool({ url: config.db.directUrl, schema: config.db.schema, max: 2 })
   try {
     const keys = createKeyStore(pool, config.masterKey)
     if (values.list) {

@@ -34,7 +34,8 @@ export async function run(argv: string[]): Promise<void> {
   progress on stderr: a bar with the rate and the time left on a terminal, a plain line every 5 s otherwise`)
     return
   }
-  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/ponte'
+  // A session connection: the synthetic load holds a session advisory lock across its transactions.
+  const url = process.env.DATABASE_DIRECT_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/ponte'
   const schema = process.env.DB_SCHEMA ?? 'core'
   await migrate({ url, schema, dir: migrationsDir })
   const pool = createPool({ url, schema, max: 2 })

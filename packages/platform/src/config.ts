@@ -55,6 +55,8 @@ export const envPort = (fallback: number) => z.coerce.number().int().min(0).max(
 export const databaseEnvShape = {
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/ponte').describe('PostgreSQL connection URL'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10).describe('PostgreSQL pool size'),
+  DATABASE_POOLER: z.enum(['none', 'transaction']).default('none').describe('`transaction`: DATABASE_URL goes through a transaction-pooling PgBouncer, so nothing session-scoped is sent (the role carries `search_path` and `statement_timeout`: docs/operations/postgres.md); `none`: a direct or session-pooled connection'),
+  DATABASE_DIRECT_URL: z.url().optional().describe('Direct (session) connection for migrations, session locks and LISTEN; required when DATABASE_POOLER=transaction, else DATABASE_URL'),
 } as const
 
 /**
@@ -135,7 +137,15 @@ export function baseServiceConfig<S extends string>(service: S, e: BaseEnv) {
   }
 }
 
-/** The database part of a parsed configuration. */
-export function dbConfig(e: { DATABASE_URL: string; DB_SCHEMA: string; DATABASE_POOL_MAX: number }) {
-  return { url: e.DATABASE_URL, schema: e.DB_SCHEMA, poolMax: e.DATABASE_POOL_MAX }
+/**
+ * The database part of a parsed configuration. `directUrl` is the session connection (migrations, LISTEN); behind a
+ * transaction pooler it must be given, since a session lock or a LISTEN through one would land on a random server
+ * connection (docs/decisions/platform-pgbouncer.md).
+ */
+export function dbConfig(e: { DATABASE_URL: string; DB_SCHEMA: string; DATABASE_POOL_MAX: number; DATABASE_POOLER?: 'none' | 'transaction'; DATABASE_DIRECT_URL?: string | undefined }) {
+  const pooler = e.DATABASE_POOLER ?? 'none'
+  if (pooler === 'transaction' && !e.DATABASE_DIRECT_URL) {
+    throw new ConfigError([{ key: 'DATABASE_DIRECT_URL', message: 'required when DATABASE_POOLER=transaction (migrations and LISTEN need a session connection)' }])
+  }
+  return { url: e.DATABASE_URL, directUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL, pooler, schema: e.DB_SCHEMA, poolMax: e.DATABASE_POOL_MAX }
 }

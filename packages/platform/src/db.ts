@@ -15,6 +15,12 @@ export interface PoolOptions {
   /** Client-side statement timeout in ms (default 10 000). */
   statementTimeoutMs?: number
   applicationName?: string
+  /**
+   * `transaction`: `url` goes through a transaction-pooling PgBouncer, which refuses startup options and would hand a
+   * session `SET` to other clients; nothing session-scoped is sent, and the URL's role must carry `search_path` and
+   * `statement_timeout` (`ALTER ROLE … SET`, docs/decisions/platform-pgbouncer.md). Checked by {@link assertSearchPath}.
+   */
+  pooler?: 'none' | 'transaction'
 }
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/
@@ -28,17 +34,54 @@ export function assertSchemaName(name: string): string {
 /** A PostgreSQL pool whose connections use the service's schema; errors on idle clients are logged, not thrown. */
 export function createPool(options: PoolOptions, log?: Logger): pg.Pool {
   const schema = assertSchemaName(options.schema)
+  const session = options.pooler === 'transaction'
+    ? {}
+    : { statement_timeout: options.statementTimeoutMs ?? 10_000, options: `-c search_path=${schema},public` }
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
-    statement_timeout: options.statementTimeoutMs ?? 10_000,
     connectionTimeoutMillis: 3_000,
     idleTimeoutMillis: 30_000,
     application_name: options.applicationName ?? schema,
-    options: `-c search_path=${schema},public`,
+    ...session,
   })
   pool.on('error', (err) => log?.warn({ err }, 'idle PostgreSQL client failed'))
+  // A connection lost while a client is checked out (a restart between two statements of a transaction) is reported
+  // by that client's next query; the event itself must not go unheard, or it would end the process.
+  pool.on('connect', (client) => client.on('error', (err) => log?.warn({ err: err.message }, 'PostgreSQL connection lost')))
   return pool
+}
+
+/**
+ * Throws unless the pool's connections resolve unqualified names in `schema`: behind a transaction pooler the role's
+ * `search_path` decides it, and a role set up for another schema must stop the service before it writes anywhere.
+ */
+export async function assertSearchPath(pool: pg.Pool, schema: string): Promise<void> {
+  const { rows } = await pool.query<{ schema: string | null; user: string }>('select current_schema() as schema, current_user as user')
+  const found = rows[0]
+  if (found?.schema !== schema) {
+    throw new Error(`PostgreSQL role ${found?.user ?? '?'} resolves names in schema ${found?.schema ?? '(none)'}, not ${schema}: ` +
+      `with DATABASE_POOLER=transaction run \`ALTER ROLE "${found?.user ?? '<role>'}" SET search_path = ${schema}, public\` (docs/operations/postgres.md)`)
+  }
+}
+
+/** SQLSTATEs of a server that is going away or not yet accepting work (classes 08 and 57P, too many connections). */
+const UNAVAILABLE_STATES = /^(08...|57P0[1-4]|53300)$/
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|not queryable|Client was closed|the database system is (starting up|shutting down|in recovery mode)/
+
+/**
+ * True when `err` (or its cause) says PostgreSQL cannot be reached right now: refused or dropped connections, a
+ * server shutting down or starting up, the pool's connect timeout. Such a request is answered 503, not 500: nothing
+ * was committed (its transaction was rolled back with the connection) and a retry may succeed.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message, errors } = e as { code?: unknown; message?: unknown; errors?: unknown }
+    if (typeof code === 'string' && (UNAVAILABLE_STATES.test(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE')) return true
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true
+    if (Array.isArray(errors) && errors.some((x) => isDatabaseUnavailable(x))) return true
+  }
+  return false
 }
 
 /** A readiness check body for a pool: one round trip. */
@@ -94,17 +137,19 @@ export async function migrate(options: MigrateOptions): Promise<{ applied: strin
 /** Runs `fn` in a transaction on one client; commits on success and rolls back on any error. */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect()
+  let result: T
   try {
     await client.query('begin')
-    const result = await fn(client)
+    result = await fn(client)
     await client.query('commit')
-    return result
   } catch (err) {
-    await client.query('rollback').catch(() => undefined)
+    // A connection that failed is not returned to the pool: the next transaction gets a fresh one.
+    const broken = await client.query('rollback').then(() => false, () => true)
+    client.release(broken || isDatabaseUnavailable(err))
     throw err
-  } finally {
-    client.release()
   }
+  client.release()
+  return result
 }
 
 /** Creates the database of `url` when it does not exist (connecting to the server's `postgres` database). */

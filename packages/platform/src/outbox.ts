@@ -24,6 +24,8 @@ export async function enqueueEvent<S extends z.ZodType<EnvelopedEvent>>(
 /** Options of {@link createOutboxRelay}. */
 export interface OutboxRelayOptions {
   pool: Pool
+  /** Where the LISTEN connection comes from (default `pool`): a session connection behind a transaction pooler. */
+  listenPool?: Pool | undefined
   publisher: EventPublisher
   logger: Logger
   /** Polling interval in ms when idle (a NOTIFY wakes it earlier). Default 250. */
@@ -61,6 +63,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let running: Promise<number> | undefined
   let wake: () => void = () => undefined
   let listener: PoolClient | undefined
+  // Set when the LISTEN connection is lost (a PostgreSQL restart): the relay keeps polling; the client is not reused.
+  let listenerLost = false
 
   async function relayBatch(): Promise<number> {
     const client = await pool.connect()
@@ -130,7 +134,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   void (async () => {
     try {
-      listener = await pool.connect()
+      listener = await (options.listenPool ?? pool).connect()
+      listener.on('error', () => { listenerLost = true })
       await listener.query('listen ponte_outbox')
       listener.on('notification', () => wake())
     } catch (err) {
@@ -170,8 +175,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wake()
       await done
       if (listener) {
-        await listener.query('unlisten ponte_outbox').catch(() => undefined)
-        listener.release()
+        await listener.query('unlisten ponte_outbox').catch(() => { listenerLost = true })
+        listener.release(listenerLost)
       }
     },
   }

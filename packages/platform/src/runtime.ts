@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { createLogger, type Logger } from './logger.ts'
 import { loadServiceKeys, type ServiceKeys } from './keys.ts'
 import { createServiceTokenIssuer, createServiceTokenVerifier, type ServiceTokenIssuer, type ServiceTokenVerifier } from './service-auth.ts'
-import { createPool, migrate, pingDatabase, type Pool } from './db.ts'
+import { assertSearchPath, createPool, migrate, pingDatabase, type Pool } from './db.ts'
 import { createKafka, createPublisher, pingKafka, type EventPublisher, type Kafka } from './kafka.ts'
 import { createRedis, pingRedis, type Redis } from './redis.ts'
 import type { ReadinessCheck } from './server.ts'
@@ -12,16 +12,31 @@ import type { Closer } from './lifecycle.ts'
 export interface RuntimeOptions {
   service: string
   logLevel: string
-  /** PostgreSQL: the service's own schema and its migrations folder. */
-  db?: { url: string; schema: string; poolMax: number; migrationsDir: string }
+  /** PostgreSQL: the service's own schema and its migrations folder (see `dbConfig`). */
+  db?: DbOptions & { migrationsDir: string }
   kafka?: { brokers: readonly string[] }
   redis?: { url: string }
+}
+
+/** The PostgreSQL part of a configuration, as `dbConfig` builds it. */
+export interface DbOptions {
+  url: string
+  /** Session connection: migrations and LISTEN (the same as `url` unless a transaction pooler is in between). */
+  directUrl?: string
+  pooler?: 'none' | 'transaction'
+  schema: string
+  poolMax: number
 }
 
 /** Real connections of a service, with the readiness checks and closers that go with them. */
 export interface Runtime {
   logger: Logger
   pool?: Pool
+  /**
+   * Connections that keep session state (LISTEN): `pool` itself, or behind a transaction pooler a small pool on the
+   * direct URL, since a LISTEN through the pooler would be left on a server connection other clients then use.
+   */
+  sessionPool?: Pool
   kafka?: Kafka
   publisher?: EventPublisher
   redis?: Redis
@@ -41,11 +56,20 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const closers: Closer[] = []
   const rt: Runtime = { logger, readiness, closers }
   if (options.db) {
-    await migrate({ url: options.db.url, schema: options.db.schema, dir: options.db.migrationsDir, log: logger })
-    const pool = createPool({ url: options.db.url, schema: options.db.schema, max: options.db.poolMax, applicationName: options.service }, logger)
-    rt.pool = pool
-    readiness.push({ name: 'postgres', check: () => pingDatabase(pool) })
+    const db = options.db
+    await migrate({ url: db.directUrl ?? db.url, schema: db.schema, dir: db.migrationsDir, log: logger })
+    const pooled = db.pooler === 'transaction'
+    const pool = createPool({ url: db.url, schema: db.schema, max: db.poolMax, applicationName: options.service, pooler: db.pooler ?? 'none' }, logger)
+    if (pooled) await assertSearchPath(pool, db.schema).catch(async (err: unknown) => { await pool.end(); throw err })
     closers.push(() => pool.end())
+    rt.pool = pool
+    rt.sessionPool = pool
+    if (pooled) {
+      const sessionPool = createPool({ url: db.directUrl ?? db.url, schema: db.schema, max: 2, applicationName: `${options.service}-listen` }, logger)
+      rt.sessionPool = sessionPool
+      closers.push(() => sessionPool.end())
+    }
+    readiness.push({ name: 'postgres', check: () => pingDatabase(pool) })
   }
   if (options.kafka) {
     const kafka = createKafka({ brokers: [...options.kafka.brokers], clientId: options.service, logger })
@@ -82,7 +106,7 @@ export interface BootConfig {
   service: string
   logLevel: string
   serviceKeys: { privateKey?: string | undefined; publicKeys?: string | undefined }
-  db?: { url: string; schema: string; poolMax: number }
+  db?: DbOptions
   kafka?: { brokers: readonly string[] }
   redis?: { url: string }
 }
@@ -128,7 +152,7 @@ async function migrateOnly(config: BootConfig, migrations: URL | undefined): Pro
   const logger = createLogger({ service: config.service, level: config.logLevel })
   try {
     const { applied } = config.db && migrations
-      ? await migrate({ url: config.db.url, schema: config.db.schema, dir: fileURLToPath(migrations), log: logger })
+      ? await migrate({ url: config.db.directUrl ?? config.db.url, schema: config.db.schema, dir: fileURLToPath(migrations), log: logger })
       : { applied: [] }
     logger.info({ schema: config.db?.schema, applied: applied.length }, 'migrate-only: schema up to date')
     process.exit(0)

@@ -5,6 +5,7 @@ import type { SecureContextOptions, TlsOptions } from 'node:tls'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions, type FastifyError } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { DomainError, type ErrorCode } from './errors.ts'
+import { isDatabaseUnavailable } from './db.ts'
 import { clientErrorHandler, connectRefusalHandler, drainRequest, headerCount, pathOf, refusalBody, refusalOf, RouteMethods, type RefusalBodyWriter } from './refusals.ts'
 import type { Logger } from './logger.ts'
 import { instrumentHttp } from './http-metrics.ts'
@@ -209,6 +210,11 @@ export function createServer(options: ServerOptions): PonteServer {
     if (status < 500) {
       req.log.info({ code: fe.code, detail: fe.message }, 'request refused')
       return reply.code(status).send(body(statusToCode(status), status, fe.message, path, req.method))
+    }
+    if (isDatabaseUnavailable(err)) {
+      // PostgreSQL is restarting or failing over: the transaction was rolled back; the pool reconnects on its own.
+      req.log.warn({ err: err.message }, 'database unavailable')
+      return reply.code(503).header('retry-after', '1').send(body('SERVICE_UNAVAILABLE', 503, 'the service is temporarily unavailable; retry shortly', path, req.method))
     }
     req.log.error({ err }, 'unhandled error')
     // 5xx never leaks internals.

@@ -17,3 +17,5 @@ export { createTestTpp, createTppFromParts, type TestTpp, type TestTppOptions, t
 export { totpCode } from './totp.ts'
 export { fc, fuzzRuns, fuzzSeed, HOSTILE_STRINGS, hostileString, deepNesting, arbitraryFromSchema, mutate, hostileJsonBody, wrongContentTypes, pathTricks, percentEncode, specOperation, leaksInternals } from './fuzz.ts'
 export { processTree, processTreeRss } from './proc.ts'
+export { startPgBouncer, startPrivatePostgres } from './postgres-servers.ts'
+export type { PgBouncer, PrivatePostgres } from './postgres-servers.ts'

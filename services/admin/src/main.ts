@@ -52,7 +52,7 @@ void (async () => {
     }
   }
 })()
-const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: runtime.logger })
+const relay = createOutboxRelay({ pool, listenPool: runtime.sessionPool, publisher: runtime.publisher!, logger: runtime.logger })
 
 const app = buildApp({
   serviceAuth,

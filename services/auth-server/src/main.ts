@@ -40,7 +40,7 @@ const certificates = { header: config.proxy.clientCertHeader, trustedProxies: co
 const keyStore = createKeyStore(pool, config.masterKey)
 const created = await keyStore.ensureKeys()
 if (created.length) logger.info({ kids: created }, 'created the initial signing and encryption keys')
-const clients = createClientCache(pool, createPgAdapter(pool), { schema: config.db.schema, logger })
+const clients = createClientCache(pool, createPgAdapter(pool), { schema: config.db.schema, logger, listenPool: runtime.sessionPool })
 await clients.listen().catch((err: unknown) => logger.warn({ err }, 'client change listener not started; clients are read from the database'))
 const adapter = clients.adapter
 const replay = createRedisReplayStore(redis)
@@ -66,7 +66,7 @@ void (async () => {
     }
   }
 })()
-const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger })
+const relay = createOutboxRelay({ pool, listenPool: runtime.sessionPool, publisher: runtime.publisher!, logger })
 const prune = setInterval(() => {
   adapter.pruneExpired().catch((err: unknown) => logger.warn({ err }, 'pruning expired oidc rows failed'))
 }, 600_000)

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { baseServiceConfig, commonEnvShape, dbConfig, envBoolean, listenerEnvShape, parseEnv } from '@ponte/platform'
+import { ConfigError, baseServiceConfig, commonEnvShape, dbConfig, envBoolean, listenerEnvShape, parseEnv } from '@ponte/platform'
 import { DEFAULT_ISPB } from './domain/pix.ts'
 
 /** Environment variables of the connectors service. Every field is documented in the README's configuration table. */
@@ -49,6 +49,15 @@ export const Env = z.object({
 /** Parses the environment once; throws a ConfigError listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>) {
   const e = parseEnv(Env, env)
+  // What production needs and development may generate (the Kubernetes manifests are checked against this).
+  if (!e.ALLOW_DEV_DEFAULTS) {
+    const issues: Array<{ key: string; message: string }> = []
+    if (!e.PAGINATION_KEY_SECRET) issues.push({ key: 'PAGINATION_KEY_SECRET', message: 'required (or set ALLOW_DEV_DEFAULTS=true for development)' })
+    if (e.WEBHOOKS_ENABLED && !(e.WEBHOOK_CLIENT_CERT_FILE && e.WEBHOOK_CLIENT_KEY_FILE)) {
+      issues.push({ key: 'WEBHOOK_CLIENT_CERT_FILE', message: 'WEBHOOK_CLIENT_CERT_FILE and WEBHOOK_CLIENT_KEY_FILE are required (or WEBHOOKS_ENABLED=false, or ALLOW_DEV_DEFAULTS=true for development)' })
+    }
+    if (issues.length) throw new ConfigError(issues)
+  }
   return Object.freeze({
     ...baseServiceConfig('connectors', e),
     db: dbConfig(e),

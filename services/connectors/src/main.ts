@@ -26,9 +26,9 @@ const config = orExit(() => loadConfig(process.env))
 const { runtime, serviceAuth, issuer } = await bootService(config, new URL('../migrations', import.meta.url))
 const log = runtime.logger
 
+// Without ALLOW_DEV_DEFAULTS the configuration already required the secret and the webhook certificate.
 let secret = config.paginationKeySecret
 if (!secret) {
-  if (!config.allowDevDefaults) orExit(() => { throw new Error('PAGINATION_KEY_SECRET is required (or set ALLOW_DEV_DEFAULTS=true for development)') })
   secret = randomBytes(32).toString('base64url')
   log.warn('WARNING: PAGINATION_KEY_SECRET is unset; using a random per-process secret (development only: set it before production, shared by every replica)')
 }
@@ -70,7 +70,7 @@ if (runtime.publisher && runtime.kafka) {
   // The payment topic is created if missing (a Kafka outage only delays events: they wait in the outbox).
   await ensureTopics(runtime.kafka, [{ topic: topics.payment, ...topicSettings[topics.payment] }])
     .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not ensure the payment topic; the relay retries publishing'))
-  const relay = createOutboxRelay({ pool: runtime.pool, publisher: runtime.publisher, logger: log })
+  const relay = createOutboxRelay({ pool: runtime.pool, listenPool: runtime.sessionPool, publisher: runtime.publisher, logger: log })
   runtime.closers.unshift(() => relay.stop())
 }
 
@@ -90,7 +90,7 @@ if (config.webhooks.enabled) {
     clientCertificate = { chainPem: issued.chainPem, privateKeyPem: issued.privateKeyPem }
     log.warn({ pkiDir: devPki.dir }, 'WARNING: webhook deliveries use a transport certificate issued by the dev PKI at start-up; set WEBHOOK_CLIENT_CERT_FILE/WEBHOOK_CLIENT_KEY_FILE before production')
   } else {
-    clientCertificate = orExit(() => { throw new Error('WEBHOOK_CLIENT_CERT_FILE and WEBHOOK_CLIENT_KEY_FILE are required (or WEBHOOKS_ENABLED=false, or ALLOW_DEV_DEFAULTS=true for development)') })
+    throw new Error('unreachable: the configuration requires WEBHOOK_CLIENT_CERT_FILE without ALLOW_DEV_DEFAULTS')
   }
   const trust = (file: string | undefined, what: string) => {
     if (file) return readFileSync(file, 'utf8')

@@ -127,23 +127,28 @@ export interface PaymentsFixture {
   auth: ReturnType<typeof testServiceAuth>
   /** Service-token header of a gateway call for `ctx` (defaults: the TPP, with a payment consent when given). */
   headers(o?: { consentId?: string; organisationId?: string; clientId?: string; key?: string }): Promise<Record<string, string>>
-  /** Another payments instance on the same database (a second connectors process). */
-  another(): Payments
+  /** Another payments instance on the same database (a second connectors process; on a pool of its own when given). */
+  another(pool?: Pool): Payments
   close(): Promise<void>
 }
 
 /** The reference core's analysis hold (PDNG) for {@link paymentsFixture}: off unless a threshold is given. */
 export interface AnalysisOptions { analysisThreshold?: string; analysisMs?: number }
 
-export async function paymentsFixture(prefix: string, analysis: AnalysisOptions = {}): Promise<PaymentsFixture> {
+/**
+ * `connect` opens the service's pool on the migrated schema (default: directly); a test may go through a pooler.
+ */
+export async function paymentsFixture(prefix: string, options: AnalysisOptions & { connect?: (schema: TestSchema) => Promise<Pool> } = {}): Promise<PaymentsFixture> {
+  const { connect, ...analysis } = options
   const schema = testSchema(prefix)
   await migrate({ url: schema.databaseUrl, schema: schema.name, dir: migrationsDir })
-  const pool = createPool({ url: schema.databaseUrl, schema: schema.name, max: 12 })
+  const pool = await (connect?.(schema) ?? Promise.resolve(createPool({ url: schema.databaseUrl, schema: schema.name, max: 12 })))
   await seedDemoBank(pool)
   const auth = testServiceAuth()
   const gateway = auth.issuer('gateway')
   const clock = { now: new Date() }
-  const core = createPgCore(pool, { pix: { ispb: ISPB, dailyLimit: '100000.00', settlementDelayMs: 1_000, clock: () => clock.now, ...analysis } })
+  const coreOn = (p: Pool) => createPgCore(p, { pix: { ispb: ISPB, dailyLimit: '100000.00', settlementDelayMs: 1_000, clock: () => clock.now, ...analysis } })
+  const core = coreOn(pool)
   const settlement = createPixSettlement(pool, { ispb: ISPB, pollMs: 60_000, rejectAll: false, rejectedCreditorAccount: REJECTED_ACCOUNT, clock: () => clock.now })
   const consent = await startConsentStub(auth.verifier('consent'))
   const consents = createConsentClient({ baseUrl: consent.url, issuer: auth.issuer('connectors'), timeoutMs: 3_000 })
@@ -163,7 +168,7 @@ export async function paymentsFixture(prefix: string, analysis: AnalysisOptions 
   await app.ready()
   return {
     schema, pool, app, core, payments, settlement, consent, clock, auth,
-    another: () => createPayments({ pool, rail: core, consents, logger, clock: () => clock.now }),
+    another: (p = pool) => createPayments({ pool: p, rail: p === pool ? core : coreOn(p), consents, logger, clock: () => clock.now }),
     async headers(o = {}) {
       const ctx: CallerContext = { clientId: o.clientId ?? CLIENT, organisationId: o.organisationId ?? ORG, scopes: ['openid', 'payments'], ...(o.consentId ? { paymentConsentId: o.consentId } : {}) }
       return { 'x-ponte-service-token': await gateway.sign('connectors', ctx), ...(o.key ? { 'x-idempotency-key': o.key } : {}) }

@@ -18,7 +18,7 @@ const consents = createConsentService({
   offeredGroups: new Set(config.consents.offeredGroups),
 })
 // Events reach Kafka through the outbox; time-based transitions run in the scheduler (both safe with N replicas).
-const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: runtime.logger })
+const relay = createOutboxRelay({ pool, listenPool: runtime.sessionPool, publisher: runtime.publisher!, logger: runtime.logger })
 const scheduler = createExpiryScheduler({ consents, logger: runtime.logger, ...config.scheduler })
 
 // payment.created consumes its payment consent when connectors' synchronous call did not get through. Started in the

@@ -22,7 +22,12 @@ export function manualClock(start = new Date()): ManualClock {
 }
 
 /** Options of {@link startConsentApp}. */
-export interface StartOptions { offeredGroups?: PermissionGroupName[]; prefix?: string }
+export interface StartOptions {
+  offeredGroups?: PermissionGroupName[]
+  prefix?: string
+  /** Another PostgreSQL than the shared test database (a private server the test may restart). */
+  databaseUrl?: string
+}
 
 /**
  * The consent app on its own schema of the real PostgreSQL, with a manual clock and service-token issuers for the
@@ -30,8 +35,9 @@ export interface StartOptions { offeredGroups?: PermissionGroupName[]; prefix?: 
  */
 export async function startConsentApp(options: StartOptions = {}) {
   const schema = testSchema(options.prefix ?? 'consent')
-  await migrate({ url: schema.databaseUrl, schema: schema.name, dir: migrationsDir })
-  const pool: Pool = createPool({ url: schema.databaseUrl, schema: schema.name, max: 20 })
+  const databaseUrl = options.databaseUrl ?? schema.databaseUrl
+  await migrate({ url: databaseUrl, schema: schema.name, dir: migrationsDir })
+  const pool: Pool = createPool({ url: databaseUrl, schema: schema.name, max: 20 })
   const clock = manualClock()
   const consents: ConsentService = createConsentService({
     pool,
@@ -77,7 +83,7 @@ export async function startConsentApp(options: StartOptions = {}) {
     async close() {
       await app.close()
       await pool.end()
-      await schema.drop()
+      if (!options.databaseUrl) await schema.drop()
     },
   }
 }

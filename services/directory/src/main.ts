@@ -53,8 +53,8 @@ let devPki: Awaited<ReturnType<typeof loadOrCreateDevPki>> | undefined
 if (config.sandbox.enabled) {
   log.warn('WARNING: DIRECTORY_SANDBOX_ENABLED=true: this process emulates the central directory and onboards TPPs with the dev CA; never enable it in production')
   devPki = await loadOrCreateDevPki(config.devPkiDir ?? repoPki)
-  await migrate({ url: config.db.url, schema: config.sandbox.schema, dir: fileURLToPath(new URL('../migrations-sandbox', import.meta.url)), log })
-  const sandboxPool = createPool({ url: config.db.url, schema: config.sandbox.schema, max: 5, applicationName: 'directory-sandbox' }, log)
+  await migrate({ url: config.db.directUrl, schema: config.sandbox.schema, dir: fileURLToPath(new URL('../migrations-sandbox', import.meta.url)), log })
+  const sandboxPool = createPool({ url: config.db.directUrl, schema: config.sandbox.schema, max: 5, applicationName: 'directory-sandbox' }, log)
   runtime.closers.push(() => sandboxPool.end())
   const store = createPgSandboxStore(sandboxPool)
   const signer = await loadOrCreateSsaSigner({ store, box: createSecretBox(config.sandbox.masterKey!), ca: devPki.ca, bankCnpj: config.bank.cnpj })
@@ -136,7 +136,7 @@ const app = buildApp({
   participantCertificates: createParticipantCertificates({ store, keystore }),
 })
 
-const relay = createOutboxRelay({ pool, publisher: runtime.publisher!, logger: log })
+const relay = createOutboxRelay({ pool, listenPool: runtime.sessionPool, publisher: runtime.publisher!, logger: log })
 runtime.closers.unshift(() => relay.stop())
 if (connector.syncEnabled) {
   const tick = () => sync.syncIfDue().catch((err: Error) => log.warn({ err: err.message }, 'participants sync failed; retrying later'))

@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import * as oidc from 'openid-client'
+import { createPool } from '@ponte/platform'
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
-import { specValidator, waitFor, type TestTpp } from '@ponte/testkit'
+import { specValidator, testInfra, waitFor, type TestTpp } from '@ponte/testkit'
 import { Browser, checkboxValues, formValue } from '../../auth-server/test/support/harness.ts'
 import { onboardTpp, startE2eStack, type E2eStack } from './e2e/stack.ts'
 
@@ -37,13 +38,17 @@ type Json = Record<string, unknown> & { data: unknown; links?: { self?: string }
 interface Answer { status: number; headers: Headers; body: Json; interactionId: string }
 
 // Run twice: one instance of every service, then two of each behind TCP balancers (scale-out: every instance shares
-// the database, Redis and Kafka; nothing may depend on which instance a call reaches).
-describe.each([1, 2])('end to end through the gateway: the whole journey against the services as processes, %i instance(s) of each', (instances) => {
+// the database, Redis and Kafka; nothing may depend on which instance a call reaches), the second time with every
+// service querying PostgreSQL through PgBouncer in transaction mode, as a bank deploys it (no session state relied on).
+describe.each([
+  ['one instance of each', 1, false],
+  ['two instances of each, PostgreSQL through PgBouncer in transaction mode', 2, true],
+] as const)('end to end through the gateway: the whole journey against the services as processes, %s', (_how, instances, pgbouncer) => {
   let stack: E2eStack
   let tpp: TestTpp | undefined
 
   beforeAll(async () => {
-    stack = await startE2eStack({ instances })
+    stack = await startE2eStack({ instances, pgbouncer })
   }, 120_000 * instances)
 
   afterAll(async () => {
@@ -232,5 +237,15 @@ describe.each([1, 2])('end to end through the gateway: the whole journey against
     }
     // The gateway, the auth-server and the services behind them all took connections on both instances.
     if (instances > 1) expect(spread).toBeGreaterThanOrEqual(4)
+    // Through the pooler, every service's queries reached PostgreSQL as its own role (PgBouncer's server connections).
+    if (pgbouncer) {
+      const db = createPool({ url: testInfra().databaseUrl, schema: 'public', max: 1 })
+      try {
+        const { rows } = await db.query<{ usename: string }>('select distinct usename from pg_stat_activity where usename = any($1)', [stack.pooledRoles])
+        expect(rows.map((r) => r.usename).sort()).toEqual([...stack.pooledRoles].sort())
+      } finally {
+        await db.end()
+      }
+    }
   }, 90_000 * instances)
 })

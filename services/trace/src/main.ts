@@ -62,7 +62,7 @@ void (async () => {
 })()
 
 // Alerts leave through the outbox (ponte.alert.v1); the relay publishes them.
-const relay = createOutboxRelay({ pool, publisher, logger })
+const relay = createOutboxRelay({ pool, listenPool: runtime.sessionPool, publisher, logger })
 runtime.closers.unshift(() => relay.stop())
 // TPP certificates come from the directory connector's keystore view (service token, audience directory).
 const directory = createInternalClient({ baseUrl: config.services.directory, audience: 'directory', issuer, timeoutMs: 10_000 })

@@ -20,7 +20,7 @@ const seeded = await policies.seedDefaults()
 logger.info({ ...seeded, endpoints: catalogue.length }, 'default policies in line with the NFR reference')
 
 // Events leave through the outbox; while Kafka is down they wait there and the relay retries.
-const relay = createOutboxRelay({ pool, publisher, logger })
+const relay = createOutboxRelay({ pool, listenPool: runtime.sessionPool, publisher, logger })
 runtime.closers.unshift(() => relay.stop())
 
 // Make the compacted topic hold the whole current set (first start, lost topic, or a topic behind the table).

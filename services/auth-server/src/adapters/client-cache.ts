@@ -26,6 +26,8 @@ export interface ClientCacheOptions {
   schema: string
   logger: Logger
   now?: () => number
+  /** Where the LISTEN connection comes from (default the cache's pool): a session connection behind a transaction pooler. */
+  listenPool?: Pool | undefined
 }
 
 /** The adapter factory with `Client` reads served from memory, and the listener that keeps them fresh. */
@@ -76,7 +78,7 @@ export function createClientCache(pool: Pool, inner: PgAdapterFactory, options: 
 
   async function listen(): Promise<void> {
     if (listener) return
-    const client = await pool.connect()
+    const client = await (options.listenPool ?? pool).connect()
     try {
       client.on('notification', onNotification)
       client.on('error', lost)

@@ -5,7 +5,7 @@
 // URL wired to them), fresh schemas, a fresh service-token key pair and a Redis database of its own.
 import { Agent, request } from 'undici'
 import { loadOrCreateDevPki, type DevPki } from '@ponte/pki'
-import { createTppFromParts, deleteTopics, freePorts, repoRoot, startServiceProcess, startTcpBalancer, serviceTestEnv, testSchema, testServiceAuth, waitFor, type ServiceProcess, type TcpBalancer, type TestSchema, type TestTpp } from '@ponte/testkit'
+import { createTppFromParts, deleteTopics, freePorts, repoRoot, startPgBouncer, startServiceProcess, startTcpBalancer, serviceTestEnv, testSchema, testServiceAuth, waitFor, type PgBouncer, type ServiceProcess, type TcpBalancer, type TestSchema, type TestTpp } from '@ponte/testkit'
 import { services } from '../../../../scripts/stack-services.ts'
 
 /** The Redis logical database of these runs: counters (global capacity, login throttle) apart from `make up`'s. */
@@ -28,6 +28,8 @@ export interface E2eStack {
   pids(name: string): number[]
   /** The PostgreSQL schema of a service (`sandbox` for the sandbox directory). */
   schema(name: string): string
+  /** With `pgbouncer`: the role each service connected as through the pooler. */
+  pooledRoles: string[]
   /** With several instances: the balancer in front of each service, by service name. */
   balancers: Map<string, TcpBalancer[]>
   /** Stops every process (SIGTERM, then SIGKILL) and drops every schema. Safe to call after a failed start. */
@@ -43,6 +45,11 @@ export interface E2eStackOptions {
   instances?: number
   /** Extra environment for every service process (e.g. OpenTelemetry settings). */
   env?: Record<string, string>
+  /**
+   * Every service queries PostgreSQL through a private PgBouncer in transaction mode, as its own role (whose
+   * `search_path` is its schema), and migrates and listens over the direct URL (docs/decisions/platform-pgbouncer.md).
+   */
+  pgbouncer?: boolean
 }
 
 /** Starts directory (with the sandbox), consent, connectors (demo bank), traffic, trace, admin, auth-server and gateway. */
@@ -66,6 +73,13 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
 
   // The shared environment of scripts/dev-setup.ts, with this run's key pair and its own Redis database.
   const shared = await serviceTestEnv(auth.env, { redisDb: REDIS_DB })
+  // One role per service schema (the sandbox directory, development only, stays on the direct URL).
+  let bouncer: PgBouncer | undefined
+  const pooled = (name: string): Record<string, string> => {
+    const schema = schemas[name]
+    if (!bouncer || !schema) return {}
+    return { DATABASE_URL: bouncer.url(schema.name), DATABASE_POOLER: 'transaction', DATABASE_DIRECT_URL: shared.DATABASE_URL! }
+  }
   const policyTopic = `test.traffic-policy.${schemas.consent!.name}`
   // Where each service listens and the URLs of its neighbours, on this run's ports.
   const wiring: Record<string, Record<string, string>> = {
@@ -120,18 +134,24 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     running.clear()
     for (const list of balancers.values()) for (const b of list) await b.close()
     balancers.clear()
+    await bouncer?.stop()
+    bouncer = undefined
     await tls.close()
     for (const s of Object.values(schemas)) await s.drop().catch(() => undefined)
     await deleteTopics([policyTopic]).catch(() => undefined)
   }
 
   try {
+    if (options.pgbouncer) {
+      bouncer = await startPgBouncer({ roles: Object.fromEntries(Object.entries(schemas).filter(([k]) => k !== 'sandbox').map(([, s]) => [s.name, s.name])) })
+      // Tables are created by the owner (migrations over the direct URL); the roles inherit its privileges.
+    }
     for (const group of [...new Set(wanted.map((s) => s.group))].sort((a, b) => a - b)) {
       // allSettled: a failed start stops only once every process of the group is known (none is left behind).
       const started = await Promise.allSettled(wanted.filter((s) => s.group === group).flatMap((svc) => {
         const schema = schemas[svc.name]
         const env = {
-          ...shared, ...svc.env(shared), HOST: '127.0.0.1', ...(schema ? { DB_SCHEMA: schema.name } : {}), ...wiring[svc.name],
+          ...shared, ...svc.env(shared), HOST: '127.0.0.1', ...(schema ? { DB_SCHEMA: schema.name } : {}), ...pooled(svc.name), ...wiring[svc.name],
           OTEL_SERVICE_NAME: `ponte-${svc.name}`, ...options.env,
         }
         const start = async (i: number, own: Record<string, string>) => {
@@ -165,7 +185,8 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
   const output = (name: string) => instancesOf(name).flatMap((p) => p.output)
   const pids = (name: string) => instancesOf(name).map((p) => p.pid)
   const schema = (name: string) => schemas[name]!.name
-  return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, adminUrl: local(admin), output, pids, schema, balancers, stop }
+  const pooledRoles = options.pgbouncer ? Object.entries(schemas).filter(([k]) => k !== 'sandbox').map(([, s]) => s.name) : []
+  return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, adminUrl: local(admin), output, pids, schema, balancers, pooledRoles, stop }
 }
 
 /** A software statement as the sandbox directory's onboarding answers it (the bundle a TPP keeps). */

@@ -1,0 +1,30 @@
+-- docker compose: one role per service (docs/operations/postgres.md). Development passwords; the roles create and own
+-- their schemas (their migrations run as them over DATABASE_DIRECT_URL).
+create role ponte_auth_server login password 'ponte';
+alter role ponte_auth_server set search_path = auth, public;
+alter role ponte_auth_server set statement_timeout = '10s';
+grant create on database ponte to ponte_auth_server;
+create role ponte_consent login password 'ponte';
+alter role ponte_consent set search_path = consent, public;
+alter role ponte_consent set statement_timeout = '10s';
+grant create on database ponte to ponte_consent;
+create role ponte_connectors login password 'ponte';
+alter role ponte_connectors set search_path = core, public;
+alter role ponte_connectors set statement_timeout = '10s';
+grant create on database ponte to ponte_connectors;
+create role ponte_traffic login password 'ponte';
+alter role ponte_traffic set search_path = traffic, public;
+alter role ponte_traffic set statement_timeout = '10s';
+grant create on database ponte to ponte_traffic;
+create role ponte_trace login password 'ponte';
+alter role ponte_trace set search_path = trace, public;
+alter role ponte_trace set statement_timeout = '10s';
+grant create on database ponte to ponte_trace;
+create role ponte_directory login password 'ponte';
+alter role ponte_directory set search_path = directory, public;
+alter role ponte_directory set statement_timeout = '10s';
+grant create on database ponte to ponte_directory;
+create role ponte_admin login password 'ponte';
+alter role ponte_admin set search_path = admin, public;
+alter role ponte_admin set statement_timeout = '10s';
+grant create on database ponte to ponte_admin;
