@@ -123,7 +123,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
 
   const tokens = createAccessTokenVerifier({ ...config.tokens, dispatcher: jwksDispatcher })
   const limiter = createLimiter({ redis, logger: log, onRedisDown: config.limits.onRedisDown })
-  const unregisterMetrics = registerGatewayMetrics({ tokens, consents, organisations, limiter })
+  const unregisterMetrics = registerGatewayMetrics({ tokens, consents, organisations, limiter, events })
 
   const app = buildApp({
     serviceAuth: createServiceTokenVerifier(config.service, serviceKeys.publicKeys),
