@@ -21,7 +21,7 @@ const ctx = consentCtx({
 })
 
 /** What the external core does to the next requests (fault injection). */
-const fault = { mode: 'none' as 'none' | 'delay' | '500' | '503', hits: 0 }
+const fault = { mode: 'none' as 'none' | 'delay' | '500' | '503' | 'garbled', hits: 0 }
 const breakerClock = { now: 1_000_000 }
 
 describe('HTTP connector against the reference external core (core-api.yaml)', () => {
@@ -37,6 +37,7 @@ describe('HTTP connector against the reference external core (core-api.yaml)', (
           if (fault.mode === 'delay') await new Promise((r) => setTimeout(r, 2_500))
           if (fault.mode === '500') return reply.code(500).send({ error: 'boom' })
           if (fault.mode === '503') return reply.code(503).send({ error: 'maintenance' })
+          if (fault.mode === 'garbled') return reply.code(200).header('content-type', 'application/json').send('{"data": [')
         })
         // The URL is set once the server listens (below); calls happen only after that.
         http = createHttpCore({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 1_500, retries: 2, breakerFailures: 3, breakerResetMs: 5_000, now: () => breakerClock.now })
@@ -147,5 +148,18 @@ describe('HTTP connector against the reference external core (core-api.yaml)', (
     breakerClock.now += 5_000
     fault.mode = 'none'
     expect((await get(`${A}/${checking}`)).statusCode).toBe(200)
+  })
+
+  it('counts an unreadable answer as a failure: it opens the circuit, and a half-open trial answered so re-opens it (never stuck half-open)', async () => {
+    fault.mode = 'garbled'
+    for (let i = 0; i < 3; i++) expect((await get(`${A}/${checking}`)).statusCode).toBe(502)
+    expect(http.breaker.state(breakerClock.now)).toBe('open')
+    breakerClock.now += 5_000
+    expect((await get(`${A}/${checking}`)).statusCode).toBe(502)
+    expect(http.breaker.state(breakerClock.now)).toBe('open')
+    breakerClock.now += 5_000
+    fault.mode = 'none'
+    expect((await get(`${A}/${checking}`)).statusCode).toBe(200)
+    expect(http.breaker.state(breakerClock.now)).toBe('closed')
   })
 })
