@@ -9,6 +9,6 @@ export default defineConfig({
     maxWorkers: 1,
     fileParallelism: false,
     testTimeout: 180_000,
-    hookTimeout: 300_000,
+    hookTimeout: 600_000,
   },
 })

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import * as oidc from 'openid-client'
 import { Agent, fetch as undiciFetch, request } from 'undici'
-import { createTppFromParts, type TestTpp } from '@ponte/testkit'
+import { createTppFromParts, waitFor, type TestTpp } from '@ponte/testkit'
 import { Browser, formValue } from '../../../auth-server/test/support/harness.ts'
 import type { E2eStack } from '../e2e/stack.ts'
 
@@ -65,13 +65,18 @@ export async function onboard(stack: E2eStack): Promise<Client> {
       signing: { privateJwk: ss.signing.privateJwk, kid: String(ss.signing.privateJwk.kid) },
       encryption: { privateJwk: ss.encryption.privateJwk, kid: String(ss.encryption.privateJwk.kid) },
     })
-    const ssa = await (await tpp.fetch(`${stack.sandboxUrl}/organisations/${organisationId}/softwarestatements/${ss.softwareStatementId}/assertion`)).text()
-    const reg = await tpp.fetch(`${stack.authIssuer}/register`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ software_statement: ssa, redirect_uris: [REDIRECT] }),
-    })
-    const client = await reg.json() as Record<string, string>
-    if (reg.status !== 201) throw new Error(`DCR: ${reg.status} ${JSON.stringify(client)}`)
+    // Registration: a fresh SSA each attempt; retried, as the auth-server's read of the jwks_uri has a short timeout
+    // that a loaded machine can exceed (the suite's subject is the faults, not the onboarding).
+    const client = await waitFor(async () => {
+      const ssa = await (await tpp.fetch(`${stack.sandboxUrl}/organisations/${organisationId}/softwarestatements/${ss.softwareStatementId}/assertion`)).text()
+      const reg = await tpp.fetch(`${stack.authIssuer}/register`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ software_statement: ssa, redirect_uris: [REDIRECT] }),
+      })
+      const body = await reg.json() as Record<string, string>
+      if (reg.status !== 201) throw new Error(`DCR: ${reg.status} ${JSON.stringify(body)}`)
+      return body
+    }, { timeoutMs: 60_000, intervalMs: 1_000, what: 'the registration (DCR)' })
     return { tpp, kid: String(ss.signing.privateJwk.kid), clientId: client.client_id!, config: await tpp.oidc(stack.authIssuer, client.client_id!) }
   } finally {
     await tls.close()

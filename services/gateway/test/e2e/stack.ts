@@ -46,6 +46,8 @@ export interface E2eStackOptions {
   instances?: number
   /** Extra environment for every service process (e.g. OpenTelemetry settings). */
   env?: Record<string, string>
+  /** How long one process may take to listen and then to be ready (default 60 s each; a loaded machine needs more). */
+  startTimeoutMs?: number
   /** Extra environment per service, given the schema names (e.g. connectors on an external core reading its schema). */
   serviceEnv?: (schemas: Record<string, string>) => Promise<Record<string, Record<string, string>>> | Record<string, Record<string, string>>
 }
@@ -53,6 +55,7 @@ export interface E2eStackOptions {
 /** Starts directory (with the sandbox), consent, connectors (demo bank), traffic, trace, admin, auth-server and gateway. */
 export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eStack> {
   const instances = options.instances ?? 1
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000
   const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)
   const auth = testServiceAuth()
   const [directory, sandbox, consent, connectors, traffic, authServer, gateway, trace, admin] = await freePorts(9) as [number, number, number, number, number, number, number, number, number]
@@ -113,7 +116,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
 
   const startInstance = async (name: string, env: Record<string, string>, i: number, own: Record<string, string>) => {
     const key = instances > 1 ? `${name}#${i}` : name
-    const proc = await startServiceProcess(name, { ...env, ...own, ...(name === 'gateway' ? { GATEWAY_INSTANCE_ID: `${env.GATEWAY_INSTANCE_ID}-${i}` } : {}) }, 60_000, ['--import', '@ponte/platform/otel'])
+    const proc = await startServiceProcess(name, { ...env, ...own, ...(name === 'gateway' ? { GATEWAY_INSTANCE_ID: `${env.GATEWAY_INSTANCE_ID}-${i}` } : {}) }, startTimeoutMs, ['--import', '@ponte/platform/otel'])
     // A restarted process's lines follow the previous one's (one history per service).
     const before = running.get(key)?.output ?? []
     if (before.length) proc.output.unshift(...before)
@@ -123,7 +126,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
       const res = await request(`${ready}/readyz`, { dispatcher: tls, signal: AbortSignal.timeout(2_000) })
       await res.body.dump()
       return res.statusCode === 200
-    }, { timeoutMs: 60_000, intervalMs: 200, what: `${key} /readyz` })
+    }, { timeoutMs: startTimeoutMs, intervalMs: 200, what: `${key} /readyz` })
   }
 
   const restart = async (name: string, signal: NodeJS.Signals = 'SIGKILL', between?: () => Promise<void>) => {
