@@ -90,7 +90,10 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
     client = await onboard(stack)
     load = new Load(stack, client)
     load.start({ journeys: 2, data: 2, pauseMs: 50 })
-    await waitFor(() => load.authorised >= 3, { timeoutMs: 90_000, intervalMs: 200, what: 'three journeys before the first fault' })
+    await waitFor(() => load.authorised >= 3, { timeoutMs: 120_000, intervalMs: 200, what: 'three journeys before the first fault' }).catch((err: Error) => {
+      const tail = ['auth-server', 'gateway', 'consent', 'connectors'].map((n) => `--- ${n}\n${stack.output(n).filter((l) => !l.includes('"level":"info"')).slice(-8).join('\n')}`)
+      throw new Error(`${err.message}; answers so far: ${codes(load.outcomes)}; ${load.outcomes.length} calls, last steps ${load.outcomes.slice(-6).map((o) => `${o.step}=${o.status}`).join(' ')}\n${tail.join('\n')}`)
+    })
   }, 600_000)
 
   afterAll(async () => {
