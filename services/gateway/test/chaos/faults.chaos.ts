@@ -65,6 +65,7 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
     gatewayMetrics = `http://127.0.0.1:${metricsPort}/metrics`
     stack = await startE2eStack({
       startTimeoutMs: 180_000,
+      gentleStart: true,
       serviceEnv: async (schemas) => {
         // The bank's core behind the HTTP connector: the reference core over the connectors' own schema, served here
         // so the suite can make it slow or failing (the only component stood in: Ponte does not run a bank's core).

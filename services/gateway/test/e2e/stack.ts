@@ -48,6 +48,11 @@ export interface E2eStackOptions {
   env?: Record<string, string>
   /** How long one process may take to listen and then to be ready (default 60 s each; a loaded machine needs more). */
   startTimeoutMs?: number
+  /**
+   * Start the services of a group one after the other instead of all at once, and give a process that exits before it
+   * is ready a second start: for a machine so loaded that start-up itself times out (single instance only).
+   */
+  gentleStart?: boolean
   /** Extra environment per service, given the schema names (e.g. connectors on an external core reading its schema). */
   serviceEnv?: (schemas: Record<string, string>) => Promise<Record<string, Record<string, string>>> | Record<string, Record<string, string>>
 }
@@ -154,6 +159,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
   try {
     for (const group of [...new Set(wanted.map((s) => s.group))].sort((a, b) => a - b)) {
       // allSettled: a failed start stops only once every process of the group is known (none is left behind).
+      let previous: Promise<void> = Promise.resolve()
       const started = await Promise.allSettled(wanted.filter((s) => s.group === group).flatMap((svc) => {
         const schema = schemas[svc.name]
         const env = {
@@ -161,7 +167,9 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
           OTEL_SERVICE_NAME: `ponte-${svc.name}`, ...options.env, ...extra[svc.name],
         }
         envOf.set(svc.name, env)
-        const start = (i: number, own: Record<string, string>) => startInstance(svc.name, env, i, own)
+        const start = (i: number, own: Record<string, string>) => options.gentleStart
+          ? (previous = previous.then(() => startInstance(svc.name, env, i, own).catch(() => startInstance(svc.name, env, i, own))))
+          : startInstance(svc.name, env, i, own)
         if (instances === 1) return [start(0, {})]
         // Each instance on ports of its own; a balancer on each shared port, listening before the instances start.
         const owns = Array.from({ length: instances }, () => ({}) as Record<string, string>)
