@@ -92,7 +92,7 @@ export interface PrivateKafka {
 export async function startPrivateKafka(): Promise<PrivateKafka> {
   const dir = mkdtempSync(join(tmpdir(), 'ponte-chaos-kafka-'))
   const [port, controller] = await freePorts(2) as [number, number]
-  const env = { KAFKA_DATA_DIR: join(dir, 'data'), KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_HEAP_OPTS: '-Xms256m -Xmx384m' }
+  const env = { KAFKA_DATA_DIR: join(dir, 'data'), KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_HEAP_OPTS: '-Xms256m -Xmx384m', KAFKA_WAIT_TIMEOUT: '300' }
   const start = async () => {
     await kafkaScript(['start'], env)
     await kafkaScript(['wait'], env)
