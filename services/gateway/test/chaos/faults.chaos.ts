@@ -8,10 +8,11 @@ import type { FastifyInstance } from 'fastify'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { topics } from '@ponte/contracts'
-import { createPool, type Pool } from '@ponte/platform'
+import { createPool, migrate, type Pool } from '@ponte/platform'
 import { freePorts, prepareInfra, repoRoot, waitFor } from '@ponte/testkit'
 import { createCoreApiServer } from '../../../connectors/src/adapters/core-api-server.ts'
 import { createPgCore } from '../../../connectors/src/adapters/pg-core.ts'
+import { seedDemoBank } from '../../../connectors/src/seed/demo-bank.ts'
 import { DEMO_STAFF_PASSWORD } from '../../../admin/src/domain/demo-staff.ts'
 import { startE2eStack, type E2eStack } from '../e2e/stack.ts'
 import { consentViolations, deliveryReport, scrape, unpublished } from './checks.ts'
@@ -55,7 +56,13 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
   const local = new Agent({ connect: { rejectUnauthorized: false } })
 
   beforeAll(async () => {
-    ;[pg, redis, kafka] = await Promise.all([startPrivatePostgres(), startPrivateRedis(), startPrivateKafka()])
+    // Each kept as soon as it runs, so that afterAll stops the others when one fails to start.
+    const started = await Promise.allSettled([
+      startPrivatePostgres().then((s) => { pg = s }),
+      startPrivateRedis().then((s) => { redis = s }),
+      startPrivateKafka().then((s) => { kafka = s }),
+    ])
+    for (const r of started) if (r.status === 'rejected') throw r.reason
     // Everything below (schemas, topics, the services' environment) reads the servers from these variables.
     process.env.TEST_DATABASE_URL = pg.url
     process.env.REDIS_URL = redis.url
@@ -69,7 +76,10 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
       serviceEnv: async (schemas) => {
         // The bank's core behind the HTTP connector: the reference core over the connectors' own schema, served here
         // so the suite can make it slow or failing (the only component stood in: Ponte does not run a bank's core).
+        // The connectors seed the demo bank only into their own reference core: this one is loaded here.
+        await migrate({ url: pg.url, schema: schemas.connectors!, dir: `${repoRoot}services/connectors/migrations` })
         corePool = createPool({ url: pg.url, schema: schemas.connectors!, max: 8 })
+        await seedDemoBank(corePool)
         core = createCoreApiServer(createPgCore(corePool))
         core.addHook('onRequest', async (_req, reply) => {
           coreMode.calls++
@@ -143,6 +153,7 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
   function summarise(fault: string, window: Outcome[], lost: number, recoverMs: number, notes: string): Figures {
     const row = { fault, requests: window.length, expected: window.filter((o) => o.expected).length, fiveXx: window.filter((o) => o.status >= 500).length, lost, recoverMs, notes }
     figures.push(row)
+    console.log(`chaos: ${JSON.stringify(row)}`)
     return row
   }
 

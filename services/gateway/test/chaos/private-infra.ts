@@ -97,7 +97,11 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
     await kafkaScript(['start'], env)
     await kafkaScript(['wait'], env)
   }
-  await start()
+  await start().catch(async (err: unknown) => {
+    await kafkaScript(['stop', '--kill'], env).catch(() => undefined)
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  })
   return {
     brokers: `127.0.0.1:${port}`,
     kill: async () => { await kafkaScript(['stop', '--kill'], env) },
