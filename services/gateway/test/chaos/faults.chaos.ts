@@ -159,7 +159,7 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
   function summarise(fault: string, window: Outcome[], lost: number, recoverMs: number, notes: string): Figures {
     const row = { fault, requests: window.length, expected: window.filter((o) => o.expected).length, fiveXx: window.filter((o) => o.status >= 500).length, lost, recoverMs, notes }
     figures.push(row)
-    console.log(`chaos: ${JSON.stringify(row)}`)
+    console.error(`chaos: ${JSON.stringify(row)}`)
     return row
   }
 
