@@ -38,6 +38,13 @@ export function createPool(options: PoolOptions, log?: Logger): pg.Pool {
     options: `-c search_path=${schema},public`,
   })
   pool.on('error', (err) => log?.warn({ err }, 'idle PostgreSQL client failed'))
+  // A client checked out of the pool (a transaction between two statements, a LISTEN connection) has no 'error'
+  // listener of the pool's: when the server goes away (a restart, a failover) its 'error' event would be unhandled and
+  // end the process. Every client gets one for its whole life; the failed statement still rejects, and the pool drops
+  // the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log?.warn({ err: err.message }, 'PostgreSQL connection lost'))
+  })
   return pool
 }
 
