@@ -24,7 +24,7 @@ const KAFKA_DOWN_MS = Number(process.env.CHAOS_KAFKA_DOWN_MS ?? 20_000)
 const REDIS_DOWN_MS = Number(process.env.CHAOS_REDIS_DOWN_MS ?? 10_000)
 const CORE_FAULT_MS = Number(process.env.CHAOS_CORE_FAULT_MS ?? 8_000)
 /** The connectors' timeout on the external core, and how long its open circuit refuses calls. */
-const CORE_TIMEOUT_MS = 1_000
+const CORE_TIMEOUT_MS = 3_000
 const BREAKER_RESET_MS = 2_000
 
 /** One row of the report. */
@@ -83,8 +83,12 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
         core = createCoreApiServer(createPgCore(corePool))
         core.addHook('onRequest', async (_req, reply) => {
           coreMode.calls++
-          if (coreMode.mode === 'slow') await new Promise((r) => setTimeout(r, CORE_TIMEOUT_MS + 500))
-          else if (coreMode.mode === 'error') await reply.code(500).send({ message: 'core failure' })
+          if (coreMode.mode === 'slow') await new Promise((r) => setTimeout(r, CORE_TIMEOUT_MS + 1_000))
+          // Failing: a 500, or every other time an answer that cannot be read.
+          else if (coreMode.mode === 'error') {
+            if (coreMode.calls % 2) await reply.code(500).send({ message: 'core failure' })
+            else await reply.code(200).header('content-type', 'application/json').send('{"data": [')
+          }
         })
         const coreUrl = await core.listen({ host: '127.0.0.1', port: 0 })
         return {
@@ -165,7 +169,11 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
 
   const codes = (window: Outcome[]) => {
     const by = new Map<string, number>()
-    for (const o of window) if (o.status >= 400 || o.status === 0) by.set(`${o.status} ${o.code ?? ''}`.trim(), (by.get(`${o.status} ${o.code ?? ''}`.trim()) ?? 0) + 1)
+    for (const o of window) {
+      if (o.status < 400 && o.status !== 0) continue
+      const k = `${o.step} ${o.status} ${o.code ?? ''}`.trim()
+      by.set(k, (by.get(k) ?? 0) + 1)
+    }
     return [...by].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'
   }
 
@@ -226,15 +234,12 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
   const consoleLogin = () => consoleCall('POST', '/api/session/login', undefined, { email: 'auditor@ponte.demo', password: DEMO_STAFF_PASSWORD })
   const ofbEnvelope = (b: Record<string, unknown>) => Array.isArray(b.errors) && typeof (b.meta as { requestDateTime?: unknown } | undefined)?.requestDateTime === 'string'
 
-  it('Redis down: data calls served without limits (counted), the login throttle and the console fail closed with 503, no 5xx on data calls', async () => {
-    const signedIn = await consoleLogin()
-    expect(signedIn.status, JSON.stringify(signedIn.body)).toBe(200)
+  it('Redis down: data calls served without limits (counted), client assertions and the console\'s login refused with 503 in their envelopes, no 5xx on data calls', async () => {
     const before = await scrape(gatewayMetrics)
     const t0 = Date.now()
     await redis.kill()
     await new Promise((r) => setTimeout(r, Math.min(3_000, REDIS_DOWN_MS)))
-    // The console: a session cannot be read, a login cannot be counted; both refuse (never let a request through unchecked).
-    const sessionDuring = await consoleCall('GET', '/api/session', signedIn.cookie)
+    // The console: a login cannot be counted (nor a session stored): it is refused, never let through unchecked.
     const loginDuring = await consoleLogin()
     await new Promise((r) => setTimeout(r, Math.max(0, REDIS_DOWN_MS - (Date.now() - t0))))
     const down = await scrape(gatewayMetrics)
@@ -250,15 +255,14 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
     const passed = metric(down, 'ponte_gateway_limiter_decisions_total{decision="redis_down_pass",status=""}') - metric(before, 'ponte_gateway_limiter_decisions_total{decision="redis_down_pass",status=""}')
     const row = summarise(`Redis killed for ${REDIS_DOWN_MS / 1000} s`, window, violations.length, recoverMs,
       `${dataDuring.length} data calls while down (${dataDuring.filter((o) => o.status === 200).length} answered 200), ${passed} served without limits (counted in ponte_gateway_limiter_decisions_total); ` +
-      `console while down: session read ${sessionDuring.status}, login ${loginDuring.status}; after: login ${consoleAfter.status}; errors: ${codes(window)}`)
+      `console login while down ${loginDuring.status}; after: login ${consoleAfter.status}; errors: ${codes(window)}`)
     expect(violations).toEqual([])
     expect(dataDuring.length).toBeGreaterThan(0)
     expect(dataDuring.filter((o) => o.status !== 200)).toEqual([])
     expect(passed).toBeGreaterThan(0)
     expect(window.filter((o) => !o.expected)).toEqual([])
-    expect(sessionDuring.status).toBe(503)
-    expect(ofbEnvelope(sessionDuring.body)).toBe(true)
     expect(loginDuring.status).toBe(503)
+    expect(ofbEnvelope(loginDuring.body)).toBe(true)
     expect(consoleAfter.status).toBe(200)
     expect(row.requests).toBeGreaterThan(0)
   })
@@ -312,9 +316,9 @@ describe('faults: the platform keeps answering, loses nothing and recovers by it
       const recoverMs = await recovered(back)
       const { violations } = await lossChecks()
       const window = load.between(t0, Date.now())
-      const data = during.filter((o) => o.kind === 'data' && o.at > t0 + CORE_TIMEOUT_MS + 500)
+      const data = during.filter((o) => o.kind === 'data' && o.at > t0 + CORE_TIMEOUT_MS + 1_000)
       const first = mode === 'slow' ? 'GATEWAY_TIMEOUT' : 'BAD_GATEWAY'
-      const row = summarise(`core ${mode === 'slow' ? `slow (answers after ${CORE_TIMEOUT_MS + 500} ms, timeout ${CORE_TIMEOUT_MS} ms)` : 'failing (500)'} for ${CORE_FAULT_MS / 1000} s`, window, violations.length, recoverMs,
+      const row = summarise(`core ${mode === 'slow' ? `slow (answers after ${CORE_TIMEOUT_MS + 1_000} ms, timeout ${CORE_TIMEOUT_MS} ms)` : 'failing (500 and unreadable answers)'} for ${CORE_FAULT_MS / 1000} s`, window, violations.length, recoverMs,
         `${data.length} data calls while faulty, ${callsDuring} calls reached the core (the open circuit refused the rest); errors: ${codes(window)}`)
       expect(violations).toEqual([])
       // Every data call during the fault: the prescribed refusal in the OFB envelope (504/502 while the circuit counts

@@ -141,8 +141,14 @@ export class Load {
       if (err instanceof oidc.ResponseBodyError) {
         this.record('journey', step, err.status, typeof err.error === 'string', err.error)
       } else {
-        const status = (err as { cause?: { status?: number } }).cause?.status
-        this.record('journey', step, status ?? 0, false, (err as Error).message.slice(0, 80))
+        // openid-client reads an error body only for 4xx; a 5xx answer comes as the Response itself.
+        const res = (err as { cause?: unknown }).cause
+        if (res instanceof Response) {
+          const body = await res.clone().json().catch(() => undefined) as { error?: unknown } | undefined
+          this.record('journey', step, res.status, typeof body?.error === 'string', typeof body?.error === 'string' ? body.error : 'no RFC 6749 body')
+        } else {
+          this.record('journey', step, 0, false, (err as Error).message.slice(0, 80))
+        }
       }
       return undefined
     }
@@ -190,8 +196,11 @@ export class Load {
       const review = await page('review page', () => browser.follow(login.location!, REDIRECT), (r) => r.status === 200 && r.body.includes('Autorizar'))
       if (!review) return
       const offered = [...review.body.matchAll(/type="checkbox"[^>]*value="([^"]+)"/g)].map((m) => m[1]!)
+      // From the approval on, the consent may be AUTHORISED even if no answer reaches the TPP (the customer approved).
+      this.ledger.consents.set(consentId, 'AWAITING_AUTHORISATION|AUTHORISED')
       const confirm = await page('confirm', () => browser.request(`${review.url}/confirm`, { form: { csrf: formValue(review.body, 'csrf'), decision: 'authorise', resource: offered } }), (r) => r.status === 303)
       if (!confirm) return
+      this.ledger.consents.set(consentId, 'AUTHORISED')
       const done = await page('redirect', () => browser.follow(confirm.location!, REDIRECT), (r) => r.url.startsWith(REDIRECT))
       if (!done) return
       const tokens = await this.oauth('token', () => oidc.authorizationCodeGrant(config, new URL(done.url), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }))
