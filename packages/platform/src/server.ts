@@ -197,6 +197,12 @@ export function createServer(options: ServerOptions): PonteServer {
       req.log.info({ code: fe.code, detail: fe.message }, 'request refused')
       return reply.code(status).send(body(statusToCode(status), status, fe.message, path, req.method))
     }
+    if (dependencyDown(err)) {
+      // PostgreSQL or Redis went away under the request (a restart, a failover): the client may retry, so 503 in the
+      // surface's envelope rather than a 500.
+      req.log.warn({ err: (err as Error).message }, 'a dependency was unavailable')
+      return reply.code(503).send(body('UPSTREAM_UNAVAILABLE', 503, 'a dependency is unavailable; retry shortly', path, req.method))
+    }
     req.log.error({ err }, 'unhandled error')
     // 5xx never leaks internals.
     return reply.code(500).send(body('INTERNAL_ERROR', 500, 'unexpected error', path, req.method))
@@ -229,4 +235,17 @@ export function createServer(options: ServerOptions): PonteServer {
 
   app.addHook('preClose', async () => { closing = true })
   return app
+}
+
+/** PostgreSQL connection classes (08, 57P0x: the server shutting down or restarting) and socket-level failures. */
+const DOWN_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'])
+const DOWN_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|enableOfflineQueue|MaxRetriesPerRequest/
+
+/** Whether an error says a dependency (PostgreSQL, Redis) is unreachable, rather than a defect of the request's code. */
+export function dependencyDown(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && DOWN_CODES.has(e.code)) return true
+    if (typeof e.message === 'string' && DOWN_MESSAGES.test(e.message)) return true
+  }
+  return false
 }

@@ -142,8 +142,8 @@ export class Load {
         this.record('journey', step, err.status, typeof err.error === 'string', err.error)
       } else {
         // openid-client reads an error body only for 4xx; a 5xx answer comes as the Response itself.
-        const res = (err as { cause?: unknown }).cause
-        if (res instanceof Response) {
+        const res = (err as { cause?: { status?: unknown; clone?: unknown } }).cause as Response | undefined
+        if (typeof res?.status === 'number' && typeof res.clone === 'function') {
           const body = await res.clone().json().catch(() => undefined) as { error?: unknown } | undefined
           this.record('journey', step, res.status, typeof body?.error === 'string', typeof body?.error === 'string' ? body.error : 'no RFC 6749 body')
         } else {
@@ -200,7 +200,6 @@ export class Load {
       this.ledger.consents.set(consentId, 'AWAITING_AUTHORISATION|AUTHORISED')
       const confirm = await page('confirm', () => browser.request(`${review.url}/confirm`, { form: { csrf: formValue(review.body, 'csrf'), decision: 'authorise', resource: offered } }), (r) => r.status === 303)
       if (!confirm) return
-      this.ledger.consents.set(consentId, 'AUTHORISED')
       const done = await page('redirect', () => browser.follow(confirm.location!, REDIRECT), (r) => r.url.startsWith(REDIRECT))
       if (!done) return
       const tokens = await this.oauth('token', () => oidc.authorizationCodeGrant(config, new URL(done.url), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }))
