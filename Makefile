@@ -5,7 +5,7 @@ ROOT := $(CURDIR)
 export PATH := $(ROOT)/.tools/node/bin:$(ROOT)/.tools/pnpm/node_modules/.bin:$(ROOT)/node_modules/.bin:$(PATH)
 export KAFKAJS_NO_PARTITIONER_WARNING := 1
 
-.PHONY: up down logs status test typecheck lint unit bench install toolchain kafka-up kafka-down clean help console-dev fuzz soak
+.PHONY: up down logs status test typecheck lint unit chaos bench install toolchain kafka-up kafka-down clean help console-dev fuzz soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -53,6 +53,11 @@ test: install ## Typecheck, lint, unit and integration tests against real Postgr
 
 fuzz: install ## The hostile-input suite with 1 000 inputs per surface (PONTE_FUZZ_RUNS; make test runs 100 to 250)
 	@PONTE_FUZZ_RUNS=$${PONTE_FUZZ_RUNS:-1000} vitest run services/gateway/test/e2e-hostile.test.ts
+
+chaos: install ## Fault suite (bounded, private PostgreSQL/Redis/Kafka); writes docs/operations/chaos.md
+	@command -v redis-server >/dev/null || { echo "chaos: redis-server is required (apt-get install redis-server)"; exit 1; }
+	@bash scripts/kafka.sh fetch >/dev/null
+	@vitest run -c vitest.chaos.config.ts
 
 bench: install ## Benchmarks (loopback, bounded); writes docs/benchmarks.md
 	@command -v haproxy >/dev/null || { echo "bench: installing Debian's haproxy (the gateway's peer in the comparison)"; \

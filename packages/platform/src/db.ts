@@ -46,9 +46,13 @@ export function createPool(options: PoolOptions, log?: Logger): pg.Pool {
     ...session,
   })
   pool.on('error', (err) => log?.warn({ err }, 'idle PostgreSQL client failed'))
-  // A connection lost while a client is checked out (a restart between two statements of a transaction) is reported
-  // by that client's next query; the event itself must not go unheard, or it would end the process.
-  pool.on('connect', (client) => client.on('error', (err) => log?.warn({ err: err.message }, 'PostgreSQL connection lost')))
+  // A client checked out of the pool (a transaction between two statements, a LISTEN connection) has no 'error'
+  // listener of the pool's: when the server goes away (a restart, a failover) its 'error' event would be unhandled and
+  // end the process. Every client gets one for its whole life; the failed statement still rejects, and the pool drops
+  // the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log?.warn({ err: err.message }, 'PostgreSQL connection lost'))
+  })
   return pool
 }
 

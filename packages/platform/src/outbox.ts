@@ -63,8 +63,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let running: Promise<number> | undefined
   let wake: () => void = () => undefined
   let listener: PoolClient | undefined
-  // Set when the LISTEN connection is lost (a PostgreSQL restart): the relay keeps polling; the client is not reused.
-  let listenerLost = false
 
   async function relayBatch(): Promise<number> {
     const client = await pool.connect()
@@ -132,16 +130,37 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  void (async () => {
-    try {
-      listener = await (options.listenPool ?? pool).connect()
-      listener.on('error', () => { listenerLost = true })
-      await listener.query('listen ponte_outbox')
-      listener.on('notification', () => wake())
-    } catch (err) {
-      log.warn({ err }, 'outbox relay runs without LISTEN; polling only')
+  // The LISTEN connection is held out of the pool, so the pool does not watch it: its errors (PostgreSQL restarted,
+  // the connection cut) are handled here, or the process would die of an unhandled 'error' event. The relay polls
+  // meanwhile, and listens again once PostgreSQL answers.
+  const listen = async (): Promise<void> => {
+    if (stopped) return
+    let client: PoolClient | undefined
+    let dropped = false
+    const drop = (err: Error) => {
+      if (dropped) return
+      dropped = true
+      if (listener === client) listener = undefined
+      client?.release(err)
+      if (!stopped) setTimeout(() => void listen(), 1_000).unref()
     }
-  })()
+    try {
+      // A session connection behind a transaction pooler (LISTEN needs one); the pool itself otherwise.
+      client = await (options.listenPool ?? pool).connect()
+      client.on('error', (err) => {
+        log.warn({ err: err.message }, 'outbox relay lost its LISTEN connection; polling until it is back')
+        drop(err)
+      })
+      await client.query('listen ponte_outbox')
+      client.on('notification', () => wake())
+      if (stopped) { dropped = true; client.release(); return }
+      listener = client
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox relay runs without LISTEN for now; polling only')
+      drop(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+  void listen()
   const done = loop()
 
   // Backlog for /metrics, read when Prometheus scrapes (the partial index on unpublished rows keeps it cheap); the
@@ -174,9 +193,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       stopped = true
       wake()
       await done
-      if (listener) {
-        await listener.query('unlisten ponte_outbox').catch(() => { listenerLost = true })
-        listener.release(listenerLost)
+      const l = listener
+      listener = undefined
+      if (l) {
+        await l.query('unlisten ponte_outbox').catch(() => undefined)
+        // Checked out, the client carries only this relay's listeners; the pool adds its own again on release.
+        l.removeAllListeners('error')
+        l.removeAllListeners('notification')
+        l.release()
       }
     },
   }

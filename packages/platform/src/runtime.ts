@@ -3,7 +3,7 @@ import { createLogger, type Logger } from './logger.ts'
 import { loadServiceKeys, type ServiceKeys } from './keys.ts'
 import { createServiceTokenIssuer, createServiceTokenVerifier, type ServiceTokenIssuer, type ServiceTokenVerifier } from './service-auth.ts'
 import { assertSearchPath, createPool, migrate, pingDatabase, type Pool } from './db.ts'
-import { createKafka, createPublisher, pingKafka, type EventPublisher, type Kafka } from './kafka.ts'
+import { createKafka, createPublisher, type EventPublisher, type Kafka } from './kafka.ts'
 import { createRedis, pingRedis, type Redis } from './redis.ts'
 import type { ReadinessCheck } from './server.ts'
 import type { Closer } from './lifecycle.ts'
@@ -47,8 +47,10 @@ export interface Runtime {
 
 /**
  * Opens what a service needs, for `main.ts`: the logger, the PostgreSQL pool after migrating the service's schema
- * (under an advisory lock, so replicas migrate once), Kafka and Redis clients. Each dependency gets a readiness
- * check. Nothing here is used by tests, which build apps from their own dependencies.
+ * (under an advisory lock, so replicas migrate once), Kafka and Redis clients. PostgreSQL and Redis get a readiness
+ * check; Kafka does not: a broker outage delays events (they wait in the outbox, or the gateway's bounded buffer) but
+ * must not take a service's API out of rotation (docs/operations/chaos.md shows it). Nothing here is used by tests,
+ * which build apps from their own dependencies.
  */
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const logger = createLogger({ service: options.service, level: options.logLevel })
@@ -75,7 +77,6 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     const kafka = createKafka({ brokers: [...options.kafka.brokers], clientId: options.service, logger })
     rt.kafka = kafka
     rt.publisher = createPublisher(kafka)
-    readiness.push({ name: 'kafka', check: () => pingKafka(kafka), timeoutMs: 3_000 })
     const publisher = rt.publisher
     closers.unshift(() => publisher.disconnect())
   }

@@ -13,6 +13,8 @@ function build(readiness: { name: string; check: () => Promise<unknown> }[] = []
   app.get('/refuse', async () => { throw new DomainError('UNPROCESSABLE_ENTITY', 'rule broken', { ofbCode: 'REGRA_X' }) })
   app.post('/body', { schema: { body: z.object({ n: z.number().int() }) } }, async (req) => ({ n: req.body.n }))
   app.get('/log', async (req) => { req.log.info('inside'); return { ok: true } })
+  app.get('/db-restarting', async () => { throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) })
+  app.get('/db-cut', async () => { throw new Error('query failed', { cause: new Error('Connection terminated unexpectedly') }) })
   return { app, lines }
 }
 
@@ -35,6 +37,17 @@ describe('server factory', () => {
     expect(res.body).not.toContain('hunter2')
     expect(res.json().errors[0].code).toBe('INTERNAL_ERROR')
     expect(lines.some((l) => l.level === 'error')).toBe(true)
+  })
+
+  it('answers 503 UPSTREAM_UNAVAILABLE when PostgreSQL or Redis went away under the request (a restart), not 500', async () => {
+    const { app } = build()
+    for (const url of ['/db-restarting', '/db-cut']) {
+      const res = await app.inject(url)
+      expect(res.statusCode, url).toBe(503)
+      expect(res.json().errors[0].code).toBe('UPSTREAM_UNAVAILABLE')
+      expect(res.json().meta.requestDateTime).toMatch(iso)
+    }
+    expect((await app.inject('/boom')).statusCode).toBe(500)
   })
 
   it('answers schema violations with 400 INVALID_PARAMETER', async () => {

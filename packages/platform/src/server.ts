@@ -211,10 +211,11 @@ export function createServer(options: ServerOptions): PonteServer {
       req.log.info({ code: fe.code, detail: fe.message }, 'request refused')
       return reply.code(status).send(body(statusToCode(status), status, fe.message, path, req.method))
     }
-    if (isDatabaseUnavailable(err)) {
-      // PostgreSQL is restarting or failing over: the transaction was rolled back; the pool reconnects on its own.
-      req.log.warn({ err: err.message }, 'database unavailable')
-      return reply.code(503).header('retry-after', '1').send(body('SERVICE_UNAVAILABLE', 503, 'the service is temporarily unavailable; retry shortly', path, req.method))
+    if (dependencyDown(err)) {
+      // PostgreSQL or Redis went away under the request (a restart, a failover): the client may retry, so 503 in the
+      // surface's envelope rather than a 500.
+      req.log.warn({ err: (err as Error).message }, 'a dependency was unavailable')
+      return reply.code(503).header('retry-after', '1').send(body('UPSTREAM_UNAVAILABLE', 503, 'a dependency is unavailable; retry shortly', path, req.method))
     }
     req.log.error({ err }, 'unhandled error')
     // 5xx never leaks internals.
@@ -253,4 +254,18 @@ export function createServer(options: ServerOptions): PonteServer {
   })
   app.addHook('preClose', async () => { closing = true })
   return app
+}
+
+/** PostgreSQL connection classes (08, 57P0x: the server shutting down or restarting) and socket-level failures. */
+const DOWN_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'])
+const DOWN_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|enableOfflineQueue|MaxRetriesPerRequest/
+
+/** Whether an error says a dependency (PostgreSQL, Redis) is unreachable, rather than a defect of the request's code. */
+export function dependencyDown(err: unknown): boolean {
+  if (isDatabaseUnavailable(err)) return true
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && DOWN_CODES.has(e.code)) return true
+    if (typeof e.message === 'string' && DOWN_MESSAGES.test(e.message)) return true
+  }
+  return false
 }

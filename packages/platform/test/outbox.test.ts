@@ -79,3 +79,36 @@ describe('transactional outbox across a Kafka outage', () => {
     }
   }, 180_000)
 })
+
+describe('outbox relay and a PostgreSQL restart', () => {
+  const schema = testSchema('platform_outbox_listen')
+  afterAll(async () => { await schema.drop() })
+
+  it('survives the loss of its LISTEN connection (no unhandled error), keeps relaying, and listens again', async () => {
+    const { logger, lines } = testLogger('outbox-listen-test')
+    await migrate({ url: schema.databaseUrl, schema: schema.name, dir })
+    const pool = createPool({ url: schema.databaseUrl, schema: schema.name, applicationName: `relay-${schema.name}`.slice(0, 60) })
+    const admin = createPool({ url: schema.databaseUrl, schema: schema.name, max: 1 })
+    const sent: string[] = []
+    const publisher = { sendRaw: async (_t: string, messages: Array<{ key: string }>) => { sent.push(...messages.map((m) => m.key)) } }
+    const relay = createOutboxRelay({ pool, publisher: publisher as never, logger, intervalMs: 100, maxBackoffMs: 500 })
+    const listeners = async () => (await admin.query<{ pid: number }>(
+      `select pid from pg_stat_activity where application_name = $1 and query ilike 'listen ponte_outbox%'`, [`relay-${schema.name}`.slice(0, 60)])).rows
+    try {
+      const first = await waitFor(async () => (await listeners())[0], { timeoutMs: 10_000, what: 'the relay to LISTEN' })
+      // The server ends the LISTEN connection, as a restart does: the relay must not crash the process.
+      await admin.query('select pg_terminate_backend($1)', [first.pid])
+      await waitFor(() => lines.some((l) => l.msg === 'outbox relay lost its LISTEN connection; polling until it is back'), { timeoutMs: 10_000, what: 'the relay to notice' })
+      await withTransaction(pool, async (client) => {
+        await enqueueEvent(client, { topic: 'test.outbox', key: 'after-cut', schema: Thing, event: { id: randomUUID(), type: 'thing.changed', data: { thingId: 'after-cut' } } })
+      })
+      await waitFor(() => sent.includes('after-cut'), { timeoutMs: 10_000, what: 'the event relayed after the cut' })
+      const again = await waitFor(async () => (await listeners()).find((l) => l.pid !== first.pid), { timeoutMs: 10_000, what: 'a new LISTEN connection' })
+      expect(again.pid).not.toBe(first.pid)
+    } finally {
+      await relay.stop()
+      await pool.end()
+      await admin.end()
+    }
+  }, 60_000)
+})

@@ -57,7 +57,7 @@ const relay = createOutboxRelay({ pool, listenPool: runtime.sessionPool, publish
 const app = buildApp({
   serviceAuth,
   // A Kafka outage delays audit events (they wait in the outbox); it does not take the console out of rotation.
-  server: { logger: runtime.logger, readiness: runtime.readiness.filter((c) => c.name !== 'kafka') },
+  server: { logger: runtime.logger, readiness: runtime.readiness },
   staff,
   audit,
   sessions: createSessionStore(redis, config.sessions),

@@ -21,7 +21,7 @@ const ctx = consentCtx({
 })
 
 /** What the external core does to the next requests (fault injection). */
-const fault = { mode: 'none' as 'none' | 'delay' | '500' | '503' | 'malformed' | 'redirect', hits: 0, redirected: 0 }
+const fault = { mode: 'none' as 'none' | 'delay' | '500' | '503' | 'malformed' | 'redirect' | 'garbled', hits: 0, redirected: 0 }
 const breakerClock = { now: 1_000_000 }
 
 describe('HTTP connector against the reference external core (core-api.yaml)', () => {
@@ -47,6 +47,7 @@ describe('HTTP connector against the reference external core (core-api.yaml)', (
           if (fault.mode === 'malformed') return reply.code(200).send({ accountId: 42, type: '<script>alert(1)</script>', isAdmin: true, balance: 'NaN' })
           // A core that points the connector elsewhere (SSRF through a redirect): never followed.
           if (fault.mode === 'redirect') return reply.code(302).header('location', `${redirectTarget}/latest/meta-data/`).send()
+          if (fault.mode === 'garbled') return reply.code(200).header('content-type', 'application/json').send('{"data": [')
         })
         // The URL is set once the server listens (below); calls happen only after that.
         http = createHttpCore({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 1_500, retries: 2, breakerFailures: 3, breakerResetMs: 5_000, now: () => breakerClock.now })
@@ -178,5 +179,18 @@ describe('HTTP connector against the reference external core (core-api.yaml)', (
     breakerClock.now += 5_000
     fault.mode = 'none'
     expect((await get(`${A}/${checking}`)).statusCode).toBe(200)
+  })
+
+  it('counts an unreadable answer as a failure: it opens the circuit, and a half-open trial answered so re-opens it (never stuck half-open)', async () => {
+    fault.mode = 'garbled'
+    for (let i = 0; i < 3; i++) expect((await get(`${A}/${checking}`)).statusCode).toBe(502)
+    expect(http.breaker.state(breakerClock.now)).toBe('open')
+    breakerClock.now += 5_000
+    expect((await get(`${A}/${checking}`)).statusCode).toBe(502)
+    expect(http.breaker.state(breakerClock.now)).toBe('open')
+    breakerClock.now += 5_000
+    fault.mode = 'none'
+    expect((await get(`${A}/${checking}`)).statusCode).toBe(200)
+    expect(http.breaker.state(breakerClock.now)).toBe('closed')
   })
 })

@@ -39,10 +39,10 @@ void (async () => {
   }
 })()
 
-// Readiness: a Kafka outage delays events (they wait in the outbox) but must not take the API out of rotation, so
-// the Kafka check is left out; the database and a recent successful expiry sweep are required.
+// Readiness: the database (the runtime's check; a Kafka outage only delays events, which wait in the outbox) and a
+// recent successful expiry sweep.
 const readiness = [
-  ...runtime.readiness.filter((c) => c.name !== 'kafka'),
+  ...runtime.readiness,
   {
     name: 'expiry-scheduler',
     check: async () => {

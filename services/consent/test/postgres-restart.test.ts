@@ -50,7 +50,7 @@ describe('a PostgreSQL restart under load', () => {
     expect(refused.length).toBeGreaterThan(0)
     for (const r of refused) {
       expect(r.status, JSON.stringify(r.body)).toBe(503)
-      expect(r.body.errors?.[0]?.code).toBe('SERVICE_UNAVAILABLE')
+      expect(r.body.errors?.[0]?.code).toBe('UPSTREAM_UNAVAILABLE')
       expect(r.retryAfter).toBe('1')
       // The official error envelope (errors[] + meta; the spec lists it under its 5xx answers).
       spec.assert('post', '/consents', 500, r.body)

@@ -1,6 +1,7 @@
 import { policyIdOf } from '@ponte/contracts'
 import { metricsRegistry } from '@ponte/platform'
 import { testLogger } from '@ponte/testkit'
+import { createCallEvents } from '../src/adapters/call-events.ts'
 import { createLimiter } from '../src/adapters/limiter.ts'
 import { registerGatewayMetrics } from '../src/adapters/gateway-metrics.ts'
 import { createLimitsRedis } from '../src/adapters/redis-client.ts'
@@ -63,7 +64,8 @@ describe('the gateway in /metrics', () => {
     const allow = createLimiter({ redis: allowRedis, logger, onRedisDown: 'allow' })
     const deny = createLimiter({ redis: denyRedis, logger, onRedisDown: 'deny' })
     const none = { stats: { hits: 0, misses: 0 } }
-    const unregister = [registerGatewayMetrics({ tokens: none, consents: none, organisations: none, limiter: allow }), registerGatewayMetrics({ tokens: none, consents: none, organisations: none, limiter: deny })]
+    const events = { stats: { recorded: 0, published: 0, dropped: 0, sendFailures: 0, buffered: 0 } }
+    const unregister = [registerGatewayMetrics({ tokens: none, consents: none, organisations: none, limiter: allow, events }), registerGatewayMetrics({ tokens: none, consents: none, organisations: none, limiter: deny, events })]
     const before = await metrics()
     const at = (m: Map<string, number>, k: string) => m.get(k) ?? 0
     try {
@@ -80,6 +82,36 @@ describe('the gateway in /metrics', () => {
       for (const u of unregister) u()
       allowRedis.disconnect()
       denyRedis.disconnect()
+    }
+  })
+
+  test('api-call events while Kafka is away: buffered, then dropped past the buffer, every one counted', async () => {
+    const { logger } = testLogger('gateway-metrics-events')
+    const none = { stats: { hits: 0, misses: 0 } }
+    const limiter = createLimiter({ redis: createLimitsRedis('redis://127.0.0.1:1', 200, logger), logger, onRedisDown: 'allow' })
+    let up = false
+    const events = createCallEvents({ publisher: { sendRaw: async () => { if (!up) throw new Error('broker unreachable') } }, logger, maxBuffered: 3, batchSize: 100, flushIntervalMs: 60_000 })
+    const unregister = registerGatewayMetrics({ tokens: none, consents: none, organisations: none, limiter, events })
+    const before = await metrics()
+    const delta = (m: Map<string, number>, k: string) => (m.get(k) ?? 0) - (before.get(k) ?? 0)
+    const data = { interactionId: '0b6c4f3e-8a6f-4c83-9d39-6f0a7f7f6c11', endpoint: '/open-banking/accounts/v2/accounts', method: 'GET' as const, status: 200, ttfbMs: 1, receivedAt: '2026-01-01T00:00:00.123Z', requestBytes: 0, responseBytes: 10 }
+    try {
+      for (let i = 0; i < 5; i++) events.record(data)
+      await events.flush()
+      const down = await metrics()
+      expect(delta(down, 'ponte_gateway_api_call_events_total{outcome="recorded"}')).toBe(5)
+      expect(delta(down, 'ponte_gateway_api_call_events_total{outcome="dropped"}')).toBe(2)
+      expect(delta(down, 'ponte_gateway_api_call_events_total{outcome="published"}')).toBe(0)
+      expect(down.get('ponte_gateway_api_call_events_buffered')).toBe(3)
+      expect(delta(down, 'ponte_gateway_api_call_event_send_failures_total')).toBe(1)
+      up = true
+      await events.flush()
+      const back = await metrics()
+      expect(delta(back, 'ponte_gateway_api_call_events_total{outcome="published"}')).toBe(3)
+      expect(back.get('ponte_gateway_api_call_events_buffered')).toBe(0)
+    } finally {
+      unregister()
+      await events.close()
     }
   })
 })

@@ -1,4 +1,5 @@
 import type { Redis } from '@ponte/platform'
+import { failClosed } from './redis-unavailable.ts'
 
 /**
  * Limits password and code guessing on the console's login: failures are counted per account (e-mail) and per client
@@ -20,7 +21,7 @@ export interface LoginThrottle {
 export function createLoginThrottle(redis: Redis, options: { perAccount: number; perAddress: number; windowS: number; prefix?: string }): LoginThrottle {
   const prefix = options.prefix ?? 'admin:login-failures'
   const keys = (email: string, address: string) => [`${prefix}:account:${email.trim().toLowerCase()}`, `${prefix}:ip:${address}`]
-  return {
+  return failClosed({
     async allowed(email, address) {
       const counts = await redis.mget(...keys(email, address))
       return Number(counts[0] ?? 0) < options.perAccount && Number(counts[1] ?? 0) < options.perAddress
@@ -33,5 +34,5 @@ export function createLoginThrottle(redis: Redis, options: { perAccount: number;
     async succeeded(email) {
       await redis.del(`${prefix}:account:${email.trim().toLowerCase()}`)
     },
-  }
+  }, 'the login throttle')
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Redis } from '@ponte/platform'
+import { failClosed } from './redis-unavailable.ts'
 
 /** A signed-in staff member's session, kept in Redis under the SHA-256 of its cookie value. */
 export interface Session {
@@ -55,7 +56,7 @@ export function createSessionStore(redis: Redis, timeouts: SessionTimeouts, pref
   const userKey = (userId: string) => `${prefix}:user-sessions:${userId}`
   const pendingKey = (token: string) => `${prefix}:pending:${digest(token)}`
 
-  return {
+  return failClosed({
     async create(userId, address, now, mfa) {
       const token = randomBytes(32).toString('base64url')
       const session: Session = { userId, csrf: randomBytes(32).toString('base64url'), createdAt: now, address, mfa }
@@ -107,5 +108,5 @@ export function createSessionStore(redis: Redis, timeouts: SessionTimeouts, pref
       // Kept a little longer than the steps a code can match (±1 step of 30 s).
       return (await redis.set(`${prefix}:totp-used:${userId}:${step}`, '1', 'EX', 120, 'NX')) === 'OK'
     },
-  }
+  }, 'the session store')
 }

@@ -269,7 +269,18 @@ export function createProvider(deps: ProviderDeps): Provider {
   // through ReplayDetection.unique, which finds and then saves: two replicas could both find nothing and both accept
   // the same assertion. One atomic claim in the shared store instead (docs/decisions/auth-server-token-path.md).
   Object.defineProperty(provider.ReplayDetection, 'unique', {
-    value: async (iss: string, jti: string, exp: number) => deps.replay.claim(createHash('sha256').update(`${iss}${jti}`).digest('base64url'), exp),
+    value: async (iss: string, jti: string, exp: number) => {
+      try {
+        return await deps.replay.claim(createHash('sha256').update(`${iss}${jti}`).digest('base64url'), exp)
+      } catch (err) {
+        // The shared store (Redis) cannot say whether the assertion was used: the request is refused, never let
+        // through unchecked, with 503 temporarily_unavailable in the RFC 6749 §5.2 envelope (not a bare 500).
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'assertion replay check unavailable; request refused with 503')
+        const unavailable = new errors.TemporarilyUnavailable('the one-time check of the client assertion is unavailable; retry shortly')
+        Object.assign(unavailable, { status: 503, statusCode: 503, expose: true })
+        throw unavailable
+      }
+    },
   })
   // FAPI-BR: `code id_token` is answered in the fragment. The library computes its own list (query, form_post too);
   // discovery must not advertise what is not offered, so the published list is narrowed after the library built it.

@@ -75,6 +75,9 @@ export function createHttpCore(options: HttpCoreOptions): HttpCore {
       parsed = text ? JSON.parse(text) : undefined
     } catch (err) {
       if (isTimeout(err)) throw new DomainError('GATEWAY_TIMEOUT', 'the bank core did not answer in time', { cause: err })
+      // A failure of the core like a 500: counted, so it opens the circuit and ends a half-open trial (which would
+      // otherwise stay in flight for ever, refusing every later call).
+      breaker.onFailure(now())
       throw new DomainError('BAD_GATEWAY', 'the bank core sent an unreadable answer', { cause: err })
     }
     if (res.statusCode === 502 || res.statusCode === 503) throw new Retryable(`core answered ${res.statusCode}`)

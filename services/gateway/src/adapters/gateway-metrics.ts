@@ -8,6 +8,7 @@ export interface GatewayMetricsInput {
   consents: { stats: { hits: number; misses: number } }
   organisations: { stats: { hits: number; misses: number } }
   limiter: { stats: LimiterStats }
+  events: { stats: { recorded: number; published: number; dropped: number; sendFailures: number; buffered: number } }
   admission?: { stats: AdmissionStats }
 }
 
@@ -36,6 +37,18 @@ export function registerGatewayMetrics(input: GatewayMetricsInput): () => void {
       ]),
     registerMetricSource('ponte_gateway_limiter_redis_failures_total', 'Limiter calls that could not reach Redis', 'counter',
       () => [{ labels: {}, value: limiter.redisFailures }]),
+    // api-call events (ponte.api-call.v1): while Kafka is away they wait in a bounded buffer; past it they are dropped,
+    // and every drop is counted here (never silently).
+    registerMetricSource('ponte_gateway_api_call_events_total', 'api-call events by outcome: recorded (emitted by a call), published (acknowledged by Kafka), dropped (buffer full)', 'counter',
+      () => [
+        { labels: { outcome: 'recorded' }, value: input.events.stats.recorded },
+        { labels: { outcome: 'published' }, value: input.events.stats.published },
+        { labels: { outcome: 'dropped' }, value: input.events.stats.dropped },
+      ]),
+    registerMetricSource('ponte_gateway_api_call_events_buffered', 'api-call events waiting for Kafka', 'gauge',
+      () => [{ labels: {}, value: input.events.stats.buffered }]),
+    registerMetricSource('ponte_gateway_api_call_event_send_failures_total', 'Failed sends of a batch of api-call events to Kafka (the batch stays buffered and is retried)', 'counter',
+      () => [{ labels: {}, value: input.events.stats.sendFailures }]),
   ]
   const admission = input.admission?.stats
   if (admission) {

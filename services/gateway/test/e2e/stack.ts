@@ -32,6 +32,15 @@ export interface E2eStack {
   pooledRoles: string[]
   /** With several instances: the balancer in front of each service, by service name. */
   balancers: Map<string, TcpBalancer[]>
+  /** Each service's base URL whose `/readyz` tells readiness. */
+  readyUrls: Record<string, string>
+  /** The schema each service runs in, by service name (and `sandbox` for the directory's sandbox). */
+  schemas: Record<string, string>
+  /**
+   * Stops one service (single instance) with `signal` and starts it again with the same environment and ports,
+   * resolving once it is ready. The stop resolves with the process's exit code.
+   */
+  restart(name: string, signal?: NodeJS.Signals, between?: () => Promise<void>): Promise<void>
   /** Stops every process (SIGTERM, then SIGKILL) and drops every schema. Safe to call after a failed start. */
   stop(): Promise<void>
 }
@@ -50,11 +59,21 @@ export interface E2eStackOptions {
    * `search_path` is its schema), and migrates and listens over the direct URL (docs/decisions/platform-pgbouncer.md).
    */
   pgbouncer?: boolean
+  /** How long one process may take to listen and then to be ready (default 60 s each; a loaded machine needs more). */
+  startTimeoutMs?: number
+  /**
+   * Start the services of a group one after the other instead of all at once, and give a process that exits before it
+   * is ready a second start: for a machine so loaded that start-up itself times out (single instance only).
+   */
+  gentleStart?: boolean
+  /** Extra environment per service, given the schema names (e.g. connectors on an external core reading its schema). */
+  serviceEnv?: (schemas: Record<string, string>) => Promise<Record<string, Record<string, string>>> | Record<string, Record<string, string>>
 }
 
 /** Starts directory (with the sandbox), consent, connectors (demo bank), traffic, trace, admin, auth-server and gateway. */
 export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eStack> {
   const instances = options.instances ?? 1
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000
   const pki = await loadOrCreateDevPki(`${repoRoot}.pki`)
   const auth = testServiceAuth()
   const [directory, sandbox, consent, connectors, traffic, authServer, gateway, trace, admin] = await freePorts(9) as [number, number, number, number, number, number, number, number, number]
@@ -118,12 +137,38 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     directory: local(directory), consent: local(consent), connectors: local(connectors), traffic: local(traffic), trace: local(trace), admin: local(admin),
     'auth-server': `https://127.0.0.1:${authServer}`, gateway: `https://127.0.0.1:${gateway}`,
   }
+  const schemaNames = Object.fromEntries(Object.entries(schemas).map(([k, v]) => [k, v.name]))
+  const extra = options.serviceEnv ? await options.serviceEnv(schemaNames) : {}
   const wanted = services.filter((s) => s.name in wiring)
+  const envOf = new Map<string, Record<string, string>>()
   const running = new Map<string, ServiceProcess>()
   const balancers = new Map<string, TcpBalancer[]>()
   const tls = new Agent({ connect: { ca: pki.caBundlePem } })
   // The variables holding a port each instance must listen on by itself (the balancer takes the shared one).
   const portKeys = (name: string) => name === 'directory' ? ['PORT', 'DIRECTORY_SANDBOX_PORT'] : ['PORT']
+
+  const startInstance = async (name: string, env: Record<string, string>, i: number, own: Record<string, string>) => {
+    const key = instances > 1 ? `${name}#${i}` : name
+    const proc = await startServiceProcess(name, { ...env, ...own, ...(name === 'gateway' ? { GATEWAY_INSTANCE_ID: `${env.GATEWAY_INSTANCE_ID}-${i}` } : {}) }, startTimeoutMs, ['--import', '@ponte/platform/otel'])
+    // A restarted process's lines follow the previous one's (one history per service).
+    const before = running.get(key)?.output ?? []
+    if (before.length) proc.output.unshift(...before)
+    running.set(key, proc)
+    const ready = own.PORT ? readyUrl[name]!.replace(/:\d+$/, `:${own.PORT}`) : readyUrl[name]!
+    await waitFor(async () => {
+      const res = await request(`${ready}/readyz`, { dispatcher: tls, signal: AbortSignal.timeout(2_000) })
+      await res.body.dump()
+      return res.statusCode === 200
+    }, { timeoutMs: startTimeoutMs, intervalMs: 200, what: `${key} /readyz` })
+  }
+
+  const restart = async (name: string, signal: NodeJS.Signals = 'SIGKILL', between?: () => Promise<void>) => {
+    const proc = running.get(name)
+    if (!proc || instances > 1) throw new Error(`restart: ${name} is not a single running instance`)
+    await proc.stop(signal)
+    await between?.()
+    await startInstance(name, envOf.get(name)!, 0, {})
+  }
 
   const stop = async () => {
     // All at once, as `make down` does (each leaves its Kafka groups, which takes seconds); SIGKILL past 15 s.
@@ -148,23 +193,17 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     }
     for (const group of [...new Set(wanted.map((s) => s.group))].sort((a, b) => a - b)) {
       // allSettled: a failed start stops only once every process of the group is known (none is left behind).
+      let previous: Promise<void> = Promise.resolve()
       const started = await Promise.allSettled(wanted.filter((s) => s.group === group).flatMap((svc) => {
         const schema = schemas[svc.name]
         const env = {
           ...shared, ...svc.env(shared), HOST: '127.0.0.1', ...(schema ? { DB_SCHEMA: schema.name } : {}), ...pooled(svc.name), ...wiring[svc.name],
-          OTEL_SERVICE_NAME: `ponte-${svc.name}`, ...options.env,
+          OTEL_SERVICE_NAME: `ponte-${svc.name}`, ...options.env, ...extra[svc.name],
         }
-        const start = async (i: number, own: Record<string, string>) => {
-          const key = instances > 1 ? `${svc.name}#${i}` : svc.name
-          const proc = await startServiceProcess(svc.name, { ...env, ...own, ...(svc.name === 'gateway' ? { GATEWAY_INSTANCE_ID: `${(env as Record<string, string>).GATEWAY_INSTANCE_ID}-${i}` } : {}) }, 60_000, ['--import', '@ponte/platform/otel'])
-          running.set(key, proc)
-          const ready = own.PORT ? readyUrl[svc.name]!.replace(/:\d+$/, `:${own.PORT}`) : readyUrl[svc.name]!
-          await waitFor(async () => {
-            const res = await request(`${ready}/readyz`, { dispatcher: tls, signal: AbortSignal.timeout(2_000) })
-            await res.body.dump()
-            return res.statusCode === 200
-          }, { timeoutMs: 60_000, intervalMs: 200, what: `${key} /readyz` })
-        }
+        envOf.set(svc.name, env)
+        const start = (i: number, own: Record<string, string>) => options.gentleStart
+          ? (previous = previous.then(() => startInstance(svc.name, env, i, own).catch(() => startInstance(svc.name, env, i, own))))
+          : startInstance(svc.name, env, i, own)
         if (instances === 1) return [start(0, {})]
         // Each instance on ports of its own; a balancer on each shared port, listening before the instances start.
         const owns = Array.from({ length: instances }, () => ({}) as Record<string, string>)
@@ -186,7 +225,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
   const pids = (name: string) => instancesOf(name).map((p) => p.pid)
   const schema = (name: string) => schemas[name]!.name
   const pooledRoles = options.pgbouncer ? Object.entries(schemas).filter(([k]) => k !== 'sandbox').map(([, s]) => s.name) : []
-  return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, adminUrl: local(admin), output, pids, schema, balancers, pooledRoles, stop }
+  return { pki, gatewayUrl, linksBaseUrl, authIssuer, sandboxUrl, adminUrl: local(admin), output, pids, schema, balancers, pooledRoles, schemas: schemaNames, readyUrls: readyUrl, restart, stop }
 }
 
 /** A software statement as the sandbox directory's onboarding answers it (the bundle a TPP keeps). */
