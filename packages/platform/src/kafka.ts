@@ -166,6 +166,12 @@ export interface Subscription {
   readonly stats: { handled: number; rejected: number }
   /** Resolves once the consumer joined its group and fetches. */
   ready: Promise<void>
+  /**
+   * With `fromBeginning`: resolves once every event the topic held when the subscription started has been handled
+   * (its end offsets then), so state rebuilt from a compacted topic is complete before it is relied on; otherwise with
+   * `ready`.
+   */
+  caughtUp: Promise<void>
   stop(): Promise<void>
 }
 
@@ -180,6 +186,14 @@ export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: Su
   let markReady: () => void = () => undefined
   const ready = new Promise<void>((resolve) => { markReady = resolve })
   consumer.on(consumer.events.GROUP_JOIN, () => markReady())
+  let markCaughtUp: () => void = () => undefined
+  const caughtUp = new Promise<void>((resolve) => { markCaughtUp = resolve })
+  // The end offset of each partition when the subscription started, and the next offset handled in each.
+  let targets: Map<number, number> | undefined
+  const reached = new Map<number, number>()
+  const checkCaughtUp = () => {
+    if (targets && [...targets].every(([partition, high]) => (reached.get(partition) ?? 0) >= high)) markCaughtUp()
+  }
   // Lag per partition for /metrics, read when Prometheus scrapes: the partition's end offset minus the group's committed
   // offset (one admin round trip each). Before the group committed anything, the lag seen in the last batch, else
   // what the start position implies.
@@ -218,6 +232,8 @@ export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: Su
       } catch (err) {
         stats.rejected++
         log.warn({ ...meta, err: err instanceof Error ? err.message.slice(0, 500) : String(err) }, 'malformed event skipped')
+        reached.set(partition, Number(message.offset) + 1)
+        checkCaughtUp()
         return
       }
       // With tracing on, the handler runs in a CONSUMER span continuing the producer's trace.
@@ -228,11 +244,29 @@ export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: Su
           () => options.handler(event, meta))
       }
       stats.handled++
+      reached.set(partition, Number(message.offset) + 1)
+      checkCaughtUp()
     },
   })
+  if (!options.fromBeginning) void ready.then(() => markCaughtUp())
+  else {
+    void (async () => {
+      try {
+        await (adminConnected ??= admin.connect().catch((err: unknown) => { adminConnected = undefined; throw err }))
+        const ends = await admin.fetchTopicOffsets(options.topic)
+        targets = new Map(ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, Number(e.high)]))
+        checkCaughtUp()
+      } catch (err) {
+        // Without the end offsets nothing can tell when the replay is over: consumption goes on, readiness does not wait.
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'end offsets unknown; not waiting for the replay')
+        markCaughtUp()
+      }
+    })()
+  }
   return {
     stats,
     ready,
+    caughtUp,
     async stop() {
       for (const u of unregister) u()
       if (adminConnected) await admin.disconnect().catch(() => undefined)

@@ -169,6 +169,10 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
     ...(input.now ? { now: input.now } : {}),
   })
   await Promise.all(subscriptions.map((s) => s.ready))
+  // Disabled API versions and suspended clients live in compacted topics read from the beginning: the gateway starts
+  // serving only once it has read what they held, so a version turned off or a client suspended is never served by a
+  // gateway that has just started.
+  await Promise.all(subscriptions.map((s) => s.caughtUp))
   const closers: Closer[] = [
     () => { stopped = true },
     stopKeyWatch,

@@ -513,7 +513,9 @@ describe('hostile input, each service as a process', () => {
         const url = route.url.replace(/:\w+/g, () => param || randomUUID()) + (query.length ? `?${query.map(([k, v]) => `${k}=${percentEncode(v)}`).join('&')}` : '')
         const hasBody = route.method !== 'GET'
         return {
-          label: `${route.method} ${route.url}`, strict: !session || (hasBody && (csrfMode !== 'csrf' || wrongType)),
+          // Without a session every route refuses, but the public reads of the login page (whether single sign-on is
+          // offered, its start and callback) answer anyone.
+          label: `${route.method} ${route.url}`, strict: (!session && !(route.needs === 'public' && route.method === 'GET')) || (hasBody && (csrfMode !== 'csrf' || wrongType)),
           head: [`${route.method} ${url} HTTP/1.1`, 'Host: localhost', 'Connection: close', ...(session ? [`Cookie: ${staff!.cookie}`] : []),
             ...(csrfMode === 'csrf' ? [`x-csrf-token: ${staff!.csrf}`] : csrfMode === 'forged' ? ['x-csrf-token: forged'] : []),
             ...(hasBody ? [`Content-Type: ${wrongType ? 'text/plain' : 'application/json'}`, `Content-Length: ${Buffer.byteLength(body)}`] : [])],
