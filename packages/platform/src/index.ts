@@ -3,7 +3,7 @@ export { DomainError, httpStatus, ofbError, ofbDateTime, domainErrorBody, errorT
 export type { ErrorCode, DomainErrorOptions, OfbErrorItem, OfbErrorBody } from './errors.ts'
 export { createLogger, maskSensitive, redactedKeys } from './logger.ts'
 export type { Logger, CreateLoggerOptions } from './logger.ts'
-export { beginDrain, createServer, isInteractionId } from './server.ts'
+export { beginDrain, createServer, dependencyDown, isInteractionId } from './server.ts'
 export type { ServerOptions, ReadinessCheck, PonteServer } from './server.ts'
 export { refusalOf } from './refusals.ts'
 export type { Refusal, RefusalBodyWriter } from './refusals.ts'

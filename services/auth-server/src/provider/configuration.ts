@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { KoaContextWithOIDC, Configuration, ClientMetadata } from 'oidc-provider'
 import Provider, { errors } from 'oidc-provider'
-import type { Logger } from '@ponte/platform'
+import { dependencyDown, type Logger } from '@ponte/platform'
 import type { PrivateJwk } from '../adapters/key-store.ts'
 import type { PgAdapterFactory } from '../adapters/pg-oidc-adapter.ts'
 import type { ConsentPort } from '../adapters/services.ts'
@@ -286,6 +286,15 @@ export function createProvider(deps: ProviderDeps): Provider {
   // discovery must not advertise what is not offered, so the published list is narrowed after the library built it.
   provider.use(async (ctx, next) => {
     await next()
+    // PostgreSQL or Redis gone under the request (a restart, a failover): the library answered 500 server_error; the
+    // client may retry, so 503 temporarily_unavailable (RFC 6749 §4.1.2.1, §5.2 shape), or the error page saying so.
+    if (ctx.status === 500 && (ctx.state as { dependencyDown?: boolean }).dependencyDown) {
+      const out = { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable; retry shortly' }
+      ctx.status = 503
+      ctx.set('retry-after', '1')
+      if (ctx.type === 'text/html') ctx.body = renderErrorPage(out, ctx.query.ui_locales)
+      else ctx.body = out
+    }
     if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
       (ctx.body as Record<string, unknown>).response_modes_supported = ['fragment']
     }
@@ -302,7 +311,12 @@ export function createProvider(deps: ProviderDeps): Provider {
       }
     }
   })
-  provider.on('server_error', (ctx, err) => log.error({ err, route: ctx.oidc?.route }, 'oidc server_error'))
+  provider.on('server_error', (ctx, err) => {
+    if (dependencyDown(err)) {
+      (ctx.state as { dependencyDown?: boolean }).dependencyDown = true
+      log.warn({ err: err.message, route: ctx.oidc?.route }, 'a dependency was unavailable')
+    } else log.error({ err, route: ctx.oidc?.route }, 'oidc server_error')
+  })
   provider.on('grant.success', (ctx) => log.info({ clientId: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type }, 'token issued'))
   provider.on('grant.error', (ctx, err) => log.info({ clientId: ctx.oidc.client?.clientId, error: (err as { error?: string }).error, detail: (err as { error_description?: string }).error_description }, 'token refused'))
   provider.on('registration_create.success', (_ctx, client) => log.info({ clientId: client.clientId }, 'client registered'))
