@@ -1,6 +1,7 @@
 // Hostile and malformed requests to the auth-server's OAuth endpoints: every refusal is a 4xx in RFC 6749 / 7591
 // shape (`{ error, error_description }`), including the ones the web framework makes before a route runs.
-import { generateKeyPair, type CryptoKey as JoseKey } from 'jose'
+import { randomUUID } from 'node:crypto'
+import { generateKeyPair, importJWK, SignJWT, type CryptoKey as JoseKey } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDevCa, type DevCa } from '@ponte/pki'
 import { createTestTpp, listen, rawRequest, testLogger, testSchema, testServiceAuth, type RawResponse, type TestTpp } from '@ponte/testkit'
@@ -100,6 +101,21 @@ describe('auth-server refusals: framework-level and hostile inputs in the OAuth 
     const res = await send(['CONNECT /jwks/x HTTP/1.1', `Host: ${host()}`])
     expectOAuth(res, 405, 'invalid_request')
     expect(res.closed).toBe(true)
+  })
+
+  it('describes the refusals the OAuth library answers without words: request_uri at the PAR endpoint', async () => {
+    // RFC 9126 §2.1: request_uri is not allowed in a pushed request; the library's error carries no description.
+    const key = await importJWK(tpp.certificate.privateJwk as never, 'PS256') as JoseKey
+    const now = Math.floor(Date.now() / 1000)
+    const assertion = await new SignJWT({ jti: randomUUID() }).setProtectedHeader({ alg: 'PS256', kid: tpp.certificate.kid })
+      .setIssuer(client.client_id).setSubject(client.client_id).setAudience(h.issuer).setIssuedAt(now).setExpirationTime(now + 120).sign(key)
+    const form = new URLSearchParams({
+      client_id: client.client_id, response_type: 'code id_token', scope: 'openid consents', redirect_uri: REDIRECT,
+      request_uri: 'urn:ietf:params:oauth:request_uri:x', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
+    }).toString()
+    const res = await post('/par', 'application/x-www-form-urlencoded', form)
+    expectOAuth(res, 400, 'request_uri_not_supported')
+    expect((res.json as { error_description: string }).error_description).toMatch(/request_uri/)
   })
 
   // Each framework-level refusal, on each kind of OAuth endpoint.

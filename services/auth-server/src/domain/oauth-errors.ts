@@ -23,3 +23,20 @@ export function oauthRefusalBody(refusal: Refusal): { error: string; error_descr
   if (refusal.path !== undefined && PLATFORM_PATH.test(refusal.path)) return undefined
   return { error: oauthErrorCode(refusal), error_description: refusal.detail }
 }
+
+/** Words for the error codes the OAuth library can answer without a description (RFC 6749 §5.2, RFC 9126 §2.3). */
+const DESCRIPTIONS: Record<string, string> = {
+  request_uri_not_supported: 'request_uri is not accepted here; push the authorization request parameters instead',
+  request_not_supported: 'the request parameter is not accepted here',
+  invalid_request_uri: 'the request_uri is unknown, expired or already used',
+  invalid_request_object: 'the request object is invalid',
+  registration_not_supported: 'the registration parameter is not supported',
+  unauthorized_client: 'the client is not allowed to use this grant or response type',
+  login_required: 'the end-user must log in',
+  temporarily_unavailable: 'the service is temporarily unavailable; retry shortly',
+}
+
+/** A description for an OAuth error code that came without one. */
+export function describeOAuthError(error: string): string {
+  return DESCRIPTIONS[error] ?? `the request was refused (${error})`
+}

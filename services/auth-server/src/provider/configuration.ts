@@ -12,6 +12,7 @@ import { CLIENT_CREDENTIALS_SCOPES, consentIdsOfScopeString } from '../domain/sc
 import { ACR_LOA2 } from '../domain/journey.ts'
 import { ACR_LOA3 } from '../domain/payment-journey.ts'
 import { renderErrorPage } from '../views/pages.ts'
+import { describeOAuthError } from '../domain/oauth-errors.ts'
 
 /** The endpoints, as TPPs see them (FAPI-BR does not name paths; discovery publishes them). */
 export const ROUTES = {
@@ -294,6 +295,12 @@ export function createProvider(deps: ProviderDeps): Provider {
       ctx.set('retry-after', '1')
       if (ctx.type === 'text/html') ctx.body = renderErrorPage(out, ctx.query.ui_locales)
       else ctx.body = out
+    }
+    // RFC 6749 §5.2: some of the library's refusals (request_uri_not_supported at PAR, among others) carry no
+    // description; every OAuth error this server answers says in words what was refused.
+    if (ctx.status >= 400 && ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body)) {
+      const out = ctx.body as { error?: unknown; error_description?: unknown }
+      if (typeof out.error === 'string' && typeof out.error_description !== 'string') out.error_description = describeOAuthError(out.error)
     }
     if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
       (ctx.body as Record<string, unknown>).response_modes_supported = ['fragment']
