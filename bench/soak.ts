@@ -13,7 +13,9 @@
 import { readdirSync, readlinkSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort, prepareInfra, processTree, processTreeRss } from '@ponte/testkit'
+import { request } from 'undici'
+import { freePort, prepareInfra, processTree, processTreeRss, totpCode } from '@ponte/testkit'
+import { DEMO_STAFF_PASSWORD, DEMO_STAFF_TOTP_SECRET } from '../services/admin/src/domain/demo-staff.ts'
 import { startReceiver } from '../services/connectors/test/webhooks-support.ts'
 import { onboardTpp, startE2eStack } from '../services/gateway/test/e2e/stack.ts'
 import { dataJourney, pixPayment, refreshTokens, TotpSteps, type TppSession } from '../services/gateway/test/e2e/journeys.ts'
@@ -55,9 +57,40 @@ function read(pids: number[]): Reading {
 const SERVICES = ['directory', 'consent', 'connectors', 'traffic', 'trace', 'admin', 'auth-server', 'gateway']
 
 const releaseInfra = await prepareInfra()
-const stack = await startE2eStack({ env: { GLOBAL_TPS_DEFAULT: String(Math.max(300, RATE * 2)) } })
+const CAPACITY_TPS = Math.max(300, RATE * 2)
+const stack = await startE2eStack({ env: { GLOBAL_TPS_DEFAULT: String(CAPACITY_TPS) } })
+
+/**
+ * The bank's declared global capacity, set as its staff set it: a `global-tps` override through the console (demo
+ * operator, password and TOTP). The traffic service publishes the rules' floor (300 requests/s) as the default, which
+ * the gateway applies over its own GLOBAL_TPS_DEFAULT once it has read the policy topic; a steady load at that very
+ * rate, with the journeys and payments beside it, would cross it in some seconds and be answered 529 by design.
+ */
+async function declareCapacity(tps: number): Promise<void> {
+  const call = async (method: 'POST' | 'PUT', path: string, body: unknown, headers: Record<string, string> = {}) => {
+    const res = await request(`${stack.adminUrl}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+    const text = await res.body.text()
+    if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`console ${path}: ${res.statusCode} ${text}`)
+    const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!)
+    return { json: JSON.parse(text) as Record<string, unknown>, cookies }
+  }
+  const login = await call('POST', '/api/session/login', { email: 'operador@ponte.demo', password: DEMO_STAFF_PASSWORD })
+  const session = await call('POST', '/api/session/totp', { code: totpCode(DEMO_STAFF_TOTP_SECRET, new Date()) }, { cookie: login.cookies.join('; ') })
+  await call('PUT', '/api/traffic/overrides', { kind: 'global-tps', limit: tps, enabled: true }, { cookie: session.cookies.join('; '), 'x-csrf-token': String(session.json.csrfToken) })
+  // The gateway reads the change from the policy topic.
+  await sleep(5_000)
+}
 let exitCode = 0
+// Interrupted (Ctrl-C, or the CI's timeout): the services it started are stopped, not left running.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the platform`)
+    void stack.stop().finally(() => releaseInfra()).finally(() => process.exit(130))
+  })
+}
 try {
+  await declareCapacity(CAPACITY_TPS)
+  log(`global capacity declared at ${CAPACITY_TPS} requests/s through the console`)
   const webhookBase = `https://127.0.0.1:${await freePort()}/soak-webhook`
   const onboarded = await onboardTpp(stack, { name: 'Soak TPP', clientName: 'Soak', roles: ['DADOS', 'PAGTO'], redirectUris: [REDIRECT], webhookUris: [webhookBase] })
   const server = onboarded.statement.webhookServer!
@@ -157,6 +190,7 @@ try {
     `- Machine: ${machine()}`,
     `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
     `- Duration: ${MINUTES} min in ${windowsTotal} windows of ${WINDOW_S} s; steady load ${RATE} req/s open loop on \`GET ${path}\` (full protected path); a data journey every ${JOURNEY_S} s and a Pix payment (consent, LoA3 journey, initiation, settlement, webhooks) every ${PAYMENT_S} s`,
+    `- The bank's global capacity declared through the console (a \`global-tps\` override by the demo operator): ${CAPACITY_TPS} requests/s, twice the steady rate`,
     `- Result: ${problems.length ? `**failed**: ${problems.join('; ')}` : 'passed: no error, every journey and payment completed, every process within its bounds'}`,
     `- Calls: ${requests}; errors and non-2xx: ${errors}; journeys: ${mix.journeys} (${mix.journeyFailures.length} failed); payments: ${mix.payments} initiated, ${mix.settled} settled (${mix.paymentFailures.length} failed); webhooks received: ${receiver.received.length}`,
     '',
