@@ -106,7 +106,11 @@ async function server(): Promise<void> {
     server: { logger, https: fapiTlsOptions({ cert: serverCert.chainPem, key: serverCert.privateKeyPem, clientCa: ca.chainPem }) },
     serviceAuth: createServiceTokenVerifier('auth-server', parsePublicKeys(pair.publicKeyPem)),
     pool, holder, directory: createDirectoryPort(internal), consents, connectors: createConnectorsPort(internal), subjects, fetch, certificates,
-    throttle: createAttemptThrottle(redis, { prefix: 'bench:attempts' }), loginRules: loginRules({ maxFailures: 5, holdS: 900, windowS: 900, addressMaxFailures: 100 }), offeredScopes: ['openid', 'consents'], csrfSecret: settings.cookieSecret, bankName: 'Bench',
+    throttle: createAttemptThrottle(redis, { prefix: 'bench:attempts' }),
+    // No per-address request limit: the load comes from one address at thousands of tokens a minute, far beyond what
+    // one TPP address sends (REQUEST_LIMIT_MTLS_PER_MIN), and the figures measure the token endpoint, not a 429.
+    requestLimiter: undefined,
+    loginRules: loginRules({ maxFailures: 5, holdS: 900, windowS: 900, addressMaxFailures: 100 }), offeredScopes: ['openid', 'consents'], csrfSecret: settings.cookieSecret, bankName: 'Bench',
     oidc: { issuer: issuerUrl, accessTokenAudience: settings.accessTokenAudience },
   })
   await app.listen({ host: '127.0.0.1', port: chosen })

@@ -2,6 +2,7 @@ import { topics } from '@ponte/contracts'
 import { createServer, registerInternalInfo, type PonteServer, type Pool, type ServerOptions, type ServiceTokenVerifier } from '@ponte/platform'
 import type { CertificateSourceOptions } from './adapters/client-certificate.ts'
 import type { AttemptThrottle } from './adapters/attempt-throttle.ts'
+import type { RequestLimiter } from './adapters/request-limiter.ts'
 import type { ThrottleRule } from './domain/throttle.ts'
 import type { ConnectorsPort, ConsentPort, DirectoryPort } from './adapters/services.ts'
 import type { SubjectStore } from './adapters/subjects.ts'
@@ -13,6 +14,7 @@ import { internalClientRoutes } from './routes/internal-clients.routes.ts'
 import { internalKeyRoutes } from './routes/internal-keys.routes.ts'
 import { journeyRoutes } from './routes/journey.routes.ts'
 import { providerRoutes } from './routes/provider.routes.ts'
+import { limitRequests } from './routes/request-limit.ts'
 import { userinfoRoutes } from './routes/userinfo.routes.ts'
 
 /** What the auth-server app is built from; `main.ts` passes real connections, tests pass their own. */
@@ -31,6 +33,11 @@ export interface AppDeps {
   throttle: AttemptThrottle
   /** The journey login throttle rules (`loginRules`). */
   loginRules: { cpf: ThrottleRule; address: ThrottleRule }
+  /**
+   * The per-address request limit of the OAuth endpoints (docs/decisions/auth-server-request-limits.md); `undefined`
+   * only where a harness sends more from one address than any real client would, and says so.
+   */
+  requestLimiter: RequestLimiter | undefined
   /** The TOTP step's rule (`totpRule`); by default the login's CPF limits under its own counter. */
   totpRule?: ThrottleRule
   /** Outbound fetch limited to the directory keystore origins (client jwks_uri). */
@@ -54,6 +61,7 @@ export function buildApp(deps: AppDeps): PonteServer {
     done(null, payload)
   })
   registerInternalInfo(app, 'auth-server', deps.serviceAuth)
+  if (deps.requestLimiter) limitRequests(app, { limiter: deps.requestLimiter, trustedProxies: deps.certificates.trustedProxies, bankName: deps.bankName })
   app.register(providerRoutes, { holder: deps.holder, certificates: deps.certificates })
   app.register(userinfoRoutes, {
     holder: deps.holder, certificates: deps.certificates, subjects: deps.subjects, consents: deps.consents,

@@ -39,6 +39,12 @@ export const Env = z.object({
   TOTP_MAX_FAILURES: z.coerce.number().int().min(2).default(5)
     .describe('Wrong TOTP codes of one CPF (payment consents, LoA3) that put its code step on hold (2 free, then waits doubling from 2 s)'),
   TOTP_HOLD_S: z.coerce.number().int().min(60).default(900).describe('How long a CPF cannot enter TOTP codes after TOTP_MAX_FAILURES wrong ones, in seconds'),
+  REQUEST_LIMIT_PUBLIC_PER_MIN: z.coerce.number().int().min(0).default(1_200)
+    .describe('Requests per sliding minute from one client address (IPv6: its /64) to the public endpoints: authorization, journey pages, JWKS, discovery; over it 429 with Retry-After; 0 = off'),
+  REQUEST_LIMIT_MTLS_PER_MIN: z.coerce.number().int().min(0).default(6_000)
+    .describe('Requests per sliding minute from one client address (IPv6: its /64) to the mTLS endpoints: token, PAR, registration, introspection, revocation, userinfo; 0 = off'),
+  REQUEST_LIMIT_REDIS_TIMEOUT_MS: z.coerce.number().int().min(5).default(100)
+    .describe('Longest wait for the request-limit count in Redis; past it, or with Redis down, requests are served without the limit (counted in /metrics)'),
   BANK_NAME: z.string().default('Banco Ponte').describe('Institution name shown on the journey pages'),
 })
 
@@ -82,6 +88,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     jwksFetch: { allowedOrigins: e.JWKS_FETCH_ALLOWED_ORIGINS.map((o) => new URL(o).origin), caFile: e.JWKS_FETCH_CA_FILE },
     proxy: { clientCertHeader: e.CLIENT_CERT_HEADER, trusted: e.TRUSTED_PROXIES },
     login: { maxFailures: e.LOGIN_MAX_FAILURES, holdS: e.LOGIN_HOLD_S, windowS: e.LOGIN_WINDOW_S, addressMaxFailures: e.LOGIN_ADDRESS_MAX_FAILURES },
+    requestLimit: { budgets: { public: e.REQUEST_LIMIT_PUBLIC_PER_MIN, mtls: e.REQUEST_LIMIT_MTLS_PER_MIN }, redisTimeoutMs: e.REQUEST_LIMIT_REDIS_TIMEOUT_MS },
     totp: { maxFailures: e.TOTP_MAX_FAILURES, holdS: e.TOTP_HOLD_S, windowS: e.LOGIN_WINDOW_S },
     bankName: e.BANK_NAME,
   })

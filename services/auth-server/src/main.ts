@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { topicSettings, topics } from '@ponte/contracts'
-import { bootService, createOutboxRelay, ensureTopics, loadTls, orExit, runService } from '@ponte/platform'
+import { bootService, createOutboxRelay, createRedis, ensureTopics, loadTls, orExit, runService } from '@ponte/platform'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 import { startConsumers } from './adapters/consumers.ts'
 import { createKeyStore } from './adapters/key-store.ts'
 import { createAttemptThrottle } from './adapters/attempt-throttle.ts'
+import { createRequestLimiter, registerRequestLimitMetrics } from './adapters/request-limiter.ts'
 import { loginRules, totpRule } from './domain/throttle.ts'
 import { createPgAdapter } from './adapters/pg-oidc-adapter.ts'
 import { createClientCache } from './adapters/client-cache.ts'
@@ -72,11 +73,18 @@ const prune = setInterval(() => {
 }, 600_000)
 prune.unref()
 
+// The request limit has a Redis client of its own: no retry and a short command timeout, so a hung Redis serves
+// requests without the limit instead of holding them (the login throttle and the replay store keep failing closed).
+const limitsRedis = createRedis(config.redis.url, logger, { maxRetriesPerRequest: 0, commandTimeoutMs: config.requestLimit.redisTimeoutMs })
+const requestLimiter = createRequestLimiter(limitsRedis, { budgets: config.requestLimit.budgets, prefix: 'auth:requests', logger })
+registerRequestLimitMetrics(requestLimiter)
+
 const app = buildApp({
   serviceAuth,
   server: { logger, readiness: runtime.readiness, https },
   pool, holder, keys: keyStore, directory, consents, connectors, subjects, fetch, certificates,
   throttle: createAttemptThrottle(redis, { prefix: 'auth:attempts' }),
+  requestLimiter,
   loginRules: loginRules(config.login),
   totpRule: totpRule(config.totp),
   offeredScopes: config.oidc.offeredScopes,
@@ -99,6 +107,7 @@ const address = await runService({
     () => consents.close(),
     () => connectors.close(),
     () => fetch.close(),
+    () => limitsRedis.quit().catch(() => limitsRedis.disconnect()),
     ...runtime.closers,
   ],
   shutdownTimeoutMs: config.shutdownTimeoutMs, metrics: config.metrics,

@@ -46,6 +46,15 @@ describe('connectors internal payment routes (admin console)', () => {
     expect(missing.statusCode).toBe(404)
   })
 
+  it('refuses an id holding NUL with 400 instead of failing the query (found by the hostile suite through the console)', async () => {
+    for (const url of ['/internal/payments/a%00b', '/internal/payments?paymentId=a%00b', '/internal/payments?consentId=a%00b', '/internal/payments?organisationId=a%00b']) {
+      const res = await f.app.inject({ method: 'GET', url, headers: await admin() })
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(400)
+    }
+    const cancel = await f.app.inject({ method: 'POST', url: '/internal/payments/a%00b/cancel', headers: await admin(), payload: { requestedBy: 'ana@bank.test' } })
+    expect(cancel.statusCode, cancel.body).toBe(400)
+  })
+
   it('only the admin console may call them', async () => {
     const gw = await f.headers()
     const res = await f.app.inject({ method: 'GET', url: `/internal/payments?cpf=${DEMO_CUSTOMERS.ana.cpf}`, headers: { 'x-ponte-service-token': gw['x-ponte-service-token']! } })

@@ -3,8 +3,9 @@
 // journey forms of the auth-server, and the console API; inputs derived from the official OpenAPI files in specs/ofb/
 // and mutated, plus wrong content types, deep nesting, unicode, injection strings, header smuggling and path tricks.
 // Every answer is below 500 and, when a refusal, in its surface's envelope, without a stack trace, within the
-// timeout; the memory of every process stays bounded. Then the logs, the api-call and consent events and the trace
-// store are searched for the secrets the journey handled, and each TLS listener is scanned with testssl.sh.
+// timeout; the memory of every process stays bounded. Then the logs, the api-call, consent and payment events, the
+// webhooks and the trace store are searched for the secrets a data journey and a Pix payment handled, and each TLS
+// listener is scanned with testssl.sh.
 // Inputs per surface: `PONTE_FUZZ_RUNS` (default: what `make test` affords; `make fuzz` runs more).
 import { randomUUID } from 'node:crypto'
 import { execFile } from 'node:child_process'
@@ -17,16 +18,19 @@ import { CompactSign, decodeJwt, importJWK } from 'jose'
 import * as oidc from 'openid-client'
 import pg from 'pg'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest'
+import { topics } from '@ponte/contracts'
 import { createKafka } from '@ponte/platform'
 import {
-  arbitraryFromSchema, deepNesting, fc, fuzzRuns, fuzzSeed, hostileJsonBody, hostileString, leaksInternals, mutate, pathTricks, percentEncode,
-  processTreeRss, rawRequest, specOperation, specValidator, testInfra, testLogger, wrongContentTypes, type RawResponse,
+  arbitraryFromSchema, deepNesting, fc, freePort, fuzzRuns, fuzzSeed, hostileJsonBody, hostileString, leaksInternals, mutate, pathTricks, percentEncode,
+  processTreeRss, rawRequest, specOperation, specValidator, testInfra, testLogger, waitFor, wrongContentTypes, type RawResponse,
 } from '@ponte/testkit'
 import { DEMO_STAFF, DEMO_STAFF_PASSWORD, DEMO_STAFF_TOTP_SECRET } from '../../admin/src/domain/demo-staff.ts'
 import { currentTotp } from '../../admin/src/domain/totp.ts'
 import { API_ROUTES } from '../../admin/src/routes/permissions.ts'
 import { formValue } from '../../auth-server/test/support/harness.ts'
-import { startE2eStack, type E2eStack } from './e2e/stack.ts'
+import { startReceiver, type Receiver } from '../../connectors/test/webhooks-support.ts'
+import { DEMO_TOTP_SECRET, pixPayment, TotpSteps } from './e2e/journeys.ts'
+import { onboardTpp as onboardPaymentInitiator, startE2eStack, type E2eStack, type OnboardedTpp as PaymentInitiator } from './e2e/stack.ts'
 import { authoriseDataConsent, customerBrowser, DEMO_CPF, DEMO_PASSWORD, onboardTpp, pushAuthorisation, REDIRECT, registerClient, type OnboardedTpp, type Registration } from './e2e/tpp-journey.ts'
 
 const run = promisify(execFile)
@@ -59,18 +63,31 @@ const tallies = new Map<string, Tally>()
 const kafkaSeen: string[] = []
 let stopKafka: (() => Promise<void>) | undefined
 let staff: { cookie: string; csrf: string } | undefined
+let payer: PaymentInitiator | undefined
+let webhooks: Receiver | undefined
+let paymentId: string
+
+/** The TOTP codes the customer typed, to search for them afterwards. */
+class RecordedTotp extends TotpSteps {
+  readonly codes: string[] = []
+  override async next(cpf: string): Promise<string> {
+    const code = await super.next(cpf)
+    this.codes.push(code)
+    return code
+  }
+}
 
 const SERVICES = ['directory', 'consent', 'connectors', 'traffic', 'trace', 'admin', 'auth-server', 'gateway']
 const rss = (name: string) => stack.pids(name).reduce((sum, pid) => sum + processTreeRss(pid), 0)
 
 beforeAll(async () => {
   stack = await startE2eStack()
-  // Every api-call and consent event of this run, raw, for the leak scan (a group of its own, from now on).
+  // Every api-call, consent and payment event of this run, raw, for the leak scan (a group of its own, from now on).
   const { logger } = testLogger('hostile-kafka')
   const kafka = createKafka({ brokers: testInfra().kafkaBrokers, clientId: 'hostile-scan', logger })
   const consumer = kafka.consumer({ groupId: `hostile-scan-${randomUUID()}` })
   await consumer.connect()
-  await consumer.subscribe({ topics: ['ponte.api-call.v1', 'ponte.consent.v1'], fromBeginning: false })
+  await consumer.subscribe({ topics: [topics.apiCall, topics.consent, topics.payment], fromBeginning: false })
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
   await consumer.run({ eachMessage: async ({ message }) => { kafkaSeen.push(message.value?.toString('utf8') ?? '') } })
   await joined
@@ -96,17 +113,56 @@ beforeAll(async () => {
   secrets.set('registration access token', clientA.registration_access_token)
   secrets.set("customer's password", DEMO_PASSWORD)
   secrets.set("staff member's password", DEMO_STAFF_PASSWORD)
-  secrets.set('TOTP secret', DEMO_STAFF_TOTP_SECRET)
+  secrets.set("staff member's TOTP secret", DEMO_STAFF_TOTP_SECRET)
+  secrets.set("customer's TOTP secret", DEMO_TOTP_SECRET)
+  await payAndSettle()
 
   // A console session of the demo administrator (password, then TOTP).
   staff = await consoleLogin()
   for (const name of SERVICES) rssBefore.set(name, rss(name))
-}, 240_000)
+}, 360_000)
+
+/**
+ * A Pix payment through the gateway, as a payment initiator (PAGTO) with its webhook receiver on this machine makes it:
+ * the demo customer authorises it with the password and a TOTP code, the TPP pays and the payment settles (ACSC). Its
+ * tokens (read off the TPP's own token answers) and the codes typed join the secrets searched for.
+ */
+async function payAndSettle() {
+  const webhookBase = `https://127.0.0.1:${await freePort()}/ofb-webhook`
+  payer = await onboardPaymentInitiator(stack, { name: 'Iniciadora Hostil', clientName: 'App Pix Hostil', roles: ['PAGTO'], redirectUris: [REDIRECT], webhookUris: [webhookBase] })
+  webhooks = await startReceiver({ ...payer.statement.webhookServer!, clientCa: stack.pki.caBundlePem, port: Number(new URL(webhookBase).port), behaviour: () => 202 })
+  const issued: Array<{ access_token?: string; refresh_token?: string }> = []
+  const tpp = payer.tpp
+  const recording = (async (url: string, init?: RequestInit) => {
+    const res = await tpp.fetch(url, init)
+    if (new URL(url).pathname === '/token' && res.ok) issued.push(await res.clone().json() as { access_token?: string; refresh_token?: string })
+    return res
+  }) as typeof globalThis.fetch
+  const totp = new RecordedTotp()
+  const session = { stack, tpp, config: await tpp.oidc(stack.authIssuer, payer.client.client_id, { fetch: recording }), redirectUri: REDIRECT }
+  const paid = await pixPayment(session, { version: 'v4', cpf: DEMO_CPF, amount: '7.89', totp })
+  paymentId = paid.paymentId
+  await waitFor(async () => {
+    const res = await tpp.fetch(paid.statusUrl, { headers: { authorization: `Bearer ${paid.clientCredentials}`, 'x-fapi-interaction-id': randomUUID() } })
+    const text = await res.text()
+    expect(res.status, text).toBe(200)
+    return (decodeJwt(text) as { data: { status: string } }).data.status === 'ACSC'
+  }, { timeoutMs: 60_000, intervalMs: 300, what: 'the payment to reach ACSC' })
+  const code = issued.find((t) => t.refresh_token)
+  expect(code?.access_token, 'the code exchange of the payment consent was read').toEqual(expect.any(String))
+  secrets.set('access token (payment consent)', code!.access_token!)
+  secrets.set('refresh token (payment consent)', code!.refresh_token!)
+  secrets.set('access token (client credentials, payments)', paid.clientCredentials)
+  expect(totp.codes.length).toBeGreaterThan(0)
+  totp.codes.forEach((c, i) => secrets.set(`customer's TOTP code ${i + 1}`, c))
+}
 
 afterAll(async () => {
   const lines = [...tallies].map(([surface, t]) => `${surface}: ${t.inputs} inputs (${[...t.byStatus].sort(([x], [y]) => x - y).map(([s, n]) => `${s}×${n}`).join(' ')})`)
   if (lines.length) console.error(`hostile inputs per surface\n  ${lines.join('\n  ')}`)
   await stopKafka?.()
+  await webhooks?.close()
+  await payer?.tpp.close()
   await a?.tpp.close()
   await stack?.stop()
 }, 60_000)
@@ -128,7 +184,7 @@ async function consoleLogin(): Promise<{ cookie: string; csrf: string }> {
   expect(first.status, await first.clone().text()).toBe(200)
   const pending = first.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ')
   const code = currentTotp(DEMO_STAFF_TOTP_SECRET, new Date())
-  secrets.set('TOTP code', code)
+  secrets.set("staff member's TOTP code", code)
   const second = await fetch(`${admin}/api/session/totp`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: pending }, body: JSON.stringify({ code }) })
   expect(second.status, await second.clone().text()).toBe(200)
   const cookie = second.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ')
@@ -542,12 +598,15 @@ describe('hostile input, each service as a process', () => {
     console.error(`resident memory before → after the fuzzing\n  ${report.join('\n  ')}`)
   })
 
-  it('no secret in any log line, api-call or consent event, or the trace store', async () => {
+  it('no secret in any log line, api-call, consent or payment event, webhook, or the trace store', async () => {
     // The gateway flushes api-call events every 200 ms and trace stores them in batches: wait for the journey's calls.
     await new Promise((resolve) => setTimeout(resolve, 3_000))
+    // The payment's notifications reach the initiator's receiver (each status, the consent's changes).
+    await waitFor(() => webhooks!.received.some((r) => r.path.includes(paymentId)), { timeoutMs: 30_000, intervalMs: 200, what: 'the payment webhooks' })
     const sources = new Map<string, string[]>()
     for (const name of SERVICES) sources.set(`log of ${name}`, stack.output(name))
-    sources.set('Kafka ponte.api-call.v1 and ponte.consent.v1', kafkaSeen)
+    sources.set(`Kafka ${topics.apiCall}, ${topics.consent} and ${topics.payment}`, kafkaSeen)
+    sources.set('webhooks received by the payment initiator', webhooks!.received.map((r) => JSON.stringify({ path: r.path, headers: r.headers, body: r.body })))
     const db = new pg.Client({ connectionString: testInfra().databaseUrl })
     await db.connect()
     try {
@@ -561,10 +620,11 @@ describe('hostile input, each service as a process', () => {
       await db.end()
     }
     expect(kafkaSeen.some((m) => m.includes(a.organisationId)), 'the api-call events of this run were read').toBe(true)
+    expect(kafkaSeen.some((m) => m.includes(paymentId) && m.includes('"ACSC"')), 'the payment events of this run were read').toBe(true)
     const found: string[] = []
     for (const [source, lines] of sources) {
       for (const line of lines) {
-        for (const [what, value] of secrets) if (value && line.includes(value)) found.push(`${what} in ${source}: ${line.slice(0, 300)}`)
+        for (const [what, value] of secrets) if (value && contains(line, value)) found.push(`${what} in ${source}: ${line.slice(0, 300)}`)
         if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(line)) found.push(`a private key in ${source}`)
         if (/"d"\s*:\s*"[A-Za-z0-9_-]{40,}"/.test(line)) found.push(`a private JWK in ${source}: ${line.slice(0, 200)}`)
         for (const doc of documents(line)) found.push(`an unmasked ${doc.length === 11 ? 'CPF' : 'CNPJ'} ${doc} in ${source}: ${line.slice(0, 300)}`)
@@ -593,6 +653,11 @@ describe('hostile input, each service as a process', () => {
 /** The parsed OpenAPI document of a file in specs/ofb/. */
 function specOperationDoc(file: string): Record<string, unknown> {
   return specValidator(file).doc
+}
+
+/** Whether `line` holds `secret`; a number (a TOTP code) only standing alone, not as digits of a longer number. */
+function contains(line: string, secret: string): boolean {
+  return /^\d+$/.test(secret) ? new RegExp(`(?<!\\d)${secret}(?!\\d)`).test(line) : line.includes(secret)
 }
 
 /** The CPFs and CNPJs with valid check digits in `text` (11 or 14 digits standing alone). */

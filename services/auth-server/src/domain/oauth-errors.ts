@@ -1,7 +1,7 @@
 import type { Refusal } from '@ponte/platform'
 
-/** Paths that are not OAuth endpoints: the platform's own and the internal API keep the OFB envelope. */
-const PLATFORM_PATH = /^\/(internal\/|healthz$|readyz$)/
+/** Paths that are not OAuth endpoints: the platform's own and the internal API keep the OFB envelope (and are never limited). */
+export const PLATFORM_PATH = /^\/(internal\/|healthz$|readyz$)/
 
 /** The RFC 6749 / 7591 error code for a refusal the server factory makes (unknown method, bad body, bad framing…). */
 export function oauthErrorCode(refusal: Refusal): string {

@@ -45,7 +45,8 @@ type ConsentUser = { loggedUser: { cpf: string }; businessEntity?: { cnpj: strin
 interface PendingLoa3 { cpf: string; cnpjs: string[] }
 type Req = FastifyRequest<{ Params: { uid: string }; Body: Record<string, string | string[] | undefined> }>
 
-const SECURITY_HEADERS = {
+/** The headers of every journey page (no caching, a strict CSP, no framing). */
+export const SECURITY_HEADERS = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',

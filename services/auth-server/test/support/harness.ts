@@ -14,6 +14,7 @@ import { buildApp } from '../../src/app.ts'
 import { presentedCertificate } from '../../src/adapters/client-certificate.ts'
 import { createKeyStore, type KeyStore } from '../../src/adapters/key-store.ts'
 import { createAttemptThrottle } from '../../src/adapters/attempt-throttle.ts'
+import type { RequestLimiter } from '../../src/adapters/request-limiter.ts'
 import { loginRules } from '../../src/domain/throttle.ts'
 import { createPgAdapter } from '../../src/adapters/pg-oidc-adapter.ts'
 import { createClientCache } from '../../src/adapters/client-cache.ts'
@@ -102,6 +103,13 @@ export interface HarnessOptions {
   masterKey?: Buffer
   /** Topic of client suspensions (default `ponte.client.v1`). */
   clientTopic?: string
+  /**
+   * The per-address request limit. None by default: the service tests send their whole matrix from 127.0.0.1, more
+   * than one real client would; `test/request-limit.test.ts` passes its own.
+   */
+  requestLimiter?: RequestLimiter
+  /** Addresses trusted to name the client in `X-Forwarded-For` (default none). */
+  trustedProxies?: string[]
 }
 
 /** Builds and starts the auth-server on https://127.0.0.1:<port>. */
@@ -119,7 +127,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
   const consents = createConsentPort({ ...internal, baseUrl: o.consentUrl })
   const connectors = createConnectorsPort({ ...internal, baseUrl: o.connectorsUrl })
   const fetch = createRestrictedFetch({ allowedOrigins: o.jwksOrigins, ca: o.ca.chainPem })
-  const certificates = { trustedProxies: [] as string[] }
+  const certificates = { trustedProxies: o.trustedProxies ?? [] }
   const clients = createClientCache(pool, createPgAdapter(pool), { schema: o.schema.name, logger: o.logger })
   await clients.listen()
   const adapter = clients.adapter
@@ -145,6 +153,7 @@ export async function startAuthServer(o: HarnessOptions): Promise<AuthServerHarn
     serviceAuth: o.verifier,
     pool, holder, keys: keyStore, directory, consents, connectors, subjects, fetch, certificates,
     throttle: createAttemptThrottle(redis, { prefix: `test:${o.schema.name}`, now: () => Date.now() + clock.offsetMs }),
+    requestLimiter: o.requestLimiter,
     loginRules: loginRules({ maxFailures: 5, holdS: 900, windowS: 900, addressMaxFailures: 100 }),
     offeredScopes: ['openid', 'consents', 'resources', 'accounts', 'credit-cards-accounts', 'customers', 'payments'],
     csrfSecret: cookieSecret,

@@ -3,16 +3,19 @@ import { CancelPaymentRequest } from '@ponte/contracts'
 import { DomainError, requireServiceToken, type PonteServer, type ServiceTokenVerifier } from '@ponte/platform'
 import type { Payments } from '../adapters/pg-payments.ts'
 
+/** An id as the payments are stored with: PostgreSQL text cannot hold NUL, so an id with one is refused, not looked up. */
+const Id = (max: number) => z.string().min(1).max(max).refine((v) => !v.includes('\u0000'), 'must not contain a NUL character')
+
 const Query = z
   .object({
-    paymentId: z.string().min(1).max(100).optional(),
-    consentId: z.string().min(1).max(256).optional(),
+    paymentId: Id(100).optional(),
+    consentId: Id(256).optional(),
     cpf: z.string().regex(/^\d{11}$/).optional(),
-    organisationId: z.string().min(1).max(100).optional(),
+    organisationId: Id(100).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
   })
   .refine((q) => q.paymentId ?? q.consentId ?? q.cpf ?? q.organisationId, 'give paymentId, consentId, cpf or organisationId')
-const Params = z.object({ paymentId: z.string().min(1).max(100) })
+const Params = z.object({ paymentId: Id(100) })
 
 /**
  * The admin console's payment routes (service token, issuer `admin` only): find Pix payments, read one with its status

@@ -123,6 +123,10 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
       PORT: String(authServer), ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
       DIRECTORY_URL: local(directory), CONSENT_URL: local(consent), CONNECTORS_URL: local(connectors),
       JWKS_FETCH_ALLOWED_ORIGINS: sandboxUrl,
+      // Every TPP, customer and service of a run is 127.0.0.1, and the fault suite drives journeys back to back: one
+      // address stands for all of them. The per-address request limit still counts every request (its Redis script
+      // and its Redis-down path run), with budgets a hundred times the defaults (docs/decisions/auth-server-request-limits.md).
+      REQUEST_LIMIT_PUBLIC_PER_MIN: '120000', REQUEST_LIMIT_MTLS_PER_MIN: '600000',
     },
     gateway: {
       PORT: String(gateway), AUTH_JWKS_URL: `${authIssuer}/jwks`, AUTH_ISSUER: authIssuer, ACCESS_TOKEN_AUDIENCE: gatewayUrl,
