@@ -193,7 +193,7 @@ export class Load {
    * Starts `journeys` journey loops, `data` data-call loops and a payment loop per payer, each with `pauseMs` between
    * two calls (`dataPauseMs` for the data calls).
    */
-  start({ journeys = 1, data = 2, payers = [] as string[], pauseMs = 100, dataPauseMs = pauseMs } = {}) {
+  start({ journeys = 1, data = 2, payers = [], pauseMs = 100, dataPauseMs = pauseMs }: { journeys?: number; data?: number; payers?: string[]; pauseMs?: number; dataPauseMs?: number } = {}) {
     this.running = true
     const loop = (work: () => Promise<void>, pause = pauseMs) => (async () => {
       while (this.running) {
