@@ -18,7 +18,7 @@ import { freePort, prepareInfra, processTree, processTreeRss, totpCode } from '@
 import { DEMO_STAFF_PASSWORD, DEMO_STAFF_TOTP_SECRET } from '../services/admin/src/domain/demo-staff.ts'
 import { startReceiver } from '../services/connectors/test/webhooks-support.ts'
 import { onboardTpp, startE2eStack } from '../services/gateway/test/e2e/stack.ts'
-import { dataJourney, pixPayment, refreshTokens, TotpSteps, type TppSession } from '../services/gateway/test/e2e/journeys.ts'
+import { dataJourney, pixPayment, refreshTokens, settlement, TotpSteps, type TppSession } from '../services/gateway/test/e2e/journeys.ts'
 import { machine, type BenchRow } from './lib.ts'
 import { openLoop } from './open-loop.ts'
 
@@ -129,14 +129,8 @@ try {
       const paid = await pixPayment(session, { version: n % 2 ? 'v5' : 'v4', cpf: CUSTOMERS[n % CUSTOMERS.length]!, amount: '1.23', totp })
       mix.payments++
       // Settlement completes asynchronously (the core's Pix rail): read it back until ACSC.
-      for (let i = 0; i < 60; i++) {
-        const res = await onboarded.tpp.fetch(paid.statusUrl, { headers: { authorization: `Bearer ${paid.clientCredentials}`, 'x-fapi-interaction-id': crypto.randomUUID() } })
-        const status = (JSON.parse(Buffer.from((await res.text()).split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as { data?: { status?: string } }).data?.status
-        if (status === 'ACSC') { mix.settled++; return }
-        if (status === 'RJCT') throw new Error(`payment ${paid.paymentId} rejected`)
-        await sleep(500)
-      }
-      throw new Error(`payment ${paid.paymentId} not settled in 30 s`)
+      if (await settlement(session, paid) === 'RJCT') throw new Error(`payment ${paid.paymentId} rejected`)
+      mix.settled++
     } catch (err) { mix.paymentFailures.push(String(err).slice(0, 300)) }
   })
 

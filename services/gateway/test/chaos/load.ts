@@ -1,22 +1,26 @@
 // The steady load of the fault suite: customer journeys (consent → PAR → login → approve → token), data calls with
-// the tokens they yield, and revocations, by a TPP onboarded in the sandbox directory and registered by DCR, every
-// call over mTLS through the gateway and the auth-server as in the end-to-end journey (e2e-journey.test.ts). Every
-// answer is recorded with the time it came, so a fault's window can be read back from the record.
+// the tokens they yield, revocations, and Pix payments (payment consent → PAR → login → TOTP → approve → token →
+// payment → read back until settled or rejected, test/e2e/journeys.ts), by a TPP onboarded in the sandbox directory
+// with the DADOS and PAGTO roles and a webhook URI, every call over mTLS through the gateway and the auth-server as in
+// the end-to-end journeys. Every answer is recorded with the time it came, so a fault's window can be read back from
+// the record; what the TPP was told about each consent and payment is kept in a ledger for the checks.
 import { randomUUID } from 'node:crypto'
-import * as oidc from 'openid-client'
-import { Agent, fetch as undiciFetch, request } from 'undici'
-import { createTppFromParts, waitFor, type TestTpp } from '@ponte/testkit'
-import { Browser, formValue } from '../../../auth-server/test/support/harness.ts'
-import type { E2eStack } from '../e2e/stack.ts'
+import type { Configuration } from 'openid-client'
+import { waitFor, type TestTpp } from '@ponte/testkit'
+import { dataJourney, isOfbError, pixPayment, settlement, TotpSteps, type StepAnswer, type TppSession } from '../e2e/journeys.ts'
+import { onboardTpp, type E2eStack, type SandboxSoftwareStatement } from '../e2e/stack.ts'
 
 export const CPF = '76109277673'
-const PASSWORD = 'P@ssw0rd-demo'
 const REDIRECT = 'https://tpp.example.com.br/callback'
 const PERMISSIONS = ['ACCOUNTS_READ', 'ACCOUNTS_BALANCES_READ', 'RESOURCES_READ']
 /** Longest wait for one answer: past it the call counts as hung (an unexpected answer). */
 const CALL_TIMEOUT_MS = 20_000
+/** The demo customers with a personal account who pay (README): each has one TOTP code per 30 s step to give. */
+export const PAYERS = ['76109277673', '52998224725']
+/** The amount of every payment (small: the payers' balances and daily limits last the whole run). */
+const AMOUNT = '1.23'
 
-export type Kind = 'journey' | 'data' | 'revoke'
+export type Kind = 'journey' | 'data' | 'revoke' | 'payment'
 
 /** One answer (or its absence: status 0). */
 export interface Outcome {
@@ -29,76 +33,57 @@ export interface Outcome {
   code?: string
 }
 
-/** What the driver learnt from the answers: the status each consent must have in the consent service. */
+/** A payment the TPP got a 201 for, and the statuses it was told since (in order). */
+export interface LedgerPayment {
+  endToEndId: string
+  consentId: string
+  told: string[]
+}
+
+/** What the driver learnt from the answers: the status each consent must have, the payments it was told of. */
 export interface Ledger {
-  /** consentId → the status the TPP was last told (or AWAITING_AUTHORISATION when the journey stopped). */
+  /** consentId → the status the TPP was last told (or the statuses it may have, `|`-separated, when it cannot know). */
   consents: Map<string, string>
+  /** paymentId → the payment. */
+  payments: Map<string, LedgerPayment>
 }
 
 export interface Client {
   tpp: TestTpp
   /** Key id of the TPP's signing key (request objects). */
   kid: string
-  config: oidc.Configuration
+  config: Configuration
   clientId: string
+  /** The server certificate its webhook receiver presents (from the onboarding bundle). */
+  webhookServer: NonNullable<SandboxSoftwareStatement['webhookServer']>
 }
 
-/** Onboards a TPP in the sandbox directory and registers it at the auth-server (DCR). */
-export async function onboard(stack: E2eStack): Promise<Client> {
-  const tls = new Agent({ connect: { ca: stack.pki.caBundlePem } })
-  try {
-    const post = async (path: string, body: unknown) => {
-      const res = await request(`${stack.sandboxUrl}${path}`, { method: 'POST', dispatcher: tls, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-      const json = await res.body.json() as Record<string, unknown>
-      if (res.statusCode !== 201) throw new Error(`sandbox ${path}: ${res.statusCode} ${JSON.stringify(json)}`)
-      return json
-    }
-    const organisationId = String((await post('/sandbox/organisations', { name: 'Fintech Caos', roles: ['DADOS'] })).organisationId)
-    const ss = await post(`/sandbox/organisations/${organisationId}/softwarestatements`, { clientName: 'App Caos', redirectUris: [REDIRECT] }) as {
-      softwareStatementId: string
-      transport: { chainPem: string; privateKeyPem: string }
-      signing: { privateJwk: Record<string, unknown> }; encryption: { privateJwk: Record<string, unknown> }
-    }
-    const tpp = createTppFromParts({
-      orgId: organisationId, softwareId: ss.softwareStatementId, cnpj: '12345678000195', trustPem: stack.pki.caBundlePem,
-      transport: ss.transport,
-      signing: { privateJwk: ss.signing.privateJwk, kid: String(ss.signing.privateJwk.kid) },
-      encryption: { privateJwk: ss.encryption.privateJwk, kid: String(ss.encryption.privateJwk.kid) },
-    })
-    // Registration: a fresh SSA each attempt; retried, as the auth-server's read of the jwks_uri has a short timeout
-    // that a loaded machine can exceed (the suite's subject is the faults, not the onboarding).
-    const client = await waitFor(async () => {
-      const ssa = await (await tpp.fetch(`${stack.sandboxUrl}/organisations/${organisationId}/softwarestatements/${ss.softwareStatementId}/assertion`)).text()
-      const reg = await tpp.fetch(`${stack.authIssuer}/register`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ software_statement: ssa, redirect_uris: [REDIRECT] }),
-      })
-      const body = await reg.json() as Record<string, string>
-      if (reg.status !== 201) throw new Error(`DCR: ${reg.status} ${JSON.stringify(body)}`)
-      return body
-    }, { timeoutMs: 60_000, intervalMs: 1_000, what: 'the registration (DCR)' })
-    return { tpp, kid: String(ss.signing.privateJwk.kid), clientId: client.client_id!, config: await tpp.oidc(stack.authIssuer, client.client_id!) }
-  } finally {
-    await tls.close()
-  }
+/**
+ * Onboards a TPP (DADOS and PAGTO) in the sandbox directory with `webhookUri` and registers it at the auth-server
+ * (DCR); retried as a whole, as the auth-server's read of the jwks_uri has a short timeout that a loaded machine can
+ * exceed (the suite's subject is the faults, not the onboarding).
+ */
+export async function onboard(stack: E2eStack, webhookUri: string): Promise<Client> {
+  const onboarded = await waitFor(() => onboardTpp(stack, { name: 'Fintech Caos', clientName: 'App Caos', roles: ['DADOS', 'PAGTO'], redirectUris: [REDIRECT], webhookUris: [webhookUri] }),
+    { timeoutMs: 60_000, intervalMs: 1_000, what: 'the onboarding and registration (DCR)' })
+  const { tpp, client, statement } = onboarded
+  return { tpp, kid: tpp.certificate.kid, clientId: client.client_id, config: await tpp.oidc(stack.authIssuer, client.client_id), webhookServer: statement.webhookServer! }
 }
 
-const isOfbError = (body: unknown) => {
-  const b = body as { errors?: Array<{ code?: unknown; title?: unknown; detail?: unknown }>; meta?: { requestDateTime?: unknown } } | undefined
-  return Array.isArray(b?.errors) && b.errors.length > 0 && b.errors.every((e) => typeof e.code === 'string' && typeof e.title === 'string' && typeof e.detail === 'string') &&
-    typeof b.meta?.requestDateTime === 'string'
-}
-
-/** Drives journeys, data calls and revocations until {@link Load.stop}; every answer goes to {@link Load.outcomes}. */
+/** Drives journeys, data calls, revocations and payments until {@link Load.stop}; every answer goes to {@link Load.outcomes}. */
 export class Load {
   readonly outcomes: Outcome[] = []
-  readonly ledger: Ledger = { consents: new Map() }
+  readonly ledger: Ledger = { consents: new Map(), payments: new Map() }
   /** Access tokens of authorised consents, for the data calls. */
   private readonly tokens: Array<{ consentId: string; access: string }> = []
   private running = false
+  private readonly stopping = new AbortController()
   private readonly workers: Array<Promise<void>> = []
   private readonly stack: E2eStack
   private readonly client: Client
+  private readonly totp = new TotpSteps()
+  private paymentsStarted = 0
+  private journeysDone = 0
 
   constructor(stack: E2eStack, client: Client) {
     this.stack = stack
@@ -109,14 +94,23 @@ export class Load {
     this.outcomes.push({ kind, step, at: Date.now(), status, expected, ...(code ? { code } : {}) })
   }
 
+  /** The TPP's session for one path, its answers recorded as `kind` and seen by `seen` (successes only). */
+  private session(kind: Kind, seen: (a: StepAnswer) => void): TppSession {
+    const { tpp, config } = this.client
+    return {
+      stack: this.stack, tpp, config, redirectUri: REDIRECT,
+      record: (a) => {
+        this.record(kind, a.step, a.status, a.expected, a.code)
+        if (a.ok) seen(a)
+      },
+    }
+  }
+
   /** A regulated call through the gateway; records it and answers the parsed body (undefined when none came). */
-  private async api(kind: Kind, step: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> } | undefined> {
+  private async api(kind: Kind, step: string, method: string, path: string, token: string): Promise<{ status: number; body: Record<string, unknown> } | undefined> {
     try {
       const res = await this.client.tpp.fetch(`${this.stack.gatewayUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'x-fapi-interaction-id': randomUUID(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+        method, headers: { authorization: `Bearer ${token}`, 'x-fapi-interaction-id': randomUUID() }, signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
       })
       const text = await res.text()
       let json: Record<string, unknown> = {}
@@ -131,86 +125,22 @@ export class Load {
     }
   }
 
-  /** An OAuth call (openid-client): a success, or an RFC 6749 error answer. */
-  private async oauth<T>(step: string, call: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const out = await call()
-      this.record('journey', step, 200, true)
-      return out
-    } catch (err) {
-      if (err instanceof oidc.ResponseBodyError) {
-        this.record('journey', step, err.status, typeof err.error === 'string', err.error)
-      } else {
-        // openid-client reads an error body only for 4xx; a 5xx answer comes as the Response itself.
-        const res = (err as { cause?: { status?: unknown; clone?: unknown } }).cause as Response | undefined
-        if (typeof res?.status === 'number' && typeof res.clone === 'function') {
-          const body = await res.clone().json().catch(() => undefined) as { error?: unknown } | undefined
-          this.record('journey', step, res.status, typeof body?.error === 'string', typeof body?.error === 'string' ? body.error : 'no RFC 6749 body')
-        } else {
-          this.record('journey', step, 0, false, (err as Error).message.slice(0, 80))
-        }
-      }
-      return undefined
-    }
-  }
-
-  /** One customer journey; stops at the first step that does not succeed (a clean failure when its answer is). */
+  /** One customer journey (journeys.ts); stops at the first step that does not succeed (a clean failure when its answer is). */
   async journey(): Promise<void> {
-    const { config } = this.client
-    const cc = await this.oauth('client_credentials', () => oidc.clientCredentialsGrant(config, { scope: 'consents' }))
-    if (!cc) return
-    const created = await this.api('journey', 'POST consent', 'POST', '/open-banking/consents/v3/consents', cc.access_token,
-      { data: { loggedUser: { document: { identification: CPF, rel: 'CPF' } }, permissions: PERMISSIONS } })
-    if (created?.status !== 201) return
-    const consentId = (created.body.data as { consentId: string }).consentId
-    this.ledger.consents.set(consentId, 'AWAITING_AUTHORISATION')
-    const verifier = oidc.randomPKCECodeVerifier()
-    const state = oidc.randomState()
-    const nonce = oidc.randomNonce()
-    const browserAgent = new Agent({ connect: { ca: this.stack.pki.caBundlePem } })
-    try {
-      const jar = await oidc.buildAuthorizationUrlWithJAR(config, {
-        redirect_uri: REDIRECT, scope: `openid consent:${consentId} accounts resources`,
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, nonce,
-        response_mode: 'fragment', claims: JSON.stringify({ id_token: { acr: { essential: true } } }),
-      }, { key: await this.client.tpp.signingKey(), kid: this.client.kid })
-      const authUrl = await this.oauth('PAR', () => oidc.buildAuthorizationUrlWithPAR(config, jar.searchParams))
-      if (!authUrl) return
-      const browser = new Browser(((url: string, init?: RequestInit) =>
-        undiciFetch(url, { redirect: 'manual', ...(init as object), dispatcher: browserAgent, signal: AbortSignal.timeout(CALL_TIMEOUT_MS) } as never)) as unknown as typeof globalThis.fetch)
-      const page = async <T extends { status: number }>(step: string, call: () => Promise<T>, ok: (r: T) => boolean): Promise<T | undefined> => {
-        try {
-          const r = await call()
-          // The customer's pages answer a page of their own on errors; a 5xx is counted, a hang is not expected.
-          this.record('journey', step, r.status, ok(r) || (r.status >= 400 && r.status !== 500), ok(r) ? undefined : `page ${r.status}`)
-          return ok(r) ? r : undefined
-        } catch {
-          this.record('journey', step, 0, false, 'NO_ANSWER')
-          return undefined
-        }
+    let consentId = ''
+    const { tokens, clientCredentials } = await dataJourney(this.session('journey', (a) => {
+      if (a.step === 'POST consent') {
+        consentId = (a.data as { consentId: string }).consentId
+        this.ledger.consents.set(consentId, 'AWAITING_AUTHORISATION')
       }
-      const loginPage = await page('login page', () => browser.follow(authUrl.toString(), REDIRECT), (r) => r.status === 200)
-      if (!loginPage) return
-      const login = await page('login', () => browser.request(`${loginPage.url}/login`, { form: { csrf: formValue(loginPage.body, 'csrf'), cpf: CPF, senha: PASSWORD } }), (r) => r.status === 303)
-      if (!login) return
-      const review = await page('review page', () => browser.follow(login.location!, REDIRECT), (r) => r.status === 200 && r.body.includes('Autorizar'))
-      if (!review) return
-      const offered = [...review.body.matchAll(/type="checkbox"[^>]*value="([^"]+)"/g)].map((m) => m[1]!)
       // From the approval on, the consent may be AUTHORISED even if no answer reaches the TPP (the customer approved).
-      this.ledger.consents.set(consentId, 'AWAITING_AUTHORISATION|AUTHORISED')
-      const confirm = await page('confirm', () => browser.request(`${review.url}/confirm`, { form: { csrf: formValue(review.body, 'csrf'), decision: 'authorise', resource: offered } }), (r) => r.status === 303)
-      if (!confirm) return
-      const done = await page('redirect', () => browser.follow(confirm.location!, REDIRECT), (r) => r.url.startsWith(REDIRECT))
-      if (!done) return
-      const tokens = await this.oauth('token', () => oidc.authorizationCodeGrant(config, new URL(done.url), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }))
-      if (!tokens) return
-      this.ledger.consents.set(consentId, 'AUTHORISED')
-      this.tokens.push({ consentId, access: tokens.access_token })
-      // Some consents are revoked by the TPP: a third transition, so the order of a consent's events is tested.
-      if (this.tokens.length % 3 === 0) await this.revoke(cc.access_token, this.tokens.shift()!)
-    } finally {
-      await browserAgent.close()
-    }
+      if (a.step === 'review page') this.ledger.consents.set(consentId, 'AWAITING_AUTHORISATION|AUTHORISED')
+      if (a.step === 'token') this.ledger.consents.set(consentId, 'AUTHORISED')
+    }), CPF, PERMISSIONS)
+    this.journeysDone++
+    this.tokens.push({ consentId, access: tokens.access_token })
+    // Some consents are revoked by the TPP: a third transition, so the order of a consent's events is tested.
+    if (this.tokens.length % 3 === 0) await this.revoke(clientCredentials, this.tokens.shift()!)
   }
 
   private async revoke(ccToken: string, t: { consentId: string; access: string }) {
@@ -227,21 +157,58 @@ export class Load {
     await this.api('data', 'GET accounts', 'GET', '/open-banking/accounts/v2/accounts', t.access)
   }
 
-  /** Starts `journeys` journey loops and `data` data-call loops, each with `pauseMs` between two calls. */
-  start({ journeys = 1, data = 2, pauseMs = 100 } = {}) {
+  /**
+   * One Pix payment by `cpf` (journeys.ts), read back until settled or rejected. A lost answer to the payment is sent
+   * again with the same idempotency key for up to 20 s (a service restarting meanwhile). The ledger follows what the
+   * TPP learns: a payment consent may expire (REJECTED) until it is used, is CONSUMED once paid, and may be either
+   * when the payment's answer was lost.
+   */
+  async payment(cpf: string): Promise<void> {
+    let consentId = ''
+    const session = this.session('payment', (a) => {
+      if (a.step === 'POST payment consent') {
+        consentId = (a.data as { consentId: string }).consentId
+        this.ledger.consents.set(consentId, 'AWAITING_AUTHORISATION|REJECTED')
+      }
+      if (a.step === 'review page') this.ledger.consents.set(consentId, 'AWAITING_AUTHORISATION|AUTHORISED|REJECTED')
+      if (a.step === 'token') this.ledger.consents.set(consentId, 'AUTHORISED|CONSUMED')
+      if (a.step === 'POST pix/payments') {
+        const [p] = a.data as Array<{ paymentId: string; endToEndId: string; status: string }>
+        this.ledger.consents.set(consentId, 'CONSUMED')
+        const known = this.ledger.payments.get(p!.paymentId)
+        if (known) known.told.push(p!.status)
+        else this.ledger.payments.set(p!.paymentId, { endToEndId: p!.endToEndId, consentId, told: [p!.status] })
+      }
+      if (a.step === 'GET pix/payment') {
+        const p = a.data as { paymentId: string; status: string }
+        this.ledger.payments.get(p.paymentId)?.told.push(p.status)
+      }
+    })
+    const { signal } = this.stopping
+    const paid = await pixPayment(session, { version: this.paymentsStarted++ % 2 ? 'v5' : 'v4', cpf, amount: AMOUNT, totp: this.totp, retries: 20, signal })
+    await settlement(session, paid, { timeoutMs: 60_000, signal })
+  }
+
+  /**
+   * Starts `journeys` journey loops, `data` data-call loops and a payment loop per payer, each with `pauseMs` between
+   * two calls (`dataPauseMs` for the data calls).
+   */
+  start({ journeys = 1, data = 2, payers = [], pauseMs = 100, dataPauseMs = pauseMs }: { journeys?: number; data?: number; payers?: string[]; pauseMs?: number; dataPauseMs?: number } = {}) {
     this.running = true
-    const loop = (work: () => Promise<void>) => (async () => {
+    const loop = (work: () => Promise<void>, pause = pauseMs) => (async () => {
       while (this.running) {
         await work().catch(() => undefined)
-        await new Promise((r) => setTimeout(r, pauseMs))
+        await new Promise((r) => setTimeout(r, pause))
       }
     })()
     for (let i = 0; i < journeys; i++) this.workers.push(loop(() => this.journey()))
-    for (let i = 0; i < data; i++) this.workers.push(loop(() => this.dataCall()))
+    for (let i = 0; i < data; i++) this.workers.push(loop(() => this.dataCall(), dataPauseMs))
+    for (const cpf of payers) this.workers.push(loop(() => this.payment(cpf)))
   }
 
   async stop() {
     this.running = false
+    this.stopping.abort()
     await Promise.all(this.workers.splice(0))
   }
 
@@ -250,8 +217,13 @@ export class Load {
     return this.outcomes.filter((o) => o.at >= from && o.at <= to)
   }
 
-  /** Waits until `n` journeys completed (tokens available for data calls). */
+  /** Journeys completed (their tokens serve the data calls). */
   get authorised(): number {
-    return [...this.ledger.consents.values()].filter((s) => s !== 'AWAITING_AUTHORISATION').length
+    return this.journeysDone
+  }
+
+  /** Payments the TPP was told settled (ACSC). */
+  get settled(): number {
+    return [...this.ledger.payments.values()].filter((p) => p.told.at(-1) === 'ACSC').length
   }
 }
