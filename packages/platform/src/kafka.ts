@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Consumer, type Producer, type Message, type LogEntry } from 'kafkajs'
+import { Kafka, logLevel, type Admin, type Consumer, type Producer, type Message, type LogEntry } from 'kafkajs'
 import type { z } from 'zod'
 import type { Logger } from './logger.ts'
 import { registerMetricSource, type MetricSample } from './metrics.ts'
@@ -176,6 +176,28 @@ export interface Subscription {
 }
 
 /**
+ * A group that reads from the end (not `fromBeginning`) and has committed nothing on a partition would start from the
+ * end of that partition again at every restart, skipping whatever was published there while it was away (a Kafka
+ * outage, a restart): webhooks never sent. So before a new group first joins, its offsets are committed at the
+ * topic's current end: from then on it resumes where it was. Only an empty group can be given offsets; when another
+ * instance of the group is already running, that instance did it.
+ */
+async function anchorNewGroup(admin: Admin, connect: () => Promise<void>, groupId: string, topic: string, log: Logger): Promise<void> {
+  try {
+    await connect()
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    const missing = new Set((committed?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition))
+    if (missing.size === 0) return
+    const ends = await admin.fetchTopicOffsets(topic)
+    await admin.setOffsets({ groupId, topic, partitions: ends.filter((e) => missing.has(e.partition)).map((e) => ({ partition: e.partition, offset: e.high })) })
+    log.info({ partitions: missing.size }, 'consumer group anchored at the end of the topic')
+  } catch (err) {
+    // A running group (another instance) refuses new offsets; Kafka unreachable: the consumer's own retries take over.
+    log.debug({ err: err instanceof Error ? err.message : String(err) }, 'consumer group not anchored')
+  }
+}
+
+/**
  * Consumes `topic` in consumer group `groupId`, parsing each message with `schema`. A malformed message (bad JSON or
  * not matching the schema) is logged, counted and skipped: it never stops the consumer.
  */
@@ -202,8 +224,9 @@ export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: Su
   const labels = { group: options.groupId, topic: options.topic }
   const admin = options.kafka.admin()
   let adminConnected: Promise<void> | undefined
+  const connectAdmin = () => (adminConnected ??= admin.connect().catch((err: unknown) => { adminConnected = undefined; throw err }))
   const readLag = async (): Promise<MetricSample[]> => {
-    await (adminConnected ??= admin.connect().catch((err: unknown) => { adminConnected = undefined; throw err }))
+    await connectAdmin()
     const [ends, committed] = await Promise.all([
       admin.fetchTopicOffsets(options.topic),
       admin.fetchOffsets({ groupId: options.groupId, topics: [options.topic] }),
@@ -221,6 +244,7 @@ export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: Su
     registerMetricSource('ponte_kafka_consumed_total', 'Events consumed, by outcome (handled, or rejected as malformed)', 'counter',
       () => [{ labels: { ...labels, outcome: 'handled' }, value: stats.handled }, { labels: { ...labels, outcome: 'rejected' }, value: stats.rejected }]),
   ]
+  if (!options.fromBeginning) await anchorNewGroup(admin, connectAdmin, options.groupId, options.topic, log)
   await consumer.connect()
   await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? false })
   await consumer.run({
@@ -252,7 +276,7 @@ export async function subscribe<S extends z.ZodType<EnvelopedEvent>>(options: Su
   else {
     void (async () => {
       try {
-        await (adminConnected ??= admin.connect().catch((err: unknown) => { adminConnected = undefined; throw err }))
+        await connectAdmin()
         const ends = await admin.fetchTopicOffsets(options.topic)
         targets = new Map(ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, Number(e.high)]))
         checkCaughtUp()

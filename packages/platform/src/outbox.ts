@@ -49,7 +49,9 @@ interface OutboxRow { seq: string; event_id: string; topic: string; key: string;
 /**
  * Moves committed outbox events to Kafka, oldest first, at-least-once. Rows are claimed with `FOR UPDATE SKIP
  * LOCKED`, so several replicas can relay the same schema without sending an event twice in the normal case; a crash
- * between the broker's acknowledgement and the commit can resend, which consumers absorb by event id.
+ * between the broker's acknowledgement and the commit can resend, which consumers absorb by event id. When the
+ * process lives on but PostgreSQL went away in that gap (a restart, a failover), the relay remembers what the broker
+ * acknowledged and the next batch only marks it: no resend.
  * While Kafka is unreachable it backs off and keeps the events; nothing is dropped.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -63,6 +65,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let running: Promise<number> | undefined
   let wake: () => void = () => undefined
   let listener: PoolClient | undefined
+  // Event ids the broker acknowledged whose `published_at` could not be committed yet. Bounded: an entry leaves once
+  // marked, and the oldest are forgotten past a few batches (another replica may have marked them meanwhile).
+  const sentUnmarked = new Set<string>()
+  const remember = (ids: string[]) => {
+    for (const id of ids) sentUnmarked.add(id)
+    for (const id of sentUnmarked) {
+      if (sentUnmarked.size <= batchSize * 10) break
+      sentUnmarked.delete(id)
+    }
+  }
 
   async function relayBatch(): Promise<number> {
     const client = await pool.connect()
@@ -72,9 +84,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         `select seq, event_id, topic, key, payload, payload->>'type' as type, trace_context from outbox
           where published_at is null order by seq limit $1 for update skip locked`, [batchSize])
       if (rows.length === 0) { await client.query('commit'); return 0 }
-      // Keep order per topic: one send per topic, in seq order.
+      // Keep order per topic: one send per topic, in seq order. What the broker already has is only marked.
       const byTopic = new Map<string, OutboxRow[]>()
-      for (const r of rows) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r])
+      for (const r of rows) if (!sentUnmarked.has(r.event_id)) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r])
       try {
         for (const [topic, list] of byTopic) {
           const spans: Array<ReturnType<typeof startPublishSpan>> = []
@@ -90,6 +102,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
             throw err
           }
           endSpans(spans)
+          remember(list.map((r) => r.event_id))
         }
       } catch (err) {
         await client.query('rollback')
@@ -99,6 +112,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       await client.query('update outbox set published_at = now(), attempts = attempts + 1, last_error = null where seq = any($1::bigint[])', [rows.map((r) => r.seq)])
       await client.query('commit')
+      for (const r of rows) sentUnmarked.delete(r.event_id)
       stats.published += rows.length
       return rows.length
     } catch (err) {

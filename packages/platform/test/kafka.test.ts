@@ -42,6 +42,34 @@ describe('Kafka wrapper (real broker)', () => {
     expect(sub.stats).toEqual({ handled: 2, rejected: 2 })
   })
 
+  it('a group reading from the end resumes where it stopped: what was published while it was away is not skipped', async () => {
+    // Two partitions, nothing consumed (so nothing committed by the consumer) before the group stops.
+    const away = `${topic}.away`
+    await ensureTopics(kafka, [{ topic: away, partitions: 2, compacted: false }])
+    await publisher.publish(away, Ping, { id: randomUUID(), type: 'test.ping', data: { n: 0 } }, 'before')
+    const groupId = `g-${randomUUID()}`
+    const received: number[] = []
+    const start = async () => {
+      const sub = await subscribe({ kafka, groupId, topic: away, schema: Ping, logger, handler: async (event) => { received.push(event.data.n) } })
+      subs.push(sub)
+      await sub.ready
+      return sub
+    }
+    const first = await start()
+    await first.stop()
+    subs.splice(subs.indexOf(first), 1)
+    // Published on both partitions while the group is away.
+    for (let n = 1; n <= 6; n++) await publisher.publish(away, Ping, { id: randomUUID(), type: 'test.ping', data: { n } }, `key-${n}`)
+    await start()
+    await waitFor(() => received.length >= 6, { timeoutMs: 30_000, what: 'the events published while the group was away' })
+    // The event from before the group's first start stays unread: a new group begins at the end.
+    expect(received.sort()).toEqual([1, 2, 3, 4, 5, 6])
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.deleteTopics({ topics: [away] }).catch(() => undefined)
+    await admin.disconnect()
+  }, 60_000)
+
   it('refuses to publish an event that does not match its schema', async () => {
     await expect(publisher.publish(topic, Ping, { id: 'nope', type: 'test.ping', data: { n: 1 } } as never, 'k')).rejects.toThrow()
   })

@@ -111,4 +111,43 @@ describe('outbox relay and a PostgreSQL restart', () => {
       await admin.end()
     }
   }, 60_000)
+
+  it('does not send an event again when PostgreSQL went away between the broker\'s acknowledgement and the mark', async () => {
+    const { logger } = testLogger('outbox-mark-test')
+    await migrate({ url: schema.databaseUrl, schema: schema.name, dir })
+    const app = `mark-${schema.name}`.slice(0, 60)
+    const pool = createPool({ url: schema.databaseUrl, schema: schema.name, applicationName: app })
+    const admin = createPool({ url: schema.databaseUrl, schema: schema.name, max: 1 })
+    const sent: string[] = []
+    let cut = 0
+    // The broker acknowledges; then the relay's transaction (still open, holding the claimed rows) is ended by the
+    // server, as a restart does, so the mark that follows fails.
+    const publisher = {
+      sendRaw: async (_t: string, messages: Array<{ key: string }>) => {
+        sent.push(...messages.map((m) => m.key))
+        if (messages.some((m) => m.key === 'cut-after-ack') && cut === 0) {
+          const { rows } = await admin.query<{ pid: number }>(`select pid from pg_stat_activity where application_name = $1 and state = 'idle in transaction'`, [app])
+          for (const r of rows) await admin.query('select pg_terminate_backend($1)', [r.pid])
+          cut = rows.length
+        }
+      },
+    }
+    const relay = createOutboxRelay({ pool, publisher: publisher as never, logger, intervalMs: 100, maxBackoffMs: 200 })
+    try {
+      const eventId = randomUUID()
+      await withTransaction(pool, async (client) => {
+        await enqueueEvent(client, { topic: 'test.outbox', key: 'cut-after-ack', schema: Thing, event: { id: eventId, type: 'thing.changed', data: { thingId: 'cut' } } })
+      })
+      const row = await waitFor(async () => (await admin.query<{ published_at: Date | null }>('select published_at from outbox where event_id = $1', [eventId])).rows[0]?.published_at ?? undefined,
+        { timeoutMs: 20_000, what: 'the event marked published after the cut' })
+      expect(row).toBeInstanceOf(Date)
+      expect(cut, 'the relay\'s transaction was ended after the acknowledgement').toBe(1)
+      expect(relay.stats.failures, 'the mark failed once').toBeGreaterThan(0)
+      expect(sent.filter((k) => k === 'cut-after-ack')).toEqual(['cut-after-ack'])
+    } finally {
+      await relay.stop()
+      await pool.end()
+      await admin.end()
+    }
+  }, 60_000)
 })

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { topics } from '@ponte/contracts'
-import { createKafka, createLogger, createPool, migrate, type Pool } from '@ponte/platform'
+import { createPool, migrate, type Pool } from '@ponte/platform'
 import { freePorts, prepareInfra, repoRoot, waitFor } from '@ponte/testkit'
 import { createCoreApiServer } from '../../../connectors/src/adapters/core-api-server.ts'
 import { createPgCore } from '../../../connectors/src/adapters/pg-core.ts'
@@ -136,12 +136,9 @@ describe('faults: the platform keeps answering, loses nothing, runs no payment t
     // Two data loops, a call every 150 ms at most each: 800 a minute, under the endpoint's 1 000 a minute for one TPP
     // (refusals come fast, so a loop without that pause would meet the limit during a fault).
     load.start({ journeys: 2, data: 2, payers: PAYERS, pauseMs: 50, dataPauseMs: 150 })
-    // The webhook consumers start at the end of each partition they have no offset for, and a partition has none
-    // until its first event: one with none when the broker goes away skips what is published before the consumer is
-    // back (docs/decisions/platform-chaos-suite.md). The faults start once both groups have an offset on every
-    // partition; the few payments would take minutes to reach all of the payment topic's, so each gets a marker that
-    // every consumer skips as malformed.
-    await markEveryPartition(kafka.brokers, topics.payment)
+    // The webhook consumers read from the end of the topics; a group is anchored there before it first joins
+    // (packages/platform, `subscribe`), so it has an offset on every partition from its start and resumes from it after
+    // the broker's outage instead of skipping what was published meanwhile. Checked here before the first fault.
     const webhookGroup = `test.connectors.webhooks.${stack.schemas.connectors!}`
     const warm = async () => load.authorised >= 3 && load.settled >= 1 &&
       await committedEverywhere(kafka.brokers, `${webhookGroup}.payment`, topics.payment) && await committedEverywhere(kafka.brokers, `${webhookGroup}.consent`, topics.consent)
@@ -463,21 +460,6 @@ describe('faults: the platform keeps answering, loses nothing, runs no payment t
     })
   }
 })
-
-/** Writes `{}` (an event no consumer can read: skipped and counted as malformed) to every partition of `topic`. */
-async function markEveryPartition(brokers: string, topic: string): Promise<void> {
-  const kafka = createKafka({ brokers: [brokers], clientId: 'chaos-marker', logger: createLogger({ service: 'chaos-marker', level: 'silent' }) })
-  const admin = kafka.admin()
-  await admin.connect()
-  const partitions = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect())
-  const producer = kafka.producer()
-  await producer.connect()
-  try {
-    await producer.send({ topic, messages: partitions.map((p) => ({ partition: p.partition, key: 'chaos-marker', value: '{}' })) })
-  } finally {
-    await producer.disconnect()
-  }
-}
 
 function writeReport(rows: Figures[]) {
   if (rows.length === 0) return
