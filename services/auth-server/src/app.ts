@@ -14,7 +14,7 @@ import { internalClientRoutes } from './routes/internal-clients.routes.ts'
 import { internalKeyRoutes } from './routes/internal-keys.routes.ts'
 import { journeyRoutes } from './routes/journey.routes.ts'
 import { providerRoutes } from './routes/provider.routes.ts'
-import { limitRequests } from './routes/request-limit.ts'
+import { limitRequests } from './adapters/request-limit-hook.ts'
 import { userinfoRoutes } from './routes/userinfo.routes.ts'
 
 /** What the auth-server app is built from; `main.ts` passes real connections, tests pass their own. */

@@ -9,7 +9,7 @@ import { createRedis, metricsRegistry, type Redis } from '@ponte/platform'
 import { rawRequest, testInfra, testLogger, testSchema, testServiceAuth, type RawResponse } from '@ponte/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRequestLimiter, registerRequestLimitMetrics, type RequestLimiter } from '../src/adapters/request-limiter.ts'
-import { requestClass } from '../src/routes/request-limit.ts'
+import { requestClass } from '../src/adapters/request-limit-hook.ts'
 import { startAuthServer, type AuthServerHarness } from './support/harness.ts'
 
 /** Small budgets, so a few requests spend them. */

@@ -66,7 +66,9 @@ describe('ingestion from Kafka', () => {
     expect(sums.rows[0]).toEqual({ minutes: 600, days: 600, failed: 60 })
     const story = await t.pool.query('select type, consent_id from story_events')
     expect(story.rows).toEqual([{ type: 'consent.authorised', consent_id: 'urn:bank:c1' }])
-    expect(first.stats.malformed + second.stats.malformed).toBe(1)
+    // Skipped and counted once per delivery: when it shared the batch the first process died in, it came again.
+    expect(first.stats.malformed + second.stats.malformed).toBeGreaterThanOrEqual(1)
+    expect(first.stats.malformed + second.stats.malformed).toBeLessThanOrEqual(2)
     await second.stop()
   }, 180_000)
 })

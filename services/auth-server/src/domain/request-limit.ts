@@ -1,5 +1,3 @@
-import { isIP } from 'node:net'
-
 /**
  * Per-address request budgets of the OAuth endpoints, one per class of endpoint, over a sliding minute
  * (docs/decisions/auth-server-request-limits.md). `public`: what a browser or anyone may call (authorization endpoint,
@@ -19,7 +17,8 @@ export const REQUEST_LIMIT_WINDOW_MS = 60_000
  * usually holds whole (counting single IPv6 addresses would let a client rotate through 2^64 of them).
  */
 export function addressKey(address: string): string {
-  if (isIP(address) !== 6) return address
+  // Only IPv6 addresses hold a colon (`clientAddress` has already turned an IPv4-mapped address into its dotted form).
+  if (!address.includes(':')) return address
   const bare = address.toLowerCase().replace(/%.*$/, '')
   const [head = '', tail] = bare.split('::')
   const groups = (s: string | undefined) => (s ? s.split(':') : [])

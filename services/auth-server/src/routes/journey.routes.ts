@@ -13,7 +13,7 @@ import { ACR_LOA3, describeWhen, eligibleDebtorAccounts, formatAmount, maskDocum
 import { consentIdsOfScopeString } from '../domain/scopes.ts'
 import type { ThrottleHold, ThrottleRule } from '../domain/throttle.ts'
 import type { ProviderHolder } from '../provider/provider-holder.ts'
-import { renderConsentPage, renderErrorPage, renderLoginPage, renderPaymentPage, renderTotpPage, type TppView } from '../views/pages.ts'
+import { SECURITY_HEADERS, renderConsentPage, renderErrorPage, renderLoginPage, renderPaymentPage, renderTotpPage, type TppView } from '../views/pages.ts'
 
 /** Options of {@link journeyRoutes}. */
 export interface JourneyRoutesOptions {
@@ -44,15 +44,6 @@ type ConsentUser = { loggedUser: { cpf: string }; businessEntity?: { cnpj: strin
 /** A password accepted for a payment consent, kept in the interaction until the TOTP code completes LoA3. */
 interface PendingLoa3 { cpf: string; cnpjs: string[] }
 type Req = FastifyRequest<{ Params: { uid: string }; Body: Record<string, string | string[] | undefined> }>
-
-/** The headers of every journey page (no caching, a strict CSP, no framing). */
-export const SECURITY_HEADERS = {
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-}
 
 /**
  * The customer journey (server-rendered, works without JavaScript): login (CPF, Senha, Entrar) checked through the

@@ -1,6 +1,15 @@
 import type { SelectableResource } from '@ponte/contracts'
 import { groupPermissions, pickLocale, type Locale } from '../domain/journey.ts'
 
+/** The headers of every journey page (no caching, a strict CSP, no framing). */
+export const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+}
+
 /** Escapes text for HTML element content and attribute values. */
 export function esc(value: unknown): string {
   return String(value ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`)

@@ -1,11 +1,10 @@
 import type { PonteServer } from '@ponte/platform'
-import { clientAddress } from '../adapters/client-address.ts'
-import type { RequestLimiter } from '../adapters/request-limiter.ts'
+import { clientAddress } from './client-address.ts'
+import type { RequestLimiter } from './request-limiter.ts'
 import { PLATFORM_PATH } from '../domain/oauth-errors.ts'
 import type { RequestClass } from '../domain/request-limit.ts'
 import { ROUTES } from '../provider/configuration.ts'
-import { renderErrorPage } from '../views/pages.ts'
-import { SECURITY_HEADERS } from './journey.routes.ts'
+import { renderErrorPage, SECURITY_HEADERS } from '../views/pages.ts'
 
 /** Options of {@link limitRequests}. */
 export interface RequestLimitOptions {
