@@ -643,8 +643,11 @@ describe('hostile input, each service as a process', () => {
     }
     for (const url of [stack.gatewayUrl, stack.authIssuer, stack.sandboxUrl]) {
       let findings = await scanTls(testssl, url, stack.pki.files.caBundle)
-      // On a loaded machine a single handshake of the scan can fail to connect: that check is inconclusive, run again.
-      if (findings.some((f) => /connect problem/.test(f))) findings = await scanTls(testssl, url, stack.pki.files.caBundle)
+      // On a loaded machine a handshake of the scan can fail to connect (seen on the session-resumption checks, which
+      // reconnect at once): that check is inconclusive, not a finding; the scan runs again, three times at most.
+      for (let attempt = 2; attempt <= 3 && findings.some((f) => /connect problem/.test(f)); attempt++) {
+        findings = await scanTls(testssl, url, stack.pki.files.caBundle)
+      }
       expect(findings, url).toEqual([])
     }
   }, 600_000)
