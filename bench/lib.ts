@@ -3,7 +3,7 @@
  * helper (so the load generator and the server under test never share an event loop), machine facts, and the
  * result shape every case returns to `bench/run.ts`.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -87,6 +87,8 @@ export interface ChildOptions {
   nodeFlags?: string[]
   /** How long the ready line may take; past it the child is killed. */
   startTimeoutMs?: number
+  /** CPUs the child (every thread of it) may run on, as `taskset -c` takes them (e.g. `0`); default: any. */
+  cpus?: string
 }
 
 /**
@@ -96,7 +98,8 @@ export interface ChildOptions {
 export async function startChild(script: string, o: ChildOptions = {}): Promise<ChildServer> {
   const file = script.startsWith('/') ? script : fileURLToPath(new URL(`./servers/${script}`, import.meta.url))
   const startTimeoutMs = o.startTimeoutMs ?? 60_000
-  const child: ChildProcess = spawn(process.execPath, [...(o.nodeFlags ?? []), file, ...(o.args ?? [])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...o.env } })
+  const [command, ...rest] = onCpus([process.execPath, ...(o.nodeFlags ?? []), file, ...(o.args ?? [])], o.cpus)
+  const child: ChildProcess = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...o.env } })
   const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
     let buf = ''
     // A server that does not come up is stopped, so it cannot load the machine under the next cases.
@@ -120,6 +123,23 @@ export async function startChild(script: string, o: ChildOptions = {}): Promise<
       child.kill('SIGTERM')
     }),
   }
+}
+
+/**
+ * The command line that runs `argv` on `cpuList` only (`taskset -c` syntax), or `argv` itself without one. taskset
+ * execs the program in place: the pid is the program's, and every thread it starts inherits the CPU set.
+ */
+export const onCpus = (argv: string[], cpuList?: string): string[] => cpuList === undefined ? argv : ['taskset', '-c', cpuList, ...argv]
+
+/**
+ * Pins this process (every thread of it) to `cpuList` (`taskset -c` syntax) and returns a function that restores the CPU
+ * set it had, so a case can keep its load generator off the cores of the server it measures.
+ */
+export function pinSelf(cpuList: string): () => void {
+  const before = execFileSync('taskset', ['-p', '-c', String(process.pid)], { encoding: 'utf8' }).split(':').pop()!.trim()
+  const set = (list: string) => { execFileSync('taskset', ['-a', '-p', '-c', list, String(process.pid)], { stdio: 'ignore' }) }
+  set(cpuList)
+  return () => set(before)
 }
 
 /** Machine facts for the report header. */

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
-import type { BenchRow } from './lib.ts'
+import { onCpus, type BenchRow } from './lib.ts'
 
 /** What one open-loop run sends. TLS material as PEM strings (it crosses a process boundary). */
 export interface OpenLoopOptions {
@@ -22,27 +22,47 @@ export interface OpenLoopOptions {
   connections?: number
   /** Also report the count and latency of each status apart (`statuses` of the row). */
   byStatus?: boolean
+  /** Open every connection before the clock starts (default: the first 8), as long-lived clients hold theirs. */
+  openAll?: boolean
+  /** CPUs the generator runs on (`taskset -c` syntax); default: any. */
+  cpus?: string
+  /** With `byStatus`: also report each status over the calls scheduled after this many seconds (`settled`). */
+  settleSeconds?: number
 }
 
 /** Latency of the answers with one status (ms). */
 export interface StatusLatency { count: number; p50: number; p95: number; p99: number }
 
+const STARTED = '{"started":true}'
 const pctl = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0)
 const r2 = (n: number) => Math.round(n * 100) / 100
 
-async function measure(name: string, o: OpenLoopOptions): Promise<BenchRow & { statuses?: Record<string, StatusLatency> }> {
+/** One open-loop row; `statuses` and `settled` (after `settleSeconds`) with `byStatus`. */
+export type OpenLoopRow = BenchRow & { statuses?: Record<string, StatusLatency>; settled?: Record<string, StatusLatency> }
+
+const byStatusRows = (perStatus: Map<number, number[]>) => Object.fromEntries([...perStatus].map(([status, list]) => {
+  list.sort((a, b) => a - b)
+  return [String(status), { count: list.length, p50: r2(pctl(list, 50)), p95: r2(pctl(list, 95)), p99: r2(pctl(list, 99)) }]
+}))
+
+async function measure(name: string, o: OpenLoopOptions): Promise<OpenLoopRow> {
   const url = new URL(o.origin)
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`benchmarks target loopback only, not ${url.hostname}`)
   const connections = o.connections ?? 16
   const pool = new Pool(o.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000, ...(o.tls ? { connect: { ...o.tls, rejectUnauthorized: true, servername: o.tls.servername ?? 'localhost' } } : {}) })
-  // Open the connections first: the first requests must not pay the handshakes.
-  await Promise.all(Array.from({ length: Math.min(connections, 8) }, () => pool.request({ method: 'GET', path: o.path, headers: o.headers }).then((r) => r.body.dump())))
+  // Open the connections first: the first requests must not pay the handshakes. As many requests at once as
+  // connections make the pool open each of them.
+  await Promise.all(Array.from({ length: o.openAll ? connections : Math.min(connections, 8) }, () => pool.request({ method: 'GET', path: o.path, headers: o.headers }).then((r) => r.body.dump())))
+  // The clock starts now: the parent learns it from this line (see {@link openLoop}'s onStart).
+  process.stdout.write(`${STARTED}\n`)
   const latencies = new Float64Array(Math.round(o.rate * o.seconds))
   let done = 0
   let errors = 0
   let non2xx = 0
   const total = latencies.length
   const perStatus = new Map<number, number[]>()
+  const settledPerStatus = new Map<number, number[]>()
+  const settleAt = (o.settleSeconds ?? Number.POSITIVE_INFINITY) * 1000
   const start = performance.now()
   const inflight: Promise<void>[] = []
   let sent = 0
@@ -57,9 +77,11 @@ async function measure(name: string, o: OpenLoopOptions): Promise<BenchRow & { s
           const latency = performance.now() - scheduled
           latencies[done++] = latency
           if (o.byStatus) {
-            const list = perStatus.get(res.statusCode)
-            if (list) list.push(latency)
-            else perStatus.set(res.statusCode, [latency])
+            for (const map of scheduled - start >= settleAt ? [perStatus, settledPerStatus] : [perStatus]) {
+              const list = map.get(res.statusCode)
+              if (list) list.push(latency)
+              else map.set(res.statusCode, [latency])
+            }
           }
         }, () => { errors++ }))
       }
@@ -72,26 +94,31 @@ async function measure(name: string, o: OpenLoopOptions): Promise<BenchRow & { s
   const elapsed = (performance.now() - start) / 1000
   await pool.close()
   const sorted = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b)
-  const statuses = o.byStatus
-    ? Object.fromEntries([...perStatus].map(([status, list]) => {
-      list.sort((a, b) => a - b)
-      return [String(status), { count: list.length, p50: r2(pctl(list, 50)), p95: r2(pctl(list, 95)), p99: r2(pctl(list, 99)) }]
-    }))
-    : undefined
-  return { case: name, requestsPerSecond: Math.round(done / elapsed), p50: r2(pctl(sorted, 50)), p95: r2(pctl(sorted, 95)), p99: r2(pctl(sorted, 99)), errors, non2xx, ...(statuses ? { statuses } : {}) }
+  return {
+    case: name, requestsPerSecond: Math.round(done / elapsed), p50: r2(pctl(sorted, 50)), p95: r2(pctl(sorted, 95)), p99: r2(pctl(sorted, 99)), errors, non2xx,
+    ...(o.byStatus ? { statuses: byStatusRows(perStatus) } : {}),
+    ...(o.byStatus && o.settleSeconds !== undefined ? { settled: byStatusRows(settledPerStatus) } : {}),
+  }
 }
 
 /** Runs one open-loop measurement in a fresh process and returns its row. */
-export function openLoop(name: string, o: OpenLoopOptions): Promise<BenchRow & { statuses?: Record<string, StatusLatency> }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify({ name, ...o })], { stdio: ['ignore', 'pipe', 'inherit'] })
+export function openLoop(name: string, o: OpenLoopOptions, onStart?: () => void): Promise<OpenLoopRow> {
+  const [command, ...rest] = onCpus([process.execPath, fileURLToPath(import.meta.url), JSON.stringify({ name, ...o })], o.cpus)
+  const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
-  child.stdout.on('data', (c) => { out += String(c) })
+  child.stdout.on('data', (c) => {
+    out += String(c)
+    if (onStart && out.includes(STARTED)) {
+      onStart()
+      onStart = undefined
+    }
+  })
   return new Promise((resolve, reject) => {
     child.once('error', reject)
     child.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('{'))
+      const line = out.split('\n').find((l) => l.startsWith('{') && l !== STARTED)
       if (code !== 0 || !line) return reject(new Error(`open-loop run "${name}" failed (exit ${code})`))
-      resolve(JSON.parse(line) as BenchRow & { statuses?: Record<string, StatusLatency> })
+      resolve(JSON.parse(line) as OpenLoopRow)
     })
   })
 }

@@ -12,6 +12,12 @@ describe('error codes', () => {
 
   it('writes dates without fractions and clips fields to the spec limits', () => {
     expect(ofbDateTime(new Date('2026-03-04T05:06:07.891Z'))).toBe('2026-03-04T05:06:07Z')
+    // The text of a second is reused within it, never across seconds.
+    expect(ofbDateTime(new Date('2026-03-04T05:06:07.001Z'))).toBe('2026-03-04T05:06:07Z')
+    expect(ofbDateTime(new Date('2026-03-04T05:06:08.000Z'))).toBe('2026-03-04T05:06:08Z')
+    expect(ofbDateTime(new Date('1969-12-31T23:59:59.500Z'))).toBe('1969-12-31T23:59:59Z')
+    expect(() => ofbDateTime(new Date(Number.NaN))).toThrow(RangeError)
+    expect(ofbDateTime()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
     const body = ofbError({ code: 'X'.repeat(300), title: 'T', detail: 'D'.repeat(3000) })
     expect(body.errors[0]!.code).toHaveLength(255)
     expect(body.errors[0]!.detail).toHaveLength(2048)

@@ -66,6 +66,11 @@ export interface DomainErrorOptions extends ErrorOptions {
   title?: string
   /** Extra response headers (e.g. `Retry-After`). */
   headers?: Record<string, string>
+  /**
+   * Not logged per call: for refusals that come by thousands when they come at all and are counted elsewhere (load
+   * shedding logs each episode once and counts every call in a metric).
+   */
+  quiet?: boolean
 }
 
 /**
@@ -78,6 +83,7 @@ export class DomainError extends Error {
   readonly ofbCode: string
   readonly title: string
   readonly headers: Record<string, string>
+  readonly quiet: boolean
   constructor(code: ErrorCode, message: string, options: DomainErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'DomainError'
@@ -86,6 +92,7 @@ export class DomainError extends Error {
     this.ofbCode = options.ofbCode ?? code
     this.title = options.title ?? titles[code]
     this.headers = options.headers ?? {}
+    this.quiet = options.quiet ?? false
   }
 }
 
@@ -102,15 +109,25 @@ export interface OfbErrorBody {
   meta: { requestDateTime: string; totalRecords?: number; totalPages?: number }
 }
 
+let lastSecond = Number.NaN
+let lastText = ''
+
 /** RFC 3339 UTC date-time without fractional seconds, as the OFB conventions require (`2026-01-02T03:04:05Z`). */
-export function ofbDateTime(date: Date = new Date()): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
+export function ofbDateTime(date?: Date): string {
+  const ms = date === undefined ? Date.now() : date.getTime()
+  // Every refusal writes one: the text of the current second is kept rather than formatted per call.
+  const second = Math.floor(ms / 1000)
+  if (second !== lastSecond || !Number.isFinite(ms)) {
+    lastText = new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    lastSecond = second
+  }
+  return lastText
 }
 
 const clip = (s: string, max: number) => (s.length > max ? s.slice(0, max) : s)
 
 /** Builds the OFB error envelope; `code` and `title` are clipped to 255 characters and `detail` to 2048 (spec limits). */
-export function ofbError(items: OfbErrorItem | OfbErrorItem[], now: Date = new Date()): OfbErrorBody {
+export function ofbError(items: OfbErrorItem | OfbErrorItem[], now?: Date): OfbErrorBody {
   const list = (Array.isArray(items) ? items : [items]).slice(0, 13)
   return {
     errors: list.map((e) => ({ code: clip(e.code, 255), title: clip(e.title, 255), detail: clip(e.detail, 2048) })),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions, type FastifyError } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type FastifyError } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { DomainError, type ErrorCode } from './errors.ts'
 import { isDatabaseUnavailable } from './db.ts'
@@ -56,6 +56,9 @@ export function beginDrain(app: PonteServer): void {
 export type PonteServer = FastifyInstance<Server | HttpsServer, IncomingMessage, ServerResponse, Logger, ZodTypeProvider>
 
 const interactionKey = Symbol('ponte.interactionId')
+/** On a request answered by a {@link DomainError}: the level of its access line (a chosen refusal is not a fault). */
+const refusalLevelKey = Symbol('ponte.refusalLevel')
+type RefusalLevel = 'silent' | 'warn' | 'info'
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/
 
@@ -170,7 +173,9 @@ export function createServer(options: ServerOptions): PonteServer {
   app.addHook('onResponse', (req, reply, done) => {
     if (req.url !== '/healthz' && req.url !== '/readyz') {
       const line = { method: req.method, url: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }
-      if (reply.statusCode >= 500) req.log.error(line, 'request completed')
+      const refused = (req as FastifyRequest & { [refusalLevelKey]?: RefusalLevel })[refusalLevelKey]
+      if (refused === 'silent') { /* counted by whoever refused it */ }
+      else if (reply.statusCode >= 500) req.log[refused === 'warn' ? 'warn' : 'error'](line, 'request completed')
       else req.log.info(line, 'request completed')
     }
     done()
@@ -189,7 +194,11 @@ export function createServer(options: ServerOptions): PonteServer {
   app.setErrorHandler(async (err: FastifyError | DomainError, req, reply) => {
     const path = pathOf(req.url)
     if (err instanceof DomainError) {
-      if (err.status >= 500) req.log.error({ err }, err.message)
+      // A refusal the code chose, not a fault: its own stack says nothing, its cause (an upstream's error) may.
+      const tagged: FastifyRequest & { [refusalLevelKey]?: RefusalLevel } = req
+      tagged[refusalLevelKey] = err.quiet ? 'silent' : err.status >= 500 ? 'warn' : 'info'
+      if (err.quiet) { /* counted by whoever refused it */ }
+      else if (err.status >= 500) req.log.warn({ code: err.code, detail: err.message, ...(err.cause === undefined ? {} : { err: err.cause }) }, 'request refused')
       else req.log.info({ code: err.code, detail: err.message }, 'request refused')
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v)
       return reply.code(err.status).send(refusalBody(refusalOf(err.code, err.status, err.message, path, err.ofbCode, err.title, req.method), writer))

@@ -141,7 +141,7 @@ export async function composeGateway(input: ComposeInput): Promise<ComposedGatew
 
   const tokens = createAccessTokenVerifier({ ...config.tokens, dispatcher: jwksDispatcher })
   const limiter = createLimiter({ redis, logger: log, onRedisDown: config.limits.onRedisDown })
-  const admission = createAdmission(config.overload)
+  const admission = createAdmission({ ...config.overload, logger: log })
   const unregisterMetrics = registerGatewayMetrics({ tokens, consents, organisations, limiter, events, admission })
 
   const app = buildApp({

@@ -59,8 +59,9 @@ export const Env = z.object({
   PONTE_DEV_PKI_DIR: z.string().optional().describe('Dev PKI folder where the development payload-signing key is created (ALLOW_DEV_DEFAULTS only); default `<repo>/.pki`'),
   PARTICIPANT_KEYS_MAX_AGE_MS: ms(600_000).describe('How long a TPP\'s payload-signing keys fetched from the directory are used before they are fetched again'),
   PARTICIPANT_KEYS_COOLDOWN_MS: ms(30_000).describe('Least time between two fetches of one TPP\'s keys caused by an unknown kid'),
-  OVERLOAD_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(1_000).describe('Regulated calls in progress at once per process beyond which new ones are answered 529 at once (0: no cap); the regulator\'s endpoints are never shed'),
-  OVERLOAD_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(40).describe('Mean event-loop delay over 100 ms beyond which new regulated calls are answered 529 until it falls under it again (0: off)'),
+  OVERLOAD_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(1_000).describe('Regulated calls in progress at once per process beyond which new ones are answered 529 at once, whatever the event loop says (0: no cap); the regulator\'s endpoints are never shed'),
+  OVERLOAD_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(20).describe('Mean event-loop delay over a 50 ms window beyond which the adaptive limit of calls in progress falls by a quarter; calls over the limit are answered 529 at once (0: off, only OVERLOAD_MAX_IN_FLIGHT applies)'),
+  OVERLOAD_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0.1).max(1).default(0.9).describe('Share of a 50 ms window the event loop may be busy before the adaptive limit of calls in progress falls by a quarter, so it stays free to read and refuse what arrives (1: no bound; only with OVERLOAD_EVENT_LOOP_DELAY_MS on)'),
   SHUTDOWN_DRAIN_DELAY_MS: ms(0).describe('On SIGTERM, how long the gateway keeps serving with /readyz answering 503 before it stops accepting connections, so a load balancer takes it out of rotation first (a Kubernetes preStop delay does the same)'),
   GATEWAY_WORKERS: z.coerce.number().int().min(0).max(256).default(0).describe('Worker processes sharing the listener (0: one per core; 1: a single process, no primary)'),
   GATEWAY_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional().describe('Name of this replica in consumer group ids (default: hostname-pid)'),
@@ -114,7 +115,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
       keysCooldownMs: e.PARTICIPANT_KEYS_COOLDOWN_MS,
     },
     workers: e.GATEWAY_WORKERS,
-    overload: { maxInFlight: e.OVERLOAD_MAX_IN_FLIGHT, maxEventLoopDelayMs: e.OVERLOAD_EVENT_LOOP_DELAY_MS },
+    overload: { maxInFlight: e.OVERLOAD_MAX_IN_FLIGHT, maxEventLoopDelayMs: e.OVERLOAD_EVENT_LOOP_DELAY_MS, maxEventLoopUtilization: e.OVERLOAD_EVENT_LOOP_UTILIZATION },
     drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS,
   })
 }

@@ -56,10 +56,13 @@ export function registerGatewayMetrics(input: GatewayMetricsInput): () => void {
       registerMetricSource('ponte_gateway_shed_total', 'Regulated calls answered 529 by load shedding before any work, by signal (docs/decisions/gateway-load-shedding.md)', 'counter',
         () => [
           { labels: { reason: 'in_flight' }, value: admission.shedInFlight },
-          { labels: { reason: 'event_loop_delay' }, value: admission.shedEventLoop },
+          { labels: { reason: 'event_loop' }, value: admission.shedEventLoop },
         ]),
       registerMetricSource('ponte_gateway_in_flight', 'Regulated calls in progress in this process', 'gauge', () => [{ labels: {}, value: admission.inFlight }]),
-      registerMetricSource('ponte_gateway_event_loop_delay_ms', 'Mean event-loop delay of the last 100 ms window (the shedding signal)', 'gauge', () => [{ labels: {}, value: admission.eventLoopDelayMs }]),
+      registerMetricSource('ponte_gateway_in_flight_limit', 'Calls in progress this process admits now: the adaptive limit under OVERLOAD_MAX_IN_FLIGHT (absent when neither bounds it)', 'gauge',
+        () => Number.isFinite(admission.limit) ? [{ labels: {}, value: admission.limit }] : []),
+      registerMetricSource('ponte_gateway_event_loop_delay_ms', 'Mean event-loop delay of the last 50 ms window (the shedding signal)', 'gauge', () => [{ labels: {}, value: admission.eventLoopDelayMs }]),
+      registerMetricSource('ponte_gateway_event_loop_utilization', 'Share of the last 50 ms window the event loop was busy (the other shedding signal)', 'gauge', () => [{ labels: {}, value: admission.eventLoopUtilization }]),
     )
   }
   return () => { for (const u of unregister) u() }

@@ -41,7 +41,7 @@ export const refusals = {
 export type Refusal = keyof typeof refusals
 
 /** A {@link DomainError} for a refusal; the envelope's `code` is the refusal name. */
-export function refuse(refusal: Refusal, detail?: string, headers?: Record<string, string>): DomainError {
+export function refuse(refusal: Refusal, detail?: string, headers?: Record<string, string>, quiet?: boolean): DomainError {
   const r = refusals[refusal]
-  return new DomainError(r.code, detail ?? r.detail, { ofbCode: refusal, ...(headers ? { headers } : {}) })
+  return new DomainError(r.code, detail ?? r.detail, { ofbCode: refusal, ...(headers ? { headers } : {}), ...(quiet ? { quiet } : {}) })
 }

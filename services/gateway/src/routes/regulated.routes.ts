@@ -48,13 +48,19 @@ export async function regulatedRoutes(app: PonteServer, o: RegulatedRoutesOption
   // a saturated process. The regulator's endpoints (served by trace) are never shed (docs/decisions/gateway-load-shedding.md).
   const admission = o.admission
   if (admission) {
+    // Built once: a shed call allocates no error and writes no log line (admission logs each episode, the metrics
+    // count every call, the api-call event reports it).
+    const shedErrors = {
+      in_flight: refuse('SITE_OVERLOADED', 'too many calls in progress; retry shortly', { 'retry-after': '1' }, true),
+      event_loop: refuse('SITE_OVERLOADED', 'the gateway is overloaded; retry shortly', { 'retry-after': '1' }, true),
+    }
     app.addHook('onRequest', (req, reply, done) => {
       const { route } = req.routeOptions.config as unknown as RouteConfig
       if (route.service === 'trace') return done()
       const shed = admission.admit()
       if (shed) {
         req.gatewayCall = { route, errorCode: 'SITE_OVERLOADED', ttfbMs: 0 }
-        return done(refuse('SITE_OVERLOADED', shed === 'in_flight' ? 'too many calls in progress; retry shortly' : 'the gateway is overloaded; retry shortly', { 'retry-after': '1' }))
+        return done(shedErrors[shed])
       }
       let released = false
       reply.raw.once('close', () => { if (!released) { released = true; admission.release() } })
