@@ -15,6 +15,9 @@ function build(readiness: { name: string; check: () => Promise<unknown> }[] = []
   app.get('/log', async (req) => { req.log.info('inside'); return { ok: true } })
   app.get('/db-restarting', async () => { throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) })
   app.get('/db-cut', async () => { throw new Error('query failed', { cause: new Error('Connection terminated unexpectedly') }) })
+  app.get('/unavailable', async () => { throw new DomainError('SERVICE_UNAVAILABLE', 'the core is down', { cause: new Error('connect ECONNREFUSED 10.0.0.9:443') }) })
+  const shed = new DomainError('SITE_OVERLOADED', 'overloaded', { quiet: true, headers: { 'retry-after': '1' } })
+  app.get('/shed', async () => { throw shed })
   return { app, lines }
 }
 
@@ -48,6 +51,27 @@ describe('server factory', () => {
       expect(res.json().meta.requestDateTime).toMatch(iso)
     }
     expect((await app.inject('/boom')).statusCode).toBe(500)
+  })
+
+  it('logs a refusal it chose without a stack (a 5xx one at warn, with its cause), and a quiet one not at all', async () => {
+    const { app, lines } = build()
+    const unavailable = await app.inject({ method: 'GET', url: '/unavailable' })
+    expect(unavailable.statusCode).toBe(503)
+    const refused = lines.filter((l) => l.msg === 'request refused')
+    expect(refused).toHaveLength(1)
+    expect(refused[0]).toMatchObject({ level: 'warn', code: 'SERVICE_UNAVAILABLE', detail: 'the core is down', err: { message: 'connect ECONNREFUSED 10.0.0.9:443' } })
+    expect(JSON.stringify(refused[0])).not.toContain('DomainError')
+    expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({ level: 'warn', status: 503 })
+    expect(lines.some((l) => l.level === 'error')).toBe(false)
+
+    lines.length = 0
+    for (let i = 0; i < 3; i++) {
+      const shed = await app.inject({ method: 'GET', url: '/shed' })
+      expect(shed.statusCode).toBe(529)
+      expect(shed.headers['retry-after']).toBe('1')
+      expect(shed.json<{ errors: Array<{ code: string }> }>().errors[0]!.code).toBe('SITE_OVERLOADED')
+    }
+    expect(lines).toEqual([])
   })
 
   it('answers schema violations with 400 INVALID_PARAMETER', async () => {
