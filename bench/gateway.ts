@@ -41,7 +41,7 @@ import { generateServiceKeyPair } from '@ponte/platform'
 import { issueClientCertificate, loadOrCreateDevPki } from '@ponte/pki'
 import { freePort, repoRoot } from '@ponte/testkit'
 import { Pool } from 'undici'
-import { load, machine, startChild, type BenchResult, type BenchRow, type ChildServer } from './lib.ts'
+import { load, machine, pctl, r2, startChild, type BenchResult, type BenchRow, type ChildServer } from './lib.ts'
 import { openLoop } from './open-loop.ts'
 
 const ROUNDS = Math.max(1, Number(process.env.GATEWAY_BENCH_ROUNDS ?? 3))
@@ -112,8 +112,6 @@ async function probe(origin: string, path: string, headers: Record<string, strin
   }
 }
 
-const pctl = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0)
-const r2 = (n: number) => Math.round(n * 100) / 100
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : 0

@@ -142,6 +142,12 @@ export function pinSelf(cpuList: string): () => void {
   return () => set(before)
 }
 
+/** The `p`th percentile of ascending `sorted` values (0 when empty). */
+export const pctl = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0)
+
+/** Rounds to two decimals, as the reports print figures. */
+export const r2 = (n: number) => Math.round(n * 100) / 100
+
 /** Machine facts for the report header. */
 export function machine(): string {
   const cpu = cpus()

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
-import { onCpus, type BenchRow } from './lib.ts'
+import { onCpus, pctl, r2, type BenchRow } from './lib.ts'
 
 /** What one open-loop run sends. TLS material as PEM strings (it crosses a process boundary). */
 export interface OpenLoopOptions {
@@ -34,8 +34,6 @@ export interface OpenLoopOptions {
 export interface StatusLatency { count: number; p50: number; p95: number; p99: number }
 
 const STARTED = '{"started":true}'
-const pctl = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0)
-const r2 = (n: number) => Math.round(n * 100) / 100
 
 /** One open-loop row; `statuses` and `settled` (after `settleSeconds`) with `byStatus`. */
 export type OpenLoopRow = BenchRow & { statuses?: Record<string, StatusLatency>; settled?: Record<string, StatusLatency> }

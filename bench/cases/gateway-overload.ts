@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
 import { Env } from '../../services/gateway/src/config.ts'
 import { prepareGatewayBench } from '../gateway-setup.ts'
-import { load, pinSelf, startChild, type BenchResult, type BenchRow, type ChildServer } from '../lib.ts'
+import { load, pctl, pinSelf, r2, startChild, type BenchResult, type BenchRow, type ChildServer } from '../lib.ts'
 import { openLoop, type StatusLatency } from '../open-loop.ts'
 
 const CAPACITY_S = 4
@@ -29,8 +29,6 @@ const GATEWAY_CPUS = '0'
 const GENERATOR_CPUS = '1'
 const servers = fileURLToPath(new URL('../gateway-servers.ts', import.meta.url))
 const log = (msg: string) => process.stderr.write(`gateway-overload bench: ${msg}\n`)
-const pctl = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0)
-const r2 = (n: number) => Math.round(n * 100) / 100
 const count = (statuses: Record<string, StatusLatency> | undefined, status?: string) =>
   Object.entries(statuses ?? {}).filter(([st]) => status === undefined || st === status).reduce((n, [, v]) => n + v.count, 0)
 
