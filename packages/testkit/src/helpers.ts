@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import {
@@ -43,16 +44,50 @@ export function testServiceAuth(pair: ServiceKeyPair = generateServiceKeyPair())
   }
 }
 
-/** A free TCP port on 127.0.0.1 (listen on 0, read it, close), for a server whose URL must be known before it starts. */
-export async function freePort(): Promise<number> {
+/**
+ * The first port of the kernel's ephemeral range (`ip_local_port_range`), from which it picks the local ports of
+ * outgoing connections and of `listen(0)`.
+ */
+function ephemeralStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(low) && low > 1024 ? low : 32_768
+  } catch {
+    return 32_768
+  }
+}
+const PORTS_FROM = 10_000
+const PORTS_TO = ephemeralStart() - 1
+
+/** Whether 127.0.0.1:`port` can be listened on now; resolves to the port or undefined. */
+function tryListen(port: number): Promise<number | undefined> {
   const srv = createNetServer()
-  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve))
-  const { port } = srv.address() as AddressInfo
-  await new Promise<void>((resolve) => srv.close(() => resolve()))
+  return new Promise((resolve) => {
+    srv.once('error', () => resolve(undefined))
+    srv.listen(port, '127.0.0.1', () => {
+      const { port: bound } = srv.address() as AddressInfo
+      srv.close(() => resolve(bound))
+    })
+  })
+}
+
+/**
+ * A free TCP port on 127.0.0.1, for a server whose URL must be known before it starts. It is taken below the kernel's
+ * ephemeral range: a port from `listen(0)` is free now, but the kernel may give it to an outgoing connection of any
+ * process before the server binds it (a stack of many services binds its ports over tens of seconds), and ports below
+ * that range are never handed out that way. Falls back to `listen(0)` when no port there is free.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; PORTS_TO > PORTS_FROM && attempt < 50; attempt++) {
+    const port = await tryListen(PORTS_FROM + Math.floor(Math.random() * (PORTS_TO - PORTS_FROM + 1)))
+    if (port !== undefined) return port
+  }
+  const port = await tryListen(0)
+  if (port === undefined) throw new Error('no free TCP port on 127.0.0.1')
   return port
 }
 
-/** Distinct free ports (a port handed out twice in a row by the kernel is asked again). */
+/** Distinct free ports (a port drawn twice is drawn again). */
 export async function freePorts(n: number): Promise<number[]> {
   const out = new Set<number>()
   while (out.size < n) out.add(await freePort())
