@@ -481,7 +481,11 @@ describe('hostile input, each service as a process', () => {
         if (withAssertion) params.set('client_assertion', await assertion())
         if (dropOne) params.delete([...params.keys()][0]!)
         for (const [k, v] of edits) params.append(k, v)
-        return params.toString()
+        // Left whole: a complete client_credentials request with a fresh assertion, to which only parameters this
+        // grant does not read were added, is a valid token request and may be answered 200 (a second grant_type, scope,
+        // client_id or client_assertion is refused).
+        const whole = base === formBases[0] && withAssertion && !dropOne && edits.every(([k]) => !['grant_type', 'scope', 'client_id', 'client_assertion'].includes(k))
+        return { body: params.toString(), whole }
       })
     const oauthHead = (method: string, target: string, extra: string[], contentType: string | undefined, length: number) =>
       [`${method} ${target} HTTP/1.1`, 'Host: localhost', 'Connection: close', ...(contentType !== undefined ? [`Content-Type: ${contentType}`] : []), `Content-Length: ${length}`, ...extra]
@@ -495,8 +499,9 @@ describe('hostile input, each service as a process', () => {
           head: oauthHead(method, `/register/${id}`, [`Authorization: Bearer ${token}`], method === 'PUT' ? 'application/json' : undefined, method === 'PUT' ? Buffer.byteLength(body) : 0), body: method === 'PUT' ? body : '',
         })),
       fc.tuple(form, fc.constantFrom('/token', '/par'), fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded', ...wrongContentTypes)).map(([make, path, type]) => async () => {
-        const body = await make()
-        return { label: path, json: true, head: oauthHead('POST', path, [], type, Buffer.byteLength(body)), body, strict: true }
+        const { body, whole } = await make()
+        const strict = !(whole && path === '/token' && type === 'application/x-www-form-urlencoded')
+        return { label: path, json: true, head: oauthHead('POST', path, [], type, Buffer.byteLength(body)), body, strict }
       }),
       fc.tuple(fc.array(fc.tuple(fc.constantFrom('client_id', 'request_uri', 'response_type', 'scope', 'redirect_uri', 'request', 'state', 'prompt'), hostileString), { maxLength: 5 }), pathTricks)
         .map(([pairs, trick]) => async () => ({
